@@ -1,0 +1,132 @@
+// An in-memory chunk with seeded fault injection, for tests and the
+// deterministic simulator: read/write errors with an errno, torn writes,
+// latency, and a chunk that disappears. Writes land in a volatile cache
+// until flush() makes them durable, so crash() can drop unflushed writes.
+import { ChunkIoError, type Errno } from '../lib/errors.js';
+import { assert } from '../lib/assert.js';
+import type { ChunkBackend } from '../engine/chunk.js';
+
+export interface MemoryChunkFaults {
+  /** Probability (0..1) that a read fails. */
+  readErrorRate?: number;
+  /** Probability (0..1) that a write fails. */
+  writeErrorRate?: number;
+  /** errno of injected failures (EIO by default). */
+  errno?: Errno;
+  /** Fail every read/write/flush touching [offsetBytes, offsetBytes+lengthBytes). */
+  badRanges?: { offsetBytes: number; lengthBytes: number; operations: ('read' | 'write')[] }[];
+  /** Probability (0..1) that a failing write is torn: a random prefix lands before the error. */
+  tornWriteRate?: number;
+  /** Milliseconds of simulated latency per operation, drawn uniformly in [0, latencyMs]. */
+  latencyMs?: number;
+}
+
+/** Deterministic PRNG (mulberry32): the same seed replays the same faults. */
+export function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export class MemoryChunk implements ChunkBackend {
+  readonly sectorSizeBytes = 512;
+  /** What survives a crash. */
+  readonly durable: Uint8Array;
+  /** What reads see: durable contents plus writes not yet flushed. */
+  readonly current: Uint8Array;
+  faults: MemoryChunkFaults = {};
+  /** A disappeared chunk fails every operation with ENOENT (a pulled disk). */
+  disappeared = false;
+  readonly counters = { reads: 0, writes: 0, flushes: 0, bytesWritten: 0 };
+  private closed = false;
+
+  constructor(
+    readonly name: string,
+    readonly sizeBytes: number,
+    private readonly random: () => number = seededRandom(1),
+    readonly identity: string = `memory:${name}`,
+  ) {
+    assert(Number.isSafeInteger(sizeBytes) && sizeBytes >= 0, 'MemoryChunk: bad size');
+    this.durable = new Uint8Array(sizeBytes);
+    this.current = new Uint8Array(sizeBytes);
+  }
+
+  async read(buffer: Uint8Array, offsetBytes: number): Promise<void> {
+    await this.enter('read', offsetBytes, buffer.length);
+    this.counters.reads++;
+    buffer.set(this.current.subarray(offsetBytes, offsetBytes + buffer.length));
+  }
+
+  async write(buffer: Uint8Array, offsetBytes: number): Promise<void> {
+    try {
+      await this.enter('write', offsetBytes, buffer.length);
+    } catch (error) {
+      if ((this.faults.tornWriteRate ?? 0) > this.random() && !this.disappeared) {
+        const landed = Math.floor(this.random() * buffer.length);
+        this.current.set(buffer.subarray(0, landed), offsetBytes);
+      }
+      throw error;
+    }
+    this.counters.writes++;
+    this.counters.bytesWritten += buffer.length;
+    this.current.set(buffer, offsetBytes);
+  }
+
+  async flush(): Promise<void> {
+    await this.enter('flush', 0, 0);
+    this.counters.flushes++;
+    this.durable.set(this.current);
+  }
+
+  async trim(offsetBytes: number, lengthBytes: number): Promise<void> {
+    await this.enter('trim', offsetBytes, lengthBytes);
+    this.current.fill(0, offsetBytes, offsetBytes + lengthBytes);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+  }
+
+  /** Reopen after close (a restart of the daemon in a test). */
+  reopen(): void {
+    this.closed = false;
+  }
+
+  /**
+   * A power cut: unflushed writes are lost, except that each may have
+   * partially landed (torn) when `tornRate` says so.
+   */
+  crash(tornRate = 0): void {
+    if (tornRate > 0) {
+      for (let offset = 0; offset < this.sizeBytes; offset += this.sectorSizeBytes) {
+        const end = Math.min(this.sizeBytes, offset + this.sectorSizeBytes);
+        if (this.random() < tornRate) this.durable.set(this.current.subarray(offset, end), offset);
+      }
+    }
+    this.current.set(this.durable);
+  }
+
+  private async enter(operation: 'read' | 'write' | 'flush' | 'trim', offsetBytes: number, lengthBytes: number): Promise<void> {
+    assert(!this.closed, `${this.name}: I/O after close`);
+    assert(Number.isSafeInteger(offsetBytes) && offsetBytes >= 0 && offsetBytes + lengthBytes <= this.sizeBytes,
+      `${this.name}: ${operation} out of range: ${offsetBytes}+${lengthBytes} > ${this.sizeBytes}`);
+    const latencyMs = this.faults.latencyMs ?? 0;
+    if (latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, this.random() * latencyMs));
+    else await Promise.resolve();
+    const errno = this.faults.errno ?? 'EIO';
+    if (this.disappeared) throw new ChunkIoError(operation, this.name, offsetBytes, lengthBytes, 'ENOENT', 'device disappeared');
+    const rate = operation === 'read' ? this.faults.readErrorRate : operation === 'write' ? this.faults.writeErrorRate : 0;
+    if ((rate ?? 0) > 0 && this.random() < (rate ?? 0)) throw new ChunkIoError(operation, this.name, offsetBytes, lengthBytes, errno, 'injected');
+    for (const range of this.faults.badRanges ?? []) {
+      const overlaps = offsetBytes < range.offsetBytes + range.lengthBytes && range.offsetBytes < offsetBytes + lengthBytes;
+      if (overlaps && (range.operations as string[]).includes(operation)) {
+        throw new ChunkIoError(operation, this.name, offsetBytes, lengthBytes, errno, 'injected bad range');
+      }
+    }
+  }
+}
