@@ -1,0 +1,125 @@
+// The softraid0 "controller" as the daemon sees it: bio(4)'s verbs (inquire,
+// create, delete, set state) over the engine. Views are plain data so the
+// daemon can turn them into control replies and bioctl into tables or JSON.
+import type { ChunkState, VolumeState } from '../state.js';
+import type { RaidLevel, Raid5Layout } from '../levels.js';
+import type { BlockDevice } from '../block-device.js';
+
+/** bio_status message types. */
+export type BioMessageType = 'info' | 'warning' | 'error';
+export interface BioMessage {
+  type: BioMessageType;
+  /** softraid's wording, without the "softraid0: " prefix (bioctl adds it). At most 128 bytes. */
+  text: string;
+}
+
+/** Progress of a rebuild (later also scrub/resync). */
+export interface ProgressView {
+  operation: 'rebuild' | 'scrub' | 'resync';
+  percent: number;
+  bytesDone: number;
+  bytesTotal: number;
+  rateBytesPerSecond: number;
+  etaSeconds: number | null;
+}
+
+export interface ChunkView {
+  /** Position in the volume (bioctl's disk index and SCSI target). */
+  chunkIndex: number;
+  /** The member's name (path or NBD URI); "" when missing. */
+  name: string;
+  state: ChunkState;
+  /** Usable size of the member in bytes (softraid's scm_size). */
+  sizeBytes: number;
+}
+
+export interface VolumeView {
+  /** bio volume id: channel in bioctl's c:t.l column. */
+  volumeIndex: number;
+  /** sd0, sd1, ...: the NBD export name. */
+  deviceName: string;
+  uuid: string;
+  level: RaidLevel;
+  layout: Raid5Layout | null;
+  stripSizeBytes: number;
+  state: VolumeState;
+  sizeBytes: number;
+  noAutoAssemble: boolean;
+  chunks: ChunkView[];
+  progress: ProgressView | null;
+}
+
+export interface HotSpareView {
+  /** Hot spares are listed after the volumes as pseudo-volumes (softraid). */
+  volumeIndex: number;
+  name: string;
+  sizeBytes: number;
+}
+
+export interface InquiryView {
+  controllerName: string;
+  volumes: VolumeView[];
+  hotSpares: HotSpareView[];
+}
+
+export interface CreateRequest {
+  level: RaidLevel;
+  /** Member names in order: paths or NBD URIs. */
+  chunkNames: string[];
+  /** -C force: overwrite existing metadata. */
+  force: boolean;
+  /** -C noauto: never assemble automatically. */
+  noAutoAssemble: boolean;
+  stripSizeBytes?: number;
+  layout?: Raid5Layout;
+}
+
+/** What every controller call resolves to: bio_status plus an optional result. */
+export interface ControllerReply<T = undefined> {
+  ok: boolean;
+  messages: BioMessage[];
+  result?: T;
+}
+
+export interface RebuildRateLimits {
+  rateBytesPerSecondMin: number;
+  rateBytesPerSecondMax: number;
+}
+
+/** Events with mdadm's names, so existing mdadm --monitor PROGRAM scripts work. */
+export type ControllerEventName =
+  | 'NewArray' | 'DegradedArray' | 'Fail' | 'FailSpare' | 'SpareActive' | 'RebuildStarted'
+  | 'Rebuild20' | 'Rebuild40' | 'Rebuild60' | 'Rebuild80' | 'RebuildFinished'
+  | 'DeviceDisappeared' | 'SparesMissing' | 'TestMessage';
+
+export interface ControllerEvent {
+  name: ControllerEventName;
+  /** The volume's device name (sd0), or the controller name for pool events. */
+  device: string;
+  /** The member concerned, when there is one. */
+  member?: string;
+}
+
+export interface Controller {
+  readonly controllerName: string;
+  inquire(): InquiryView;
+  /** bioctl -c: create or assemble. */
+  create(request: CreateRequest): Promise<ControllerReply<VolumeView>>;
+  /** bioctl -d: detach, metadata kept, noauto set (as OpenBSD). */
+  detach(deviceName: string): Promise<ControllerReply>;
+  /** bioctl -H: add a chunk to the hot-spare pool. */
+  addHotSpare(chunkName: string): Promise<ControllerReply>;
+  /** bioctl -R: rebuild the volume's first offline chunk onto this member. */
+  rebuild(deviceName: string, chunkName: string): Promise<ControllerReply>;
+  /** bioctl -O: take a member offline. */
+  setOffline(deviceName: string, chunkName: string): Promise<ControllerReply>;
+  /** The volume to serve as an NBD export, by device name. */
+  blockDevice(deviceName: string): BlockDevice | undefined;
+  /** Event subscription (log lines, PROGRAM, sensors). Returns an unsubscribe function. */
+  onEvent(listener: (event: ControllerEvent) => void): () => void;
+  /** Volumes attached or detached (so the NBD server's export list follows). */
+  onVolumesChanged(listener: () => void): () => void;
+  setRebuildRateLimits(limits: RebuildRateLimits): void;
+  /** Flush every volume, mark metadata clean, close members. */
+  shutdown(): Promise<void>;
+}
