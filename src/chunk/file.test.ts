@@ -1,0 +1,77 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, truncate, writeFile, readFile, symlink } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { FileChunk } from './file.js';
+import { SoftraidError } from '../lib/errors.js';
+import { AssertionError } from '../lib/assert.js';
+
+test('file chunk: positional read/write, size, identity, flush', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'softraid-file-'));
+  try {
+    const path = join(dir, 'a.img');
+    await writeFile(path, '');
+    await truncate(path, 1 << 20);
+    const chunk = await FileChunk.open(path);
+    assert.equal(chunk.sizeBytes, 1 << 20);
+    assert.equal(chunk.isBlockDevice, false);
+    const data = Buffer.from('hello softraid');
+    await chunk.write(data, 4096 + 3);
+    await chunk.flush();
+    const back = new Uint8Array(data.length);
+    await chunk.read(back, 4096 + 3);
+    assert.deepEqual(Buffer.from(back), data);
+    const onDisk = await readFile(path);
+    assert.equal(onDisk.subarray(4099, 4099 + data.length).toString(), 'hello softraid');
+    // The same file through another path has the same identity.
+    await symlink(path, join(dir, 'link.img'));
+    const again = await FileChunk.open(join(dir, 'link.img'));
+    assert.equal(again.identity, chunk.identity);
+    await again.close();
+    // Out-of-range I/O is a bug, not an operating error.
+    await assert.rejects(chunk.read(new Uint8Array(10), (1 << 20) - 5), AssertionError);
+    await chunk.close();
+    await chunk.close();
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('file chunk: refuses what is not a file or block device, names the path', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'softraid-file-'));
+  try {
+    await assert.rejects(FileChunk.open(join(dir, 'missing.img')), (error: unknown) =>
+      error instanceof SoftraidError && error.message.includes('missing.img') && error.message.includes('No such file'));
+    await assert.rejects(FileChunk.open(dir), (error: unknown) =>
+      error instanceof SoftraidError && error.message.includes('is not a regular file or a block device'));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('file chunk: a loop device is opened exclusively with its real size', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'softraid-loop-'));
+  const image = join(dir, 'loop.img');
+  await writeFile(image, '');
+  await truncate(image, 8 << 20);
+  const loop = execFileSync('losetup', ['-f', '--show', image], { encoding: 'utf8' }).trim();
+  try {
+    const chunk = await FileChunk.open(loop);
+    assert.equal(chunk.isBlockDevice, true);
+    assert.equal(chunk.sizeBytes, 8 << 20);
+    assert.equal(chunk.sectorSizeBytes, 512);
+    assert.match(chunk.identity, /^blk:\d+$/);
+    await chunk.write(Buffer.from('on a loop device'), 1 << 20);
+    await chunk.flush();
+    // A second exclusive open of the same device is refused as "in use".
+    await assert.rejects(FileChunk.open(loop), (error: unknown) => error instanceof SoftraidError && /already in use/.test(error.message));
+    await chunk.close();
+    const onDisk = await readFile(image);
+    assert.equal(onDisk.subarray(1 << 20, (1 << 20) + 16).toString(), 'on a loop device');
+  } finally {
+    execFileSync('losetup', ['-d', loop]);
+    await rm(dir, { recursive: true, force: true });
+  }
+});

@@ -1,0 +1,143 @@
+// A chunk on a regular file or a block device (a disk, a partition, a loop
+// device): positional I/O through libuv's thread pool, durable flush with
+// fdatasync. Block devices are opened O_EXCL, so Linux refuses a device
+// that is mounted or claimed by md, LVM or another softraidd.
+import { open, stat, readFile, type FileHandle } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { ChunkIoError, errnoFromCode, SoftraidError } from '../lib/errors.js';
+import { assert } from '../lib/assert.js';
+import type { ChunkBackend } from '../engine/chunk.js';
+
+/** Linux's encoding of dev_t (glibc gnu_dev_major/minor). */
+function deviceNumbers(rdev: number): { major: number; minor: number } {
+  const high = Math.floor(rdev / 2 ** 32);
+  const low = rdev >>> 0;
+  return {
+    major: ((low >>> 8) & 0xfff) | ((high & 0xfffff000) >>> 0),
+    minor: (low & 0xff) | ((low >>> 12) & 0xfff00),
+  };
+}
+
+async function readSysNumber(path: string): Promise<number | undefined> {
+  try {
+    const value = Number((await readFile(path, 'utf8')).trim());
+    return Number.isSafeInteger(value) ? value : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function blockDeviceGeometry(rdev: number): Promise<{ sizeBytes: number; sectorSizeBytes: number }> {
+  const { major, minor } = deviceNumbers(rdev);
+  const sysDir = `/sys/dev/block/${major}:${minor}`;
+  // /sys reports size in 512-byte units whatever the logical sector size.
+  const sectors512 = await readSysNumber(`${sysDir}/size`);
+  if (sectors512 === undefined) throw new SoftraidError(`cannot read the size of block device ${major}:${minor} from ${sysDir}/size`);
+  const sectorSizeBytes = (await readSysNumber(`${sysDir}/queue/logical_block_size`))
+    ?? (await readSysNumber(`${sysDir}/../queue/logical_block_size`)) ?? 512;
+  return { sizeBytes: sectors512 * 512, sectorSizeBytes };
+}
+
+export class FileChunk implements ChunkBackend {
+  private closed = false;
+
+  private constructor(
+    readonly name: string,
+    readonly identity: string,
+    readonly sizeBytes: number,
+    readonly sectorSizeBytes: number,
+    readonly isBlockDevice: boolean,
+    private readonly handle: FileHandle,
+  ) {}
+
+  /** Opens a member read-write. Refuses anything but a regular file or a block device. */
+  static async open(path: string): Promise<FileChunk> {
+    let info;
+    try {
+      info = await stat(path);
+    } catch (error) {
+      throw new SoftraidError(`chunk ${path}: ${describe(error)}`);
+    }
+    if (!info.isFile() && !info.isBlockDevice()) throw new SoftraidError(`chunk ${path} is not a regular file or a block device`);
+    const flags = constants.O_RDWR | (info.isBlockDevice() ? constants.O_EXCL : 0);
+    let handle: FileHandle;
+    try {
+      handle = await open(path, flags);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'EBUSY') throw new SoftraidError(`chunk ${path} already in use (device busy)`);
+      throw new SoftraidError(`chunk ${path}: ${describe(error)}`);
+    }
+    try {
+      if (info.isBlockDevice()) {
+        const geometry = await blockDeviceGeometry(info.rdev);
+        return new FileChunk(path, `blk:${info.rdev}`, geometry.sizeBytes, geometry.sectorSizeBytes, true, handle);
+      }
+      return new FileChunk(path, `file:${info.dev}:${info.ino}`, info.size, 512, false, handle);
+    } catch (error) {
+      await handle.close();
+      throw error;
+    }
+  }
+
+  async read(buffer: Uint8Array, offsetBytes: number): Promise<void> {
+    this.checkRange('read', offsetBytes, buffer.length);
+    let done = 0;
+    while (done < buffer.length) {
+      let bytesRead: number;
+      try {
+        ({ bytesRead } = await this.handle.read(buffer, done, buffer.length - done, offsetBytes + done));
+      } catch (error) {
+        throw this.ioError('read', offsetBytes, buffer.length, error);
+      }
+      if (bytesRead === 0) throw new ChunkIoError('read', this.name, offsetBytes + done, buffer.length - done, 'EIO', 'unexpected end of device');
+      done += bytesRead;
+    }
+  }
+
+  async write(buffer: Uint8Array, offsetBytes: number): Promise<void> {
+    this.checkRange('write', offsetBytes, buffer.length);
+    let done = 0;
+    while (done < buffer.length) {
+      try {
+        const { bytesWritten } = await this.handle.write(buffer, done, buffer.length - done, offsetBytes + done);
+        done += bytesWritten;
+      } catch (error) {
+        throw this.ioError('write', offsetBytes, buffer.length, error);
+      }
+    }
+  }
+
+  async flush(): Promise<void> {
+    assert(!this.closed, `${this.name}: flush after close`);
+    try {
+      await this.handle.datasync();
+    } catch (error) {
+      throw this.ioError('flush', 0, 0, error);
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.handle.close();
+  }
+
+  private checkRange(operation: string, offsetBytes: number, lengthBytes: number): void {
+    assert(!this.closed, `${this.name}: ${operation} after close`);
+    assert(Number.isSafeInteger(offsetBytes) && offsetBytes >= 0 && offsetBytes + lengthBytes <= this.sizeBytes,
+      `${this.name}: ${operation} out of range ${offsetBytes}+${lengthBytes} > ${this.sizeBytes}`);
+  }
+
+  private ioError(operation: 'read' | 'write' | 'flush', offsetBytes: number, lengthBytes: number, error: unknown): ChunkIoError {
+    const code = (error as NodeJS.ErrnoException).code;
+    return new ChunkIoError(operation, this.name, offsetBytes, lengthBytes, errnoFromCode(code), describe(error));
+  }
+}
+
+function describe(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT') return 'No such file or directory';
+  if (code === 'EACCES' || code === 'EPERM') return 'Permission denied';
+  return error instanceof Error ? error.message : String(error);
+}
