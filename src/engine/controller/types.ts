@@ -105,6 +105,13 @@ export interface Controller {
   inquire(): InquiryView;
   /** bioctl -c: create or assemble. */
   create(request: CreateRequest): Promise<ControllerReply<VolumeView>>;
+  /**
+   * Boot-time assembly (softraid's sr_boot_assembly): read the metadata of
+   * every named chunk, assemble each volume found that is not noauto, and put
+   * hot spares found back into the pool. Chunks without metadata are ignored.
+   * softraidd calls it at start with the members it remembers.
+   */
+  scan(chunkNames: string[]): Promise<ControllerReply<VolumeView[]>>;
   /** bioctl -d: detach, metadata kept, noauto set (as OpenBSD). */
   detach(deviceName: string): Promise<ControllerReply>;
   /** bioctl -H: add a chunk to the hot-spare pool. */
