@@ -1,0 +1,88 @@
+// bioctl's side of the control socket: connect, send one request at a time,
+// wait for the reply with the same id. Node-specific (node:net).
+import { createConnection, type Socket } from 'node:net';
+import { ControlProtocolError } from './errors.js';
+import { decodeResponse, type RequestBody, type Response } from './messages.js';
+import { FrameParser } from './parser.js';
+import { encodeRequest } from './serializer.js';
+
+/** Connecting failed: carries the errno code (EACCES, ENOENT, ECONNREFUSED ...) for err(3)-style messages. */
+export class ControlConnectError extends Error {
+  override name = 'ControlConnectError';
+  constructor(readonly socketPath: string, readonly code: string, message: string) {
+    super(message);
+  }
+}
+
+/** How long bioctl waits for a reply (create over slow disks may take a while). */
+export const replyTimeoutMilliseconds = 10 * 60 * 1000;
+
+export class ControlClient {
+  private readonly parser = new FrameParser();
+  private nextId = 1;
+  private waiting: { id: number; resolve: (response: Response) => void; reject: (error: Error) => void } | undefined;
+  private closedError: Error | undefined;
+
+  private constructor(private readonly socket: Socket) {
+    socket.on('data', (bytes: Buffer) => this.onData(bytes));
+    socket.on('error', (error) => this.fail(error));
+    socket.on('close', () => this.fail(new ControlProtocolError('softraidd closed the connection')));
+  }
+
+  static connect(socketPath: string): Promise<ControlClient> {
+    return new Promise((resolve, reject) => {
+      const socket = createConnection({ path: socketPath });
+      const onError = (error: NodeJS.ErrnoException): void => {
+        reject(new ControlConnectError(socketPath, error.code ?? 'EIO', error.message));
+      };
+      socket.once('error', onError);
+      socket.once('connect', () => {
+        socket.off('error', onError);
+        resolve(new ControlClient(socket));
+      });
+    });
+  }
+
+  request(body: RequestBody): Promise<Response> {
+    if (this.closedError) return Promise.reject(this.closedError);
+    if (this.waiting) return Promise.reject(new Error('one request at a time'));
+    const id = this.nextId++;
+    return new Promise<Response>((resolve, reject) => {
+      const timer = setTimeout(() => this.fail(new ControlProtocolError('no reply from softraidd')), replyTimeoutMilliseconds);
+      this.waiting = {
+        id,
+        resolve: (response) => { clearTimeout(timer); resolve(response); },
+        reject: (error) => { clearTimeout(timer); reject(error); },
+      };
+      this.socket.write(encodeRequest(id, body));
+    });
+  }
+
+  close(): void {
+    this.closedError ??= new ControlProtocolError('connection closed');
+    this.socket.destroy();
+  }
+
+  private onData(bytes: Buffer): void {
+    try {
+      for (const body of this.parser.push(bytes)) {
+        const response = decodeResponse(body);
+        const waiting = this.waiting;
+        if (!waiting || waiting.id !== response.id) throw new ControlProtocolError(`unexpected reply id ${response.id}`);
+        this.waiting = undefined;
+        waiting.resolve(response);
+      }
+    } catch (error) {
+      if (!(error instanceof ControlProtocolError)) throw error;
+      this.fail(error);
+    }
+  }
+
+  private fail(error: Error): void {
+    this.closedError ??= error;
+    const waiting = this.waiting;
+    this.waiting = undefined;
+    waiting?.reject(error);
+    this.socket.destroy();
+  }
+}
