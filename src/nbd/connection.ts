@@ -1,0 +1,371 @@
+// One client connection: greeting, option haggling (through Negotiation),
+// the optional TLS upgrade, then the transmission phase with many requests
+// in flight and replies sent as each completes (out of order, as the spec
+// allows). Reading stops while the connection is at its in-flight limits
+// (backpressure); nothing is allocated for a request beyond its limits.
+import type { Socket } from 'node:net';
+import { TLSSocket, type SecureContext } from 'node:tls';
+import { assert } from '../lib/assert.js';
+import { MiB } from '../lib/units.js';
+import type { ExportRegistry } from './export-registry.js';
+import type { NbdServerLimits } from './limits.js';
+import type { ClientFrame, RequestFrame } from './messages.js';
+import { Negotiation, BASE_ALLOCATION_CONTEXT_ID, type Transmission } from './negotiation.js';
+import { ClientStreamParser, NbdProtocolError } from './parser.js';
+import { checkRequest } from './request-check.js';
+import { nbdErrorFromDeviceError } from './errno.js';
+import {
+  CLIENT_FLAGS_KNOWN, NBD_CMD_BLOCK_STATUS, NBD_CMD_DISC, NBD_CMD_FLAG_FUA, NBD_CMD_FLAG_NO_HOLE, NBD_CMD_FLUSH,
+  NBD_CMD_READ, NBD_CMD_TRIM, NBD_CMD_WRITE, NBD_CMD_WRITE_ZEROES, NBD_EINVAL, NBD_ESHUTDOWN, NBD_FLAG_C_NO_ZEROES,
+  NBD_FLAG_FIXED_NEWSTYLE, NBD_FLAG_NO_ZEROES,
+} from './protocol.js';
+import {
+  blockStatusReply, readReply, serverGreeting, simpleReply, structuredError, structuredNone,
+} from './serializer.js';
+
+/** Bytes the parser may hold before the connection is considered broken. */
+const PARSER_BUFFERED_BYTES_MAX = 4 * MiB;
+/** After a clean end, how long the peer has to close before the socket is destroyed. */
+const CLOSE_GRACE_MS = 2000;
+
+export interface ServerTls {
+  context: SecureContext;
+  required: boolean;
+  /** Ask for and verify a client certificate against the configured CA. */
+  verifyClient: boolean;
+}
+
+export interface ConnectionContext {
+  registry: ExportRegistry;
+  limits: NbdServerLimits;
+  tls: ServerTls | undefined;
+  shuttingDown: () => boolean;
+  onClosed: (connection: NbdConnection) => void;
+  /** Reports why a client was dropped (tests and the daemon's log). */
+  onProtocolError?: (reason: string) => void;
+}
+
+export class NbdConnection {
+  private socket: Socket;
+  private readonly parser: ClientStreamParser;
+  private readonly negotiation: Negotiation;
+  private session: Transmission | undefined;
+  private requestsInFlight = 0;
+  private inFlightBytes = 0;
+  private optionsSeen = 0;
+  /** No more requests are read: DISC, server shutdown or a removed export. */
+  private draining = false;
+  private pausedByUs = false;
+  private corked = false;
+  private closed = false;
+  private upgrading = false;
+  private timer: NodeJS.Timeout | undefined;
+  private resolveClosed!: () => void;
+  readonly closedPromise = new Promise<void>((resolve) => { this.resolveClosed = resolve; });
+
+  constructor(raw: Socket, private readonly context: ConnectionContext) {
+    this.socket = raw;
+    this.parser = new ClientStreamParser({
+      optionBytesMax: context.limits.optionBytesMax,
+      payloadBytesMax: context.limits.payloadBytesMax,
+      bufferedBytesMax: PARSER_BUFFERED_BYTES_MAX,
+    });
+    this.negotiation = new Negotiation({
+      registry: context.registry,
+      tlsAvailable: context.tls !== undefined,
+      tlsRequired: context.tls?.required ?? false,
+      payloadBytesMax: context.limits.payloadBytesMax,
+      shuttingDown: context.shuttingDown,
+    });
+    raw.setNoDelay?.(true);
+    this.attach(raw);
+    raw.on('close', this.onClose);
+    this.timer = setTimeout(() => this.hardDisconnect('handshake timeout'), context.limits.handshakeTimeoutMs);
+    raw.write(serverGreeting(NBD_FLAG_FIXED_NEWSTYLE | NBD_FLAG_NO_ZEROES));
+  }
+
+  get inTransmission(): boolean {
+    return this.session !== undefined;
+  }
+
+  /** Server shutdown: handshakes are cut, transmissions finish their requests first. */
+  shutdown(): void {
+    if (this.session === undefined) this.hardDisconnect('server shutting down');
+    else this.startDraining();
+  }
+
+  private attach(socket: Socket): void {
+    socket.on('data', this.onData);
+    socket.on('error', this.onError);
+    socket.on('drain', this.pump);
+  }
+
+  private readonly onData = (chunk: Buffer): void => {
+    try {
+      this.parser.push(chunk);
+    } catch (error) {
+      this.protocolFailure(error);
+      return;
+    }
+    this.pump();
+  };
+
+  private readonly onError = (): void => {
+    this.socket.destroy();
+  };
+
+  private readonly onClose = (): void => {
+    if (this.closed) return;
+    this.closed = true;
+    clearTimeout(this.timer);
+    this.context.onClosed(this);
+    this.resolveClosed();
+  };
+
+  private protocolFailure(error: unknown): void {
+    if (!(error instanceof NbdProtocolError)) throw error;
+    this.hardDisconnect(error.message);
+  }
+
+  private hardDisconnect(reason: string): void {
+    if (this.closed) return;
+    this.context.onProtocolError?.(reason);
+    this.socket.destroy();
+  }
+
+  /** Reads and handles frames until input runs out or a limit is reached. */
+  private readonly pump = (): void => {
+    while (!this.closed && !this.draining && !this.upgrading) {
+      if (this.session !== undefined && !this.canAdmit()) {
+        this.setPaused(true);
+        return;
+      }
+      let frame: ClientFrame | undefined;
+      try {
+        frame = this.parser.next();
+      } catch (error) {
+        this.protocolFailure(error);
+        return;
+      }
+      if (frame === undefined) {
+        this.setPaused(false);
+        return;
+      }
+      this.handle(frame);
+    }
+  };
+
+  private canAdmit(): boolean {
+    const limits = this.context.limits;
+    return this.requestsInFlight < limits.requestsInFlightMax
+      && this.inFlightBytes < limits.inFlightBytesMax
+      && this.socket.writableLength < limits.replyQueueBytesMax;
+  }
+
+  private setPaused(paused: boolean): void {
+    if (paused === this.pausedByUs) return;
+    this.pausedByUs = paused;
+    if (paused) this.socket.pause();
+    else this.socket.resume();
+  }
+
+  private handle(frame: ClientFrame): void {
+    switch (frame.kind) {
+      case 'clientFlags':
+        if ((frame.flags & ~CLIENT_FLAGS_KNOWN) !== 0) {
+          this.hardDisconnect(`unknown client flags 0x${frame.flags.toString(16)}`);
+          return;
+        }
+        this.negotiation.noZeroes = (frame.flags & NBD_FLAG_C_NO_ZEROES) !== 0;
+        this.parser.phase = 'option';
+        return;
+      case 'option':
+        this.handleOption(frame);
+        return;
+      case 'request':
+        this.handleRequest(frame);
+        return;
+    }
+  }
+
+  private handleOption(frame: ClientFrame & { kind: 'option' }): void {
+    if (++this.optionsSeen > this.context.limits.optionsMax) {
+      this.hardDisconnect(`more than ${this.context.limits.optionsMax} options`);
+      return;
+    }
+    const step = this.negotiation.handle(frame, (reply) => this.socket.write(reply));
+    switch (step.next) {
+      case 'continue':
+        return;
+      case 'abort':
+        this.startDraining();
+        return;
+      case 'disconnect':
+        this.hardDisconnect(step.reason);
+        return;
+      case 'starttls':
+        this.startTls();
+        return;
+      case 'transmission':
+        clearTimeout(this.timer);
+        this.session = step.transmission;
+        this.parser.phase = 'request';
+        return;
+    }
+  }
+
+  private startTls(): void {
+    const tls = this.context.tls;
+    assert(tls !== undefined, 'STARTTLS acknowledged without TLS configured');
+    if (this.parser.takeRemaining() > 0) {
+      this.hardDisconnect('data sent after NBD_OPT_STARTTLS before its reply');
+      return;
+    }
+    const raw = this.socket;
+    raw.removeListener('data', this.onData);
+    raw.removeListener('drain', this.pump);
+    raw.pause();
+    this.upgrading = true;
+    const secure = new TLSSocket(raw, {
+      isServer: true,
+      secureContext: tls.context,
+      requestCert: tls.verifyClient,
+      rejectUnauthorized: tls.verifyClient,
+    });
+    this.negotiation.tlsActive = true;
+    this.socket = secure;
+    this.attach(secure);
+    secure.on('close', this.onClose);
+    secure.once('secure', () => {
+      this.upgrading = false;
+      this.pump();
+    });
+  }
+
+  private startDraining(): void {
+    this.draining = true;
+    this.finishIfIdle();
+  }
+
+  private finishIfIdle(): void {
+    if (!this.draining || this.requestsInFlight > 0 || this.closed) return;
+    this.uncork();
+    this.socket.end();
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.socket.destroy(), CLOSE_GRACE_MS);
+  }
+
+  // ---- transmission ----
+
+  private handleRequest(frame: RequestFrame): void {
+    const session = this.session;
+    assert(session !== undefined, 'request before transmission');
+    if (frame.type === NBD_CMD_DISC) {
+      this.startDraining();
+      return;
+    }
+    if (this.context.registry.get(session.exportName) !== session.device || this.context.shuttingDown()) {
+      this.send(this.errorReply(frame, NBD_ESHUTDOWN, `export ${session.exportName} is going away`));
+      this.startDraining();
+      return;
+    }
+    const error = checkRequest(frame, session);
+    if (error !== 0) {
+      this.send(this.errorReply(frame, error, 'request refused'));
+      return;
+    }
+    const bytes = frame.type === NBD_CMD_READ || frame.type === NBD_CMD_WRITE ? frame.lengthBytes : 0;
+    this.requestsInFlight++;
+    this.inFlightBytes += bytes;
+    void this.serve(frame, session, bytes);
+  }
+
+  private async serve(frame: RequestFrame, session: Transmission, bytes: number): Promise<void> {
+    let reply: Buffer;
+    try {
+      reply = await this.execute(frame, session);
+    } catch (error) {
+      reply = this.errorReply(frame, nbdErrorFromDeviceError(error), error instanceof Error ? error.message : 'I/O error');
+    } finally {
+      this.requestsInFlight--;
+      this.inFlightBytes -= bytes;
+    }
+    this.send(reply);
+    if (this.draining) this.finishIfIdle();
+    else if (this.pausedByUs) this.pump();
+  }
+
+  private async execute(frame: RequestFrame, session: Transmission): Promise<Buffer> {
+    const { device } = session;
+    const fua = (frame.flags & NBD_CMD_FLAG_FUA) !== 0;
+    switch (frame.type) {
+      case NBD_CMD_READ: {
+        if (frame.lengthBytes === 0) return this.okReply(frame);
+        const { reply, payload } = readReply(session.structuredReplies, frame.cookieHi, frame.cookieLo, frame.offsetBytes, frame.lengthBytes);
+        await device.read(frame.offsetBytes, payload);
+        return reply;
+      }
+      case NBD_CMD_WRITE:
+        assert(frame.payload !== undefined && frame.payload.length === frame.lengthBytes, 'WRITE without its payload');
+        if (frame.lengthBytes > 0) await device.write(frame.offsetBytes, frame.payload, { fua });
+        return this.okReply(frame);
+      case NBD_CMD_FLUSH:
+        await device.flush();
+        return this.okReply(frame);
+      case NBD_CMD_TRIM:
+        await this.inPieces(frame, session, (offsetBytes, lengthBytes) => device.trim(offsetBytes, lengthBytes));
+        if (fua) await device.flush();
+        return this.okReply(frame);
+      case NBD_CMD_WRITE_ZEROES: {
+        const mayTrim = (frame.flags & NBD_CMD_FLAG_NO_HOLE) === 0;
+        await this.inPieces(frame, session, (offsetBytes, lengthBytes) => device.writeZeroes(offsetBytes, lengthBytes, { fua, mayTrim }));
+        return this.okReply(frame);
+      }
+      case NBD_CMD_BLOCK_STATUS: {
+        if (frame.lengthBytes === 0) return this.errorReply(frame, NBD_EINVAL, 'empty block status request');
+        // The device has no allocation map: one extent, allocated, contents unknown.
+        return blockStatusReply(frame.cookieHi, frame.cookieLo, BASE_ALLOCATION_CONTEXT_ID, [{ lengthBytes: frame.lengthBytes, statusFlags: 0 }]);
+      }
+      default:
+        return this.errorReply(frame, NBD_EINVAL, `command ${frame.type} is not supported`);
+    }
+  }
+
+  /** TRIM and WRITE_ZEROES may exceed the device's request limit: split them, in order. */
+  private async inPieces(frame: RequestFrame, session: Transmission, operation: (offsetBytes: number, lengthBytes: number) => Promise<void>): Promise<void> {
+    const pieceBytesMax = session.info.payloadBytesMax;
+    for (let done = 0; done < frame.lengthBytes;) {
+      const lengthBytes = Math.min(pieceBytesMax, frame.lengthBytes - done);
+      await operation(frame.offsetBytes + done, lengthBytes);
+      done += lengthBytes;
+    }
+  }
+
+  private okReply(frame: RequestFrame): Buffer {
+    // Without a payload a simple reply is allowed even with structured replies (never for READ).
+    if (this.session?.structuredReplies && frame.type === NBD_CMD_READ) return structuredNone(frame.cookieHi, frame.cookieLo);
+    return simpleReply(0, frame.cookieHi, frame.cookieLo);
+  }
+
+  private errorReply(frame: RequestFrame, error: number, message: string): Buffer {
+    if (this.session?.structuredReplies) return structuredError(frame.cookieHi, frame.cookieLo, error, message.slice(0, 1024));
+    return simpleReply(error, frame.cookieHi, frame.cookieLo);
+  }
+
+  /** Replies completing in the same turn of the event loop leave in one writev. */
+  private send(reply: Buffer): void {
+    if (this.closed || this.socket.destroyed) return;
+    if (!this.corked) {
+      this.corked = true;
+      this.socket.cork();
+      setImmediate(this.uncork);
+    }
+    this.socket.write(reply);
+  }
+
+  private readonly uncork = (): void => {
+    if (!this.corked) return;
+    this.corked = false;
+    this.socket.uncork();
+  };
+}
