@@ -4,6 +4,7 @@
 // The byte layout is documented in docs/on-disk-format.md.
 import type { ChunkState } from '../state.js';
 import type { RaidLevel, Raid5Layout } from '../levels.js';
+import type { Region, ReservedRegionName } from './layout.js';
 
 /** What the record describes: a volume's member, or a chunk of the global hot-spare pool. */
 export type RecordKind = RaidLevel | 'hotspare';
@@ -36,6 +37,14 @@ export interface VolumeRecord {
   volumeSizeBytes: number;
   /** Bumped on every save; the freshest copy wins at assembly (softraid's ssd_ondisk). */
   eventCounter: number;
+  /**
+   * The event counter of the last save known to have reached every member not
+   * Offline (maintained by saveVolumeMetadata and assembly). At assembly a
+   * member the freshest record lists as Online is current when its counter is
+   * at least this, so a save torn by a crash does not fail members it never
+   * reached. Absent = eventCounter (softraid's strict rule).
+   */
+  eventCounterFloor?: number;
   /** The volume's device name, e.g. "sd0": the NBD export name. */
   deviceName: string;
   /** Created with -C noauto: never assembled automatically. */
@@ -45,4 +54,10 @@ export interface VolumeRecord {
   /** Bytes of each chunk's data area already rebuilt; 0 when no rebuild runs. */
   rebuildCheckpointBytes: number;
   chunks: ChunkRecord[];
+  /**
+   * Reserved regions on every chunk (write-intent bitmap, journal, crypto
+   * key material), recorded so later versions can use them without a format
+   * break. Absent = layout.ts's reservedRegionsDefault.
+   */
+  reservedRegions?: Record<ReservedRegionName, Region>;
 }
