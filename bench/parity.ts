@@ -1,0 +1,79 @@
+// Parity kernel micro-benchmark: GB/s (10^9 bytes of target per second) of
+// each kernel next to memcpy (Uint8Array.set) of the same size, measured in
+// the same process; median of several runs. Run: npx tsx bench/parity.ts
+// Optional arguments: sizes in KiB, e.g. `npx tsx bench/parity.ts 4 64 1024`.
+import { ParityArena } from '../src/engine/parity/arena.js';
+import { xorInto, xorMany, raid6Syndrome, allocParityBuffer, parityArena, parityKernel } from '../src/engine/parity/index.js';
+import { syndromeJs, xorManyJs } from '../src/engine/parity/raid6-js.js';
+import { xorIntoJs } from '../src/engine/parity/xor-js.js';
+
+const runs = 7;
+const bytesPerRun = 128 * 1024 * 1024;
+
+function fill(buffer: Uint8Array, seed: number): Uint8Array {
+  let x = seed | 1;
+  for (let i = 0; i < buffer.length; i++) {
+    x ^= x << 13; x ^= x >>> 17; x ^= x << 5;
+    buffer[i] = x & 0xff;
+  }
+  return buffer;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}
+
+/** Median GB/s of op over sizeBytes of target, after one warm-up run. */
+function measure(sizeBytes: number, op: () => void): number {
+  const iterations = Math.max(1, Math.floor(bytesPerRun / sizeBytes));
+  const rates: number[] = [];
+  for (let run = 0; run <= runs; run++) {
+    const start = process.hrtime.bigint();
+    for (let i = 0; i < iterations; i++) op();
+    const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+    if (run > 0) rates.push((iterations * sizeBytes) / seconds / 1e9);
+  }
+  return median(rates);
+}
+
+function plain(sizeBytes: number, count: number): Uint8Array[] {
+  return Array.from({ length: count }, (_v, i) => fill(new Uint8Array(sizeBytes), i + 1));
+}
+
+function arenaBuffers(sizeBytes: number, count: number): Uint8Array[] {
+  return Array.from({ length: count }, (_v, i) => fill(allocParityBuffer(sizeBytes), i + 101));
+}
+
+const sizesKiB = process.argv.slice(2).map(Number);
+const sizes = (sizesKiB.length > 0 ? sizesKiB : [64, 1024]).map((k) => k * 1024);
+console.log(`parity kernel: ${parityKernel}; node ${process.version}; median of ${runs} runs of ${bytesPerRun >> 20} MiB`);
+if (parityArena === null) console.log('(no WebAssembly SIMD: the arena rows are skipped)');
+for (const sizeBytes of sizes) {
+  const [a, b] = plain(sizeBytes, 2) as [Uint8Array, Uint8Array];
+  const sources8 = plain(sizeBytes, 8);
+  const rows: [string, number][] = [];
+  rows.push(['memcpy (Uint8Array.set)', measure(sizeBytes, () => a.set(b))]);
+  rows.push(['JS xorInto', measure(sizeBytes, () => xorIntoJs(a, b))]);
+  rows.push(['JS xorMany 3 sources', measure(sizeBytes, () => xorManyJs(a, sources8.slice(1, 4)))]);
+  if (parityArena !== null) {
+    const arena: ParityArena = parityArena;
+    const [t, s] = arenaBuffers(sizeBytes, 2) as [Uint8Array, Uint8Array];
+    const sourcesArena = arenaBuffers(sizeBytes, 8);
+    rows.push(['memcpy in arena (SharedArrayBuffer)', measure(sizeBytes, () => t.set(s))]);
+    rows.push(['WASM xorInto, arena, in place', measure(sizeBytes, () => arena.xorInto(t, s))]);
+    rows.push(['WASM xorInto, plain, copy-in/out', measure(sizeBytes, () => xorInto(a, b))]);
+    rows.push(['WASM xorMany 3 sources, arena', measure(sizeBytes, () => arena.xorMany(t, sourcesArena.slice(1, 4)))]);
+    rows.push(['WASM xorMany 7 sources, arena', measure(sizeBytes, () => arena.xorMany(t, sourcesArena.slice(1, 8)))]);
+    rows.push(['WASM xorMany 3 sources, plain, copy', measure(sizeBytes, () => xorMany(a, sources8.slice(1, 4)))]);
+    const [p, q] = arenaBuffers(sizeBytes, 2) as [Uint8Array, Uint8Array];
+    rows.push(['WASM RAID 6 P+Q, 4 data, arena', measure(sizeBytes, () => raid6Syndrome(p, q, sourcesArena.slice(0, 4)))]);
+  }
+  const [pj, qj] = plain(sizeBytes, 2) as [Uint8Array, Uint8Array];
+  rows.push(['JS RAID 6 P+Q, 4 data', measure(sizeBytes, () => syndromeJs(pj, qj, sources8.slice(0, 4)))]);
+  const memcpy = rows[0]![1];
+  console.log(`\n${sizeBytes / 1024} KiB buffers          GB/s   x memcpy`);
+  for (const [name, rate] of rows) {
+    console.log(`  ${name.padEnd(38)} ${rate.toFixed(2).padStart(6)}   ${(rate / memcpy).toFixed(2)}`);
+  }
+}

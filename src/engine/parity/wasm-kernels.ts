@@ -1,0 +1,206 @@
+// The parity kernels as a WebAssembly SIMD module, generated at start-up by
+// the encoder in wasm-encoder.ts. Every kernel walks its buffers in blocks of
+// kernelBlockBytes (unrolled: kernelUnrollVectors v128 lanes per block) and
+// handles only whole blocks; callers finish the tail with the JS reference.
+// Within a block every load happens before any store, so an output may be
+// the very same buffer (same address) as an input; partial overlap is not
+// allowed.
+//
+// Exports (all pointers are byte addresses in the imported memory):
+//   xor2(dst, src, lengthBytes)                 dst ^= src
+//   xorMany(dst, table, count, lengthBytes)     dst = src[0] ^ ... ^ src[count-1]
+//   syndrome(p, q, table, count, lengthBytes)   P = ⊕ D[i], Q = ⊕ g^i·D[i]   (Horner)
+//   recover2(dx, dy, p, q, tables, lengthBytes) pxy = P^Dx, qxy = Q^Dy;
+//                                               Dx = A·pxy ^ B·qxy, Dy = pxy ^ Dx
+//   recover1(dx, p, q, tables, lengthBytes)     d = C·(Q^Dx); Dx = d; P ^= d
+// `table` holds `count` little-endian i32 pointers; `tables` holds nibble
+// product tables (lo, hi) of 16 bytes each for A then B (or C alone).
+// Multiplication by a constant c uses two 16-entry tables and swizzle:
+// c·x = lo[x & 15] ^ hi[x >> 4], where lo[n] = c·n and hi[n] = c·(n << 4).
+import { Code, encodeModule, valType, type FunctionDefinition } from './wasm-encoder.js';
+
+export const kernelUnrollVectors = 4;
+export const kernelBlockBytes = 16 * kernelUnrollVectors;
+const vectorBytes = 16;
+const { i32, v128 } = valType;
+
+/** Emits `pos = 0; while (pos < length) { body(); pos += kernelBlockBytes }`. */
+function blockLoop(code: Code, pos: number, length: number, body: () => void): void {
+  code.i32Const(0).localSet(pos);
+  code.block().loop();
+  code.localGet(pos).localGet(length).i32GeU().brIf(1);
+  body();
+  code.localGet(pos).i32Const(kernelBlockBytes).i32Add().localSet(pos);
+  code.br(0).end().end();
+}
+
+/** Emits `into = base + pos`. */
+function address(code: Code, base: number, pos: number, into: number): void {
+  code.localGet(base).localGet(pos).i32Add().localSet(into);
+}
+
+function lanes(byte: number): number[] {
+  return new Array<number>(16).fill(byte);
+}
+
+function vectorRange(): number[] {
+  return Array.from({ length: kernelUnrollVectors }, (_v, u) => u);
+}
+
+function xor2(): FunctionDefinition {
+  const [dst, src, length, pos, a, b] = [0, 1, 2, 3, 4, 5];
+  const code = new Code();
+  blockLoop(code, pos, length, () => {
+    address(code, dst, pos, a);
+    address(code, src, pos, b);
+    for (const u of vectorRange()) {
+      const offset = u * vectorBytes;
+      code.localGet(a).localGet(a).v128Load(offset).localGet(b).v128Load(offset).v128Xor().v128Store(offset);
+    }
+  });
+  return { name: 'xor2', params: [i32, i32, i32], results: [], locals: [i32, i32, i32], code };
+}
+
+function xorMany(): FunctionDefinition {
+  const [dst, table, count, length, pos, entry, tableEnd, src] = [0, 1, 2, 3, 4, 5, 6, 7];
+  const acc = vectorRange().map((u) => 8 + u);
+  const code = new Code();
+  code.localGet(table).localGet(count).i32Const(2).i32Shl().i32Add().localSet(tableEnd);
+  blockLoop(code, pos, length, () => {
+    code.localGet(table).i32Load().localGet(pos).i32Add().localSet(src);
+    for (const u of vectorRange()) code.localGet(src).v128Load(u * vectorBytes).localSet(acc[u]!);
+    code.localGet(table).i32Const(4).i32Add().localSet(entry);
+    code.block().loop();
+    code.localGet(entry).localGet(tableEnd).i32GeU().brIf(1);
+    code.localGet(entry).i32Load().localGet(pos).i32Add().localSet(src);
+    for (const u of vectorRange()) {
+      code.localGet(acc[u]!).localGet(src).v128Load(u * vectorBytes).v128Xor().localSet(acc[u]!);
+    }
+    code.localGet(entry).i32Const(4).i32Add().localSet(entry);
+    code.br(0).end().end();
+    address(code, dst, pos, src);
+    for (const u of vectorRange()) code.localGet(src).localGet(acc[u]!).v128Store(u * vectorBytes);
+  });
+  return {
+    name: 'xorMany', params: [i32, i32, i32, i32], results: [],
+    locals: [i32, i32, i32, i32, ...acc.map(() => v128)], code,
+  };
+}
+
+function syndrome(): FunctionDefinition {
+  const [p, q, table, count, length, pos, entry, src, poly, data] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
+  const accP = vectorRange().map((u) => 10 + u);
+  const accQ = vectorRange().map((u) => 10 + kernelUnrollVectors + u);
+  const code = new Code();
+  code.v128Const(lanes(0x1d)).localSet(poly);
+  blockLoop(code, pos, length, () => {
+    // Horner from the last data strip down: Q = (((D[n-1])·g ^ D[n-2])·g ...) ^ D[0].
+    code.localGet(table).localGet(count).i32Const(1).i32Sub().i32Const(2).i32Shl().i32Add().localSet(entry);
+    code.localGet(entry).i32Load().localGet(pos).i32Add().localSet(src);
+    for (const u of vectorRange()) {
+      code.localGet(src).v128Load(u * vectorBytes).localTee(accP[u]!).localSet(accQ[u]!);
+    }
+    code.block().loop();
+    code.localGet(table).localGet(entry).i32GeU().brIf(1);
+    code.localGet(entry).i32Const(4).i32Sub().localSet(entry);
+    code.localGet(entry).i32Load().localGet(pos).i32Add().localSet(src);
+    for (const u of vectorRange()) {
+      const [accPu, accQu] = [accP[u]!, accQ[u]!];
+      code.localGet(src).v128Load(u * vectorBytes).localSet(data);
+      code.localGet(accPu).localGet(data).v128Xor().localSet(accPu);
+      // q·g: shift each byte left, fold the carried-out bit back as 0x1D.
+      code.localGet(accQu).i32Const(1).i8x16Shl();
+      code.localGet(accQu).i32Const(7).i8x16ShrS().localGet(poly).v128And().v128Xor();
+      code.localGet(data).v128Xor().localSet(accQu);
+    }
+    code.br(0).end().end();
+    address(code, p, pos, src);
+    for (const u of vectorRange()) code.localGet(src).localGet(accP[u]!).v128Store(u * vectorBytes);
+    address(code, q, pos, src);
+    for (const u of vectorRange()) code.localGet(src).localGet(accQ[u]!).v128Store(u * vectorBytes);
+  });
+  return {
+    name: 'syndrome', params: [i32, i32, i32, i32, i32], results: [],
+    locals: [i32, i32, i32, v128, v128, ...accP.map(() => v128), ...accQ.map(() => v128)], code,
+  };
+}
+
+/** Emits c·x (leaves one v128 on the stack) from locals x, lo, hi, nibble mask. */
+function gfMultiply(code: Code, x: number, lo: number, hi: number, nibbleMask: number): void {
+  code.localGet(lo).localGet(x).localGet(nibbleMask).v128And().i8x16Swizzle();
+  code.localGet(hi).localGet(x).i32Const(4).i8x16ShrU().i8x16Swizzle();
+  code.v128Xor();
+}
+
+function recover2(): FunctionDefinition {
+  const [dx, dy, p, q, tables, length, pos] = [0, 1, 2, 3, 4, 5, 6];
+  const [addrDx, addrDy, addrP, addrQ] = [7, 8, 9, 10];
+  const [loA, hiA, loB, hiB, nibbleMask, pxy, qxy, d] = [11, 12, 13, 14, 15, 16, 17, 18];
+  const code = new Code();
+  [loA, hiA, loB, hiB].forEach((local, i) => code.localGet(tables).v128Load(i * vectorBytes).localSet(local));
+  code.v128Const(lanes(0x0f)).localSet(nibbleMask);
+  blockLoop(code, pos, length, () => {
+    address(code, dx, pos, addrDx);
+    address(code, dy, pos, addrDy);
+    address(code, p, pos, addrP);
+    address(code, q, pos, addrQ);
+    for (const u of vectorRange()) {
+      const offset = u * vectorBytes;
+      code.localGet(addrP).v128Load(offset).localGet(addrDx).v128Load(offset).v128Xor().localSet(pxy);
+      code.localGet(addrQ).v128Load(offset).localGet(addrDy).v128Load(offset).v128Xor().localSet(qxy);
+      gfMultiply(code, pxy, loA, hiA, nibbleMask);
+      gfMultiply(code, qxy, loB, hiB, nibbleMask);
+      code.v128Xor().localSet(d);
+      code.localGet(addrDx).localGet(d).v128Store(offset);
+      code.localGet(addrDy).localGet(pxy).localGet(d).v128Xor().v128Store(offset);
+    }
+  });
+  return {
+    name: 'recover2', params: [i32, i32, i32, i32, i32, i32], results: [],
+    locals: [i32, i32, i32, i32, i32, v128, v128, v128, v128, v128, v128, v128, v128], code,
+  };
+}
+
+function recover1(): FunctionDefinition {
+  const [dx, p, q, tables, length, pos] = [0, 1, 2, 3, 4, 5];
+  const [addrDx, addrP, addrQ] = [6, 7, 8];
+  const [lo, hi, nibbleMask, qx, d] = [9, 10, 11, 12, 13];
+  const code = new Code();
+  code.localGet(tables).v128Load(0).localSet(lo);
+  code.localGet(tables).v128Load(vectorBytes).localSet(hi);
+  code.v128Const(lanes(0x0f)).localSet(nibbleMask);
+  blockLoop(code, pos, length, () => {
+    address(code, dx, pos, addrDx);
+    address(code, p, pos, addrP);
+    address(code, q, pos, addrQ);
+    for (const u of vectorRange()) {
+      const offset = u * vectorBytes;
+      code.localGet(addrQ).v128Load(offset).localGet(addrDx).v128Load(offset).v128Xor().localSet(qx);
+      gfMultiply(code, qx, lo, hi, nibbleMask);
+      code.localSet(d);
+      code.localGet(addrDx).localGet(d).v128Store(offset);
+      code.localGet(addrP).localGet(addrP).v128Load(offset).localGet(d).v128Xor().v128Store(offset);
+    }
+  });
+  return {
+    name: 'recover1', params: [i32, i32, i32, i32, i32], results: [],
+    locals: [i32, i32, i32, i32, v128, v128, v128, v128, v128], code,
+  };
+}
+
+export const kernelNames = ['xor2', 'xorMany', 'syndrome', 'recover2', 'recover1'] as const;
+
+/** The kernel module's bytes for a memory of the given page limits. */
+export function parityModuleBytes(memory: { minimumPages: number; maximumPages: number; shared: boolean }): Uint8Array {
+  return encodeModule({ memory, functions: [xor2(), xorMany(), syndrome(), recover2(), recover1()] });
+}
+
+/** True when this runtime validates (so will run) the SIMD kernels. */
+export function wasmSimdSupported(): boolean {
+  if (typeof WebAssembly !== 'object' || typeof WebAssembly.validate !== 'function') return false;
+  try {
+    return WebAssembly.validate(parityModuleBytes({ minimumPages: 1, maximumPages: 1, shared: true }));
+  } catch {
+    return false;
+  }
+}
