@@ -47,7 +47,8 @@ async function readCopy(chunk: ChunkBackend, copy: number): Promise<CopyResult> 
   }
 }
 
-function problemOf(error: MetadataError, chunkName: string): string {
+/** The problem of a MetadataError without its "NAME: " prefix. */
+export function problemOf(error: MetadataError, chunkName: string): string {
   const prefix = `${chunkName}: `;
   return error.message.startsWith(prefix) ? error.message.slice(prefix.length) : error.message;
 }
