@@ -1,0 +1,111 @@
+// RAID 5: rotating parity (softraid_raid5.c), left-asymmetric as OpenBSD
+// lays it out and left-symmetric as Linux md's default. The address math is
+// in raid5-layout.ts, the write path in raid5-write.ts.
+import { assert } from '../../lib/assert.js';
+import { divCeil, divFloor } from '../../lib/units.js';
+import { xorInto } from '../parity/index.js';
+import { assertStriped } from './geometry.js';
+import { raid5Map, type Raid5Geometry } from './raid5-layout.js';
+import { raid5Write } from './raid5-write.js';
+import { settleAll, unavailable } from './sub-io.js';
+import type { ChunkIo, Discipline, Geometry } from './discipline.js';
+
+export { raid5Map, raid5DataChunk, raid5ParityChunk, type Raid5Strip, type Raid5Geometry } from './raid5-layout.js';
+
+function raid5GeometryOf(geometry: Geometry): Raid5Geometry {
+  assert(geometry.layout !== null, 'raid5: no layout');
+  return { chunkCount: geometry.chunkCount, stripSizeBytes: geometry.stripSizeBytes, layout: geometry.layout };
+}
+
+function rowBytesOf(geometry: Geometry): number {
+  return geometry.stripSizeBytes * (geometry.chunkCount - 1);
+}
+
+/**
+ * Reads the range of every chunk but `missingChunkIndex` and XORs them into
+ * `into`: what the missing chunk holds there (data or parity alike). The
+ * first read lands in `into`, the others in scratch buffers.
+ */
+function planReconstruction(io: ChunkIo, missingChunkIndex: number, chunkOffsetBytes: number, into: Uint8Array,
+  reads: Promise<void>[], xors: [Uint8Array, Uint8Array][]): void {
+  let first = true;
+  for (let chunkIndex = 0; chunkIndex < io.chunkCount; chunkIndex++) {
+    if (chunkIndex === missingChunkIndex) continue;
+    const target = first ? into : new Uint8Array(into.length);
+    reads.push(io.read(chunkIndex, chunkOffsetBytes, target));
+    if (!first) xors.push([into, target]);
+    first = false;
+  }
+}
+
+function assertOthersReadable(io: ChunkIo, missingChunkIndex: number, what: string): void {
+  for (let chunkIndex = 0; chunkIndex < io.chunkCount; chunkIndex++) {
+    if (chunkIndex !== missingChunkIndex && !io.isReadable(chunkIndex)) {
+      unavailable(`RAID 5: chunks ${missingChunkIndex} and ${chunkIndex} are offline, cannot ${what}`);
+    }
+  }
+}
+
+export const raid5: Discipline = {
+  level: 'raid5',
+  capabilities: { redundant: true, rebuild: true, nonCoerced: false },
+  validate(geometry: Geometry): void {
+    assert(geometry.level === 'raid5', 'raid5: wrong level');
+    assert(geometry.layout === 'left-asymmetric' || geometry.layout === 'left-symmetric', `raid5: bad layout ${geometry.layout}`);
+    assertStriped(geometry, 3);
+  },
+  volumeSizeBytes: (g) => divFloor(g.chunkDataSizeBytes, g.stripSizeBytes) * rowBytesOf(g),
+  chunkUsedBytes: (g) => divFloor(g.chunkDataSizeBytes, g.stripSizeBytes) * g.stripSizeBytes,
+  preferredBlockSizeBytes: (g) => rowBytesOf(g),
+
+  /** softraid locks the whole row (stripe) range of every I/O. */
+  lockRange(g, offsetBytes, lengthBytes) {
+    const rowBytes = rowBytesOf(g);
+    const first = divFloor(offsetBytes, rowBytes);
+    const end = Math.max(first + 1, divCeil(offsetBytes + lengthBytes, rowBytes));
+    return { offsetBytes: first * rowBytes, lengthBytes: (end - first) * rowBytes };
+  },
+
+  /**
+   * 1. data chunk readable -> read it straight into the caller's buffer;
+   * 2. otherwise regenerate the strip by XOR of the same range on every other
+   *    chunk, all of which must be readable.
+   */
+  async read(io, g, offsetBytes, into) {
+    const strips = raid5Map(offsetBytes, into.length, raid5GeometryOf(g));
+    for (const strip of strips) {
+      if (!io.isReadable(strip.chunkIndex)) assertOthersReadable(io, strip.chunkIndex, `read volume byte ${strip.volumeOffsetBytes}`);
+    }
+    const reads: Promise<void>[] = [];
+    const xors: [Uint8Array, Uint8Array][] = [];
+    for (const strip of strips) {
+      const start = strip.volumeOffsetBytes - offsetBytes;
+      const view = into.subarray(start, start + strip.lengthBytes);
+      if (io.isReadable(strip.chunkIndex)) reads.push(io.read(strip.chunkIndex, strip.chunkOffsetBytes, view));
+      else planReconstruction(io, strip.chunkIndex, strip.chunkOffsetBytes, view, reads, xors);
+    }
+    await settleAll(reads);
+    for (const [target, source] of xors) xorInto(target, source);
+  },
+
+  write: (io, g, offsetBytes, data) => raid5Write(io, raid5GeometryOf(g), offsetBytes, data),
+
+  rebuildLockRange(g, chunkOffsetBytes, lengthBytes) {
+    const rowBytes = rowBytesOf(g);
+    const first = divFloor(chunkOffsetBytes, g.stripSizeBytes);
+    const end = divCeil(chunkOffsetBytes + lengthBytes, g.stripSizeBytes);
+    return { offsetBytes: first * rowBytes, lengthBytes: (end - first) * rowBytes };
+  },
+
+  /** The chunk's range is the XOR of the same range on all others, whether data or parity. */
+  async rebuildPiece(io, _g, chunkIndex, chunkOffsetBytes, lengthBytes) {
+    assertOthersReadable(io, chunkIndex, `rebuild chunk ${chunkIndex}`);
+    const buffer = new Uint8Array(lengthBytes);
+    const reads: Promise<void>[] = [];
+    const xors: [Uint8Array, Uint8Array][] = [];
+    planReconstruction(io, chunkIndex, chunkOffsetBytes, buffer, reads, xors);
+    await settleAll(reads);
+    for (const [target, source] of xors) xorInto(target, source);
+    await io.write(chunkIndex, chunkOffsetBytes, buffer);
+  },
+};

@@ -1,0 +1,69 @@
+// Helpers shared by disciplines for issuing sub-I/Os to chunks.
+import { VolumeIoError } from '../../lib/errors.js';
+import type { ChunkExtent, ChunkIo } from './discipline.js';
+
+/**
+ * Waits for every sub-I/O (never leaves one running behind a failed request,
+ * which could still write into the caller's buffer), then rejects with the
+ * first failure if any. A VolumeIoError or a bug outranks a chunk failure the
+ * core may retry, because retrying would not help.
+ */
+export async function settleAll(operations: readonly Promise<void>[]): Promise<void> {
+  const results = await Promise.allSettled(operations);
+  let chosen: unknown = undefined;
+  let chosenRank = 0;
+  for (const result of results) {
+    if (result.status === 'fulfilled') continue;
+    const rank = rankOf(result.reason);
+    if (rank > chosenRank) {
+      chosen = result.reason;
+      chosenRank = rank;
+    }
+  }
+  if (chosenRank > 0) throw chosen;
+}
+
+/** 1: a chunk failure the core may retry around; 2: the volume cannot serve; 3: anything else (a bug). */
+function rankOf(reason: unknown): number {
+  if (reason instanceof ChunkRetry) return 1;
+  if (reason instanceof VolumeIoError) return 2;
+  return 3;
+}
+
+/**
+ * Thrown by the core's ChunkIo after a chunk of a redundant volume failed,
+ * went Offline and the metadata recording it was saved: the request is
+ * planned again with the chunks that remain.
+ */
+export class ChunkRetry extends Error {
+  override name = 'ChunkRetry';
+  constructor(readonly chunkIndex: number, cause: Error) {
+    super(`chunk ${chunkIndex} failed: ${cause.message}`);
+  }
+}
+
+/** The volume cannot serve this request from the chunks it has. */
+export function unavailable(message: string): never {
+  throw new VolumeIoError('EIO', message);
+}
+
+/**
+ * RAID 0 and CONCAT: every extent goes to its one chunk, straight into or out
+ * of the caller's buffer (no copy). A chunk that cannot serve fails the I/O.
+ */
+export async function transferExtents(io: ChunkIo, extents: readonly ChunkExtent[], requestOffsetBytes: number,
+  buffer: Uint8Array, direction: 'read' | 'write'): Promise<void> {
+  const operations: Promise<void>[] = [];
+  for (const extent of extents) {
+    const usable = direction === 'read' ? io.isReadable(extent.chunkIndex) : io.isWritable(extent.chunkIndex);
+    if (!usable) unavailable(`chunk ${extent.chunkIndex} is offline, cannot ${direction} volume byte ${extent.volumeOffsetBytes}`);
+  }
+  for (const extent of extents) {
+    const start = extent.volumeOffsetBytes - requestOffsetBytes;
+    const view = buffer.subarray(start, start + extent.lengthBytes);
+    operations.push(direction === 'read'
+      ? io.read(extent.chunkIndex, extent.chunkOffsetBytes, view)
+      : io.write(extent.chunkIndex, extent.chunkOffsetBytes, view));
+  }
+  await settleAll(operations);
+}

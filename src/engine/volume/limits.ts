@@ -1,0 +1,32 @@
+// Every limit of the volume I/O path, named with its unit.
+import { KiB, MiB } from '../../lib/units.js';
+
+export interface VolumeLimits {
+  /** Largest read or write accepted (NBD's customary 32 MiB). */
+  requestBytesMax: number;
+  /** Requests running at once; later ones wait. */
+  requestsInFlightMax: number;
+  /** Requests waiting for a slot; beyond this a request fails with EBUSY. */
+  requestsWaitingMax: number;
+  /** Zero buffer size for writeZeroes and trim on redundant levels. */
+  zeroPieceBytes: number;
+  /** Chunk bytes rebuilt per locked piece. */
+  rebuildPieceBytes: number;
+  /** md's speed_limit_min: the rebuild rate while the volume serves other I/O. */
+  rebuildRateBytesPerSecondMin: number;
+  /** md's speed_limit_max: the rebuild rate when the volume is idle. */
+  rebuildRateBytesPerSecondMax: number;
+  /** The volume counts as busy this long after its last request. */
+  rebuildIdleAfterMs: number;
+}
+
+export const volumeLimitsDefault: Readonly<VolumeLimits> = {
+  requestBytesMax: 32 * MiB,
+  requestsInFlightMax: 256,
+  requestsWaitingMax: 4096,
+  zeroPieceBytes: 1 * MiB,
+  rebuildPieceBytes: 256 * KiB,
+  rebuildRateBytesPerSecondMin: 1000 * KiB,
+  rebuildRateBytesPerSecondMax: 200_000 * KiB,
+  rebuildIdleAfterMs: 500,
+};

@@ -1,0 +1,163 @@
+// Rebuild (softraid §3.13, paced like md): regenerate one chunk's data area
+// piece by piece while the volume serves I/O. Each piece is locked against
+// overlapping requests by the volume. Writes during a rebuild reach the
+// rebuilding chunk in every range, rebuilt or not, so the range behind the
+// checkpoint stays exact and the range ahead is overwritten consistently.
+import { VolumeIoError } from '../../lib/errors.js';
+import { divFloor } from '../../lib/units.js';
+import { RateLimiter } from './rate-limiter.js';
+import type { ByteRange } from '../disciplines/discipline.js';
+import type { Clock } from './events.js';
+import type { MemberSet } from './member-set.js';
+
+export interface RebuildProgress {
+  operation: 'rebuild';
+  chunkIndex: number;
+  percent: number;
+  bytesDone: number;
+  bytesTotal: number;
+  rateBytesPerSecond: number;
+  etaSeconds: number | null;
+}
+
+export type RebuildOutcome =
+  | { status: 'finished' }
+  /** The range (chunk-relative) that could not be rebuilt, when a piece failed. */
+  | { status: 'failed'; reason: string; failedRange: ByteRange | null }
+  | { status: 'aborted'; checkpointBytes: number };
+
+/** What a rebuild needs from its volume. */
+export interface RebuildHost {
+  readonly members: MemberSet;
+  readonly clock: Clock;
+  /** Locks the piece's volume range and regenerates it onto the chunk; rejects with VolumeIoError or RebuildTargetLost. */
+  rebuildPiece(chunkIndex: number, chunkOffsetBytes: number, lengthBytes: number): Promise<void>;
+  /** The volume served a request lately (md: not idle). */
+  isBusy(): boolean;
+}
+
+export interface RebuildPacing {
+  pieceBytes: number;
+  rateBytesPerSecondMin: number;
+  rateBytesPerSecondMax: number;
+}
+
+/** The rebuilding chunk left state Rebuild (it failed, or bioctl -O took it). */
+export class RebuildTargetLost extends Error {
+  override name = 'RebuildTargetLost';
+}
+
+const milestonesPercent = [20, 40, 60, 80] as const;
+
+export class Rebuild {
+  private bytesDone: number;
+  private readonly startedBytes: number;
+  private readonly startedMs: number;
+  private aborting = false;
+  private readonly limiter: RateLimiter;
+  finished: Promise<RebuildOutcome> = Promise.resolve({ status: 'finished' });
+
+  constructor(
+    private readonly host: RebuildHost,
+    readonly chunkIndex: number,
+    startBytes: number,
+    readonly bytesTotal: number,
+    readonly pacing: RebuildPacing,
+  ) {
+    this.bytesDone = startBytes;
+    this.startedBytes = startBytes;
+    this.startedMs = host.clock.nowMs();
+    this.limiter = new RateLimiter(host.clock);
+  }
+
+  /** Starts the loop; `finished` resolves with its outcome (it never rejects on I/O errors). */
+  start(): Promise<RebuildOutcome> {
+    this.finished = this.run();
+    return this.finished;
+  }
+
+  progress(): RebuildProgress {
+    const elapsedSeconds = (this.host.clock.nowMs() - this.startedMs) / 1000;
+    const rateBytesPerSecond = elapsedSeconds > 0 ? Math.round((this.bytesDone - this.startedBytes) / elapsedSeconds) : 0;
+    return {
+      operation: 'rebuild',
+      chunkIndex: this.chunkIndex,
+      percent: this.percentOf(this.bytesDone),
+      bytesDone: this.bytesDone,
+      bytesTotal: this.bytesTotal,
+      rateBytesPerSecond,
+      etaSeconds: rateBytesPerSecond > 0 ? Math.ceil((this.bytesTotal - this.bytesDone) / rateBytesPerSecond) : null,
+    };
+  }
+
+  /** Stops after the piece in progress, saving the checkpoint (close, shutdown). */
+  async abort(): Promise<void> {
+    this.aborting = true;
+    await this.finished;
+  }
+
+  private percentOf(bytes: number): number {
+    return this.bytesTotal === 0 ? 100 : divFloor(bytes * 100, this.bytesTotal);
+  }
+
+  private async run(): Promise<RebuildOutcome> {
+    const members = this.host.members;
+    const record = members.record;
+    let savedPercent = this.percentOf(this.bytesDone);
+    while (this.bytesDone < this.bytesTotal) {
+      if (this.aborting) {
+        record.rebuildCheckpointBytes = this.bytesDone;
+        members.touch();
+        await members.persist();
+        return { status: 'aborted', checkpointBytes: this.bytesDone };
+      }
+      const lengthBytes = Math.min(this.pacing.pieceBytes, this.bytesTotal - this.bytesDone);
+      try {
+        await this.host.rebuildPiece(this.chunkIndex, this.bytesDone, lengthBytes);
+      } catch (error) {
+        if (!(error instanceof VolumeIoError) && !(error instanceof RebuildTargetLost)) throw error;
+        return this.fail(error.message, { offsetBytes: this.bytesDone, lengthBytes });
+      }
+      const before = this.percentOf(this.bytesDone);
+      this.bytesDone += lengthBytes;
+      const after = this.percentOf(this.bytesDone);
+      for (const milestone of milestonesPercent) {
+        if (before < milestone && after >= milestone) {
+          members.emit({ name: `Rebuild${milestone}`, chunkIndex: this.chunkIndex, member: record.chunks[this.chunkIndex]!.name,
+            message: `rebuild of ${record.chunks[this.chunkIndex]!.name} ${milestone}% done` });
+        }
+      }
+      // softraid saves the checkpoint whenever the integer percent changes.
+      if (after !== savedPercent && this.bytesDone < this.bytesTotal) {
+        savedPercent = after;
+        record.rebuildCheckpointBytes = this.bytesDone;
+        members.touch();
+        await members.persist();
+      }
+      const rate = this.host.isBusy() ? this.pacing.rateBytesPerSecondMin : this.pacing.rateBytesPerSecondMax;
+      await this.limiter.pace(lengthBytes, rate);
+    }
+    if (members.chunkState(this.chunkIndex) !== 'Rebuild') return this.fail('rebuild target went offline', null);
+    record.rebuildCheckpointBytes = 0;
+    const name = record.chunks[this.chunkIndex]!.name;
+    members.setChunkState(this.chunkIndex, 'Online', 'rebuild finished');
+    await members.persist();
+    members.emit({ name: 'RebuildFinished', chunkIndex: this.chunkIndex, member: name, message: `rebuild of ${name} finished` });
+    members.emit({ name: 'SpareActive', chunkIndex: this.chunkIndex, member: name, message: `${name} is now online` });
+    return { status: 'finished' };
+  }
+
+  /**
+   * A piece could not be rebuilt: the target goes Offline (the volume goes
+   * back to Degraded, or Offline when a source was lost too). No zeros are
+   * written in place of unreadable data.
+   */
+  private async fail(reason: string, failedRange: ByteRange | null): Promise<RebuildOutcome> {
+    const members = this.host.members;
+    members.record.rebuildCheckpointBytes = 0;
+    members.touch();
+    members.setChunkState(this.chunkIndex, 'Offline', `rebuild failed: ${reason}`);
+    await members.persist();
+    return { status: 'failed', reason, failedRange };
+  }
+}

@@ -1,0 +1,41 @@
+// Chunk-by-chunk checks of redundancy, straight on the members' bytes
+// (not through the engine): mirrors equal, parity the XOR of each row.
+import { MemoryChunk } from '../../src/chunk/memory.js';
+import type { VolumeRecord } from '../../src/engine/metadata/record.js';
+import type { ChunkBackend } from '../../src/engine/chunk.js';
+
+/** Returns a description of the first inconsistency, or null. */
+export function checkRedundancy(record: VolumeRecord, members: readonly (ChunkBackend | null)[]): string | null {
+  const online = record.chunks
+    .map((chunk, index) => ({ chunk, member: members[index] }))
+    .filter((entry): entry is { chunk: typeof entry.chunk; member: MemoryChunk } => entry.chunk.state === 'Online' && entry.member instanceof MemoryChunk);
+  const start = record.dataOffsetBytes;
+  if (record.kind === 'raid1') {
+    const end = start + record.volumeSizeBytes;
+    const reference = online[0]?.member.current.subarray(start, end);
+    for (const { chunk, member } of online.slice(1)) {
+      const bytes = member.current.subarray(start, end);
+      const at = firstDifference(reference!, bytes);
+      if (at >= 0) return `mirror ${chunk.index} differs from mirror ${online[0]!.chunk.index} at data byte ${at}`;
+    }
+    return null;
+  }
+  if (record.kind === 'raid5') {
+    if (online.length !== record.chunkCount) return null; // parity cannot be checked with a chunk missing
+    const usedBytes = Math.floor(record.chunkDataSizeBytes / record.stripSizeBytes) * record.stripSizeBytes;
+    const sum = new Uint8Array(usedBytes);
+    for (const { member } of online) {
+      const bytes = member.current.subarray(start, start + usedBytes);
+      for (let i = 0; i < usedBytes; i++) sum[i]! ^= bytes[i]!;
+    }
+    const at = sum.findIndex((byte) => byte !== 0);
+    return at >= 0 ? `parity wrong at chunk byte ${at} (row ${Math.floor(at / record.stripSizeBytes)})` : null;
+  }
+  return null;
+}
+
+export function firstDifference(a: Uint8Array, b: Uint8Array): number {
+  if (a.length !== b.length) return Math.min(a.length, b.length);
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return i;
+  return -1;
+}
