@@ -146,15 +146,21 @@ test('truncated, zeroed and damaged copies are refused with a message naming the
   rejects(good.subarray(0, 2000), /truncated/);
   const zeroedTail = good.slice();
   zeroedTail.fill(0, 8);
-  rejects(zeroedTail, /version 0/);
+  rejects(zeroedTail, /copy size 0 is out of range/);
   const flipped = good.slice();
   flipped[1100]! ^= 0x10;
   rejects(flipped, /checksum mismatch/);
 });
 
+test('a damaged version field is damage, not a newer version', () => {
+  const flipped = encodeMetadata(sampleRecord(), 0);
+  flipped[9]! ^= 1;
+  rejects(flipped, /checksum mismatch/);
+  rejects(resealed((v) => v.setUint32(8, 0, true)), /format version 0 does not exist/);
+});
+
 test('a newer version is refused with softraid wording', () => {
-  const newer = encodeMetadata(sampleRecord(), 0);
-  new DataView(newer.buffer).setUint32(8, 2, true);
+  const newer = resealed((v) => v.setUint32(8, 2, true));
   assert.throws(() => decodeMetadata(newer, '/dev/sdb1'), (error: unknown) => {
     assert.ok(error instanceof MetadataVersionError);
     assert.equal(error.message, 'cannot read metadata version 2 on /dev/sdb1, expected version 1 or earlier');

@@ -8,7 +8,7 @@ import { MetadataError } from '../../lib/errors.js';
 import { chunkStateCode, chunkStateFromCode, type ChunkState } from '../state.js';
 import type { ChunkRecord, VolumeRecord } from './record.js';
 import {
-  chunkCountMax, chunkEntryBytes, chunkEntryField, chunkNameBytes, copyBytesFor, deviceNameBytes,
+  chunkCountMax, chunkEntryBytes, chunkEntryField, chunkNameBytes, copyBytesFor, copySlotBytes, deviceNameBytes, regionAlignmentBytes,
   formatVersionCurrent, headerBytes, headerField, magicBytes, regionFieldBytes, reservedRegionNames,
   reservedRegionsDefault, stateFlag, stateFlagsKnown, volumeFlag, volumeFlagsKnown, type Region, type ReservedRegionName,
 } from './layout.js';
@@ -117,27 +117,31 @@ export function decodeMetadata(bytes: Uint8Array, chunkName: string): DecodedMet
 function decodeFields(bytes: Uint8Array, chunkName: string): { record: VolumeRecord; chunkIndex: number } {
   if (bytes.length < headerBytes) throw new Problem(`truncated: ${bytes.length} bytes, the header alone is ${headerBytes}`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  // 1. Version first: a newer format may change everything after it, checksum included.
-  const formatVersion = view.getUint32(headerField.formatVersion, true);
-  if (formatVersion > formatVersionCurrent) throw new MetadataVersionError(chunkName, formatVersion, formatVersionCurrent);
-  if (formatVersion < 1) throw new Problem(`format version ${formatVersion} does not exist`);
-  // 2. The sizes that say how much the checksum covers.
-  const storedHeaderBytes = view.getUint32(headerField.headerBytes, true);
-  if (storedHeaderBytes !== headerBytes) throw new Problem(`header size ${storedHeaderBytes}, expected ${headerBytes}`);
-  const storedEntryBytes = view.getUint32(headerField.chunkEntryBytes, true);
-  if (storedEntryBytes !== chunkEntryBytes) throw new Problem(`chunk entry size ${storedEntryBytes}, expected ${chunkEntryBytes}`);
-  const chunkCount = view.getUint32(headerField.chunkCount, true);
-  if (chunkCount < 1 || chunkCount > chunkCountMax) throw new Problem(`chunk count ${chunkCount} is out of range 1..${chunkCountMax}`);
+  // 1. The stable prefix (magic, version, header size, copy size, checksum keep their place in
+  //    every version): the checksum first, so a damaged version field is damage, not a newer format.
   const copyBytes = view.getUint32(headerField.copyBytes, true);
-  if (copyBytes !== copyBytesFor(chunkCount)) throw new Problem(`copy size ${copyBytes}, expected ${copyBytesFor(chunkCount)} for ${chunkCount} chunks`);
+  if (copyBytes < headerBytes || copyBytes > copySlotBytes || copyBytes % regionAlignmentBytes !== 0) {
+    throw new Problem(`copy size ${copyBytes} is out of range`);
+  }
   if (bytes.length < copyBytes) throw new Problem(`truncated: ${bytes.length} bytes of a ${copyBytes}-byte copy`);
-  // 3. The checksum, before trusting any other field.
   const copy = bytes.subarray(0, copyBytes);
   const storedChecksum = view.getUint32(headerField.checksum, true);
   const computedChecksum = copyChecksum(copy);
   if (storedChecksum !== computedChecksum) {
     throw new Problem(`checksum mismatch (stored 0x${storedChecksum.toString(16)}, computed 0x${computedChecksum.toString(16)})`);
   }
+  // 2. The version: a newer one is refused with softraid's wording.
+  const formatVersion = view.getUint32(headerField.formatVersion, true);
+  if (formatVersion > formatVersionCurrent) throw new MetadataVersionError(chunkName, formatVersion, formatVersionCurrent);
+  if (formatVersion < 1) throw new Problem(`format version ${formatVersion} does not exist`);
+  // 3. This version's sizes.
+  const storedHeaderBytes = view.getUint32(headerField.headerBytes, true);
+  if (storedHeaderBytes !== headerBytes) throw new Problem(`header size ${storedHeaderBytes}, expected ${headerBytes}`);
+  const storedEntryBytes = view.getUint32(headerField.chunkEntryBytes, true);
+  if (storedEntryBytes !== chunkEntryBytes) throw new Problem(`chunk entry size ${storedEntryBytes}, expected ${chunkEntryBytes}`);
+  const chunkCount = view.getUint32(headerField.chunkCount, true);
+  if (chunkCount < 1 || chunkCount > chunkCountMax) throw new Problem(`chunk count ${chunkCount} is out of range 1..${chunkCountMax}`);
+  if (copyBytes !== copyBytesFor(chunkCount)) throw new Problem(`copy size ${copyBytes}, expected ${copyBytesFor(chunkCount)} for ${chunkCount} chunks`);
   // 4. Every field, then the record as a whole.
   const kindValue = view.getUint32(headerField.kind, true);
   const kind = kindFromCode(kindValue);

@@ -6,8 +6,17 @@ import { readChunkMetadata, saveVolumeMetadata, wipeChunkMetadata, writeChunkMet
 import { copyAOffsetBytes, copyBOffsetBytes } from './layout.js';
 import type { VolumeRecord } from './record.js';
 import { MetadataVersionError } from './version-error.js';
+import { copyChecksum } from './codec.js';
 
 const MiB = 1024 * 1024;
+
+/** Stamps a newer format version on the copy at `offsetBytes`, with a valid checksum (as a newer writer would). */
+function setVersion(bytes: Uint8Array, offsetBytes: number, version: number): void {
+  const view = new DataView(bytes.buffer, offsetBytes);
+  view.setUint32(8, version, true);
+  const copyBytes = view.getUint32(16, true);
+  view.setUint32(20, copyChecksum(bytes.subarray(offsetBytes, offsetBytes + copyBytes)), true);
+}
 
 function raid1(chunkCount = 2): VolumeRecord {
   return {
@@ -69,7 +78,8 @@ test('both copies damaged: MetadataError naming the chunk; newer version keeps s
   chunk.faults.badRanges = [{ offsetBytes: copyBOffsetBytes, lengthBytes: 1, operations: ['read'] }];
   await assert.rejects(readChunkMetadata(chunk), /\/dev\/c: no valid metadata copy: copy A absent; copy B cannot read metadata copy B: EIO/);
   chunk.faults.badRanges = [];
-  for (const offset of [copyAOffsetBytes, copyBOffsetBytes]) new DataView(chunk.current.buffer).setUint32(offset + 8, 7, true);
+  await writeChunkMetadata(chunk, raid1(), 0);
+  for (const offset of [copyAOffsetBytes, copyBOffsetBytes]) setVersion(chunk.current, offset, 7);
   await assert.rejects(readChunkMetadata(chunk), (error: unknown) =>
     error instanceof MetadataVersionError && error.message === 'cannot read metadata version 7 on /dev/c, expected version 1 or earlier');
 });
