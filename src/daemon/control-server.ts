@@ -1,0 +1,111 @@
+// The control socket: a Unix socket created mode 0600 (only its owner —
+// root for the system daemon — may manage volumes), one request at a time
+// per connection, answered in order. A malformed frame or message is
+// answered with an error (when its id can be read) and the connection closed.
+import { createServer, type Server, type Socket } from 'node:net';
+import { chmodSync } from 'node:fs';
+import { ControlProtocolError } from '../control/errors.js';
+import { decodeRequest, peekRequestId } from '../control/messages.js';
+import { FrameParser } from '../control/parser.js';
+import { connectionsMax } from '../control/protocol.js';
+import { encodeResponse } from '../control/serializer.js';
+import type { RequestHandler } from './handler.js';
+
+/** Requests a client may queue on one connection before it is cut off. */
+export const requestsQueuedPerConnectionMax = 16;
+
+export class ControlServer {
+  private readonly server: Server;
+  private readonly sockets = new Set<Socket>();
+
+  constructor(private readonly handler: RequestHandler, private readonly controllerName: string, private readonly log: (line: string) => void) {
+    this.server = createServer((socket) => this.accept(socket));
+  }
+
+  async listen(path: string): Promise<void> {
+    const previousUmask = process.umask(0o177); // the socket is born 0600: no window for others
+    try {
+      await new Promise<void>((resolve, reject) => {
+        this.server.once('error', reject);
+        this.server.listen(path, () => {
+          this.server.off('error', reject);
+          resolve();
+        });
+      });
+    } finally {
+      process.umask(previousUmask);
+    }
+    chmodSync(path, 0o600);
+  }
+
+  async close(): Promise<void> {
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    for (const socket of this.sockets) socket.destroy();
+    await closed;
+  }
+
+  private accept(socket: Socket): void {
+    if (this.sockets.size >= connectionsMax) {
+      this.log(`control: connection limit ${connectionsMax} reached, connection refused`);
+      socket.destroy();
+      return;
+    }
+    this.sockets.add(socket);
+    socket.on('close', () => this.sockets.delete(socket));
+    socket.on('error', () => socket.destroy());
+    const parser = new FrameParser();
+    const queue: Uint8Array[] = [];
+    let busy = false;
+
+    const protocolError = (error: ControlProtocolError, id: number | undefined): void => {
+      this.log(`control: protocol error: ${error.message}`);
+      const reply = encodeResponse(id ?? 0, { controller: this.controllerName, status: 'error', messages: [{ type: 'error', text: `protocol error: ${error.message}` }] });
+      socket.end(reply);
+      queue.length = 0;
+    };
+
+    const work = async (): Promise<void> => {
+      if (busy) return;
+      busy = true;
+      while (queue.length > 0 && !socket.destroyed) {
+        const body = queue.shift()!;
+        let request;
+        try {
+          request = decodeRequest(body);
+        } catch (error) {
+          if (!(error instanceof ControlProtocolError)) throw error;
+          protocolError(error, peekRequestId(body));
+          break;
+        }
+        const reply = await this.handler.handle(request);
+        let frame: Uint8Array;
+        try {
+          frame = encodeResponse(request.id, reply.bioStatus, reply.result);
+        } catch (error) {
+          if (!(error instanceof ControlProtocolError)) throw error;
+          frame = encodeResponse(request.id, { controller: this.controllerName, status: 'error', messages: [{ type: 'error', text: error.message }] });
+        }
+        if (!socket.destroyed) socket.write(frame);
+      }
+      busy = false;
+    };
+
+    socket.on('data', (bytes: Buffer) => {
+      let frames: Uint8Array[];
+      try {
+        frames = parser.push(bytes);
+      } catch (error) {
+        if (!(error instanceof ControlProtocolError)) throw error;
+        protocolError(error, undefined);
+        return;
+      }
+      queue.push(...frames);
+      if (queue.length > requestsQueuedPerConnectionMax) {
+        protocolError(new ControlProtocolError(`more than ${requestsQueuedPerConnectionMax} requests queued`), undefined);
+        return;
+      }
+      // A rejected promise here is a bug (an assertion): let it crash the daemon.
+      work().catch((error: unknown) => process.nextTick(() => { throw error; }));
+    });
+  }
+}

@@ -1,0 +1,130 @@
+// The engine -> control reply boundary: one request in, one bio_status (and
+// result) out. Operating errors from the controller (SoftraidError and its
+// kind, chunk I/O errors) become error messages here, and only here; any
+// other exception — an assertion above all — is a bug and is not caught.
+import type { Controller, ControllerReply, BioMessage, InquiryView } from '../engine/controller/types.js';
+import { ChunkIoError, SoftraidError } from '../lib/errors.js';
+import type { BioStatus, Request, AlarmResult, LocateResult, PingResult } from '../control/messages.js';
+import { bioMessageCountMax, bioMessageTextBytesMax } from '../control/protocol.js';
+import { blinkChunk } from './blink.js';
+
+export interface Reply {
+  bioStatus: BioStatus;
+  result?: unknown;
+}
+
+export interface HandlerHooks {
+  /** After a request that may have changed volumes or spares (to update the state file). */
+  afterChange(): void;
+}
+
+function clampText(text: string): string {
+  const bytes = Buffer.from(text, 'utf8');
+  return bytes.length <= bioMessageTextBytesMax ? text : bytes.subarray(0, bioMessageTextBytesMax).toString('utf8');
+}
+
+export class RequestHandler {
+  constructor(private readonly controller: Controller, private readonly hooks: HandlerHooks) {}
+
+  private status(ok: boolean | 'unknown', messages: readonly BioMessage[]): BioStatus {
+    return {
+      controller: this.controller.controllerName,
+      status: ok === 'unknown' ? 'unknown' : ok ? 'success' : 'error',
+      messages: messages.slice(0, bioMessageCountMax).map((message) => ({ type: message.type, text: clampText(message.text) })),
+    };
+  }
+
+  private fromReply(reply: ControllerReply<unknown>): Reply {
+    const out: Reply = { bioStatus: this.status(reply.ok, reply.messages) };
+    if (reply.ok && reply.result !== undefined) out.result = reply.result;
+    return out;
+  }
+
+  private error(text?: string): Reply {
+    return { bioStatus: this.status(false, text === undefined ? [] : [{ type: 'error', text }]) };
+  }
+
+  /** inquire(), with percentages as the integers bioctl prints. */
+  inquiry(): InquiryView {
+    const view = this.controller.inquire();
+    return {
+      ...view,
+      volumes: view.volumes.map((volume) => volume.progress === null ? volume : { ...volume, progress: { ...volume.progress, percent: Math.min(100, Math.max(0, Math.floor(volume.progress.percent))) } }),
+    };
+  }
+
+  async handle(request: Request): Promise<Reply> {
+    try {
+      return await this.dispatch(request);
+    } catch (error) {
+      if (error instanceof SoftraidError || error instanceof ChunkIoError) return this.error(error.message);
+      throw error;
+    }
+  }
+
+  private async dispatch(request: Request): Promise<Reply> {
+    const controller = this.controller;
+    switch (request.op) {
+      case 'ping': {
+        const result: PingResult = { daemon: 'softraidd', pid: process.pid };
+        return { bioStatus: this.status(true, []), result };
+      }
+      case 'locate': {
+        // BIOCLOCATE: the controller by name, or a volume (opendev() of sdN).
+        let kind: LocateResult['kind'] | undefined;
+        if (request.name === controller.controllerName) kind = 'controller';
+        else if (controller.inquire().volumes.some((volume) => volume.deviceName === request.name)) kind = 'volume';
+        if (kind === undefined) return this.error();
+        const result: LocateResult = { kind };
+        return { bioStatus: this.status(true, []), result };
+      }
+      case 'inquire':
+        return { bioStatus: this.status(true, []), result: this.inquiry() };
+      case 'create': {
+        const reply = await controller.create({
+          level: request.level, chunkNames: request.chunks, force: request.force, noAutoAssemble: request.noAutoAssemble,
+          ...(request.stripSizeBytes === undefined ? {} : { stripSizeBytes: request.stripSizeBytes }),
+          ...(request.layout === undefined ? {} : { layout: request.layout }),
+        });
+        this.hooks.afterChange();
+        return this.fromReply(reply);
+      }
+      case 'delete': {
+        const reply = await controller.detach(request.device);
+        this.hooks.afterChange();
+        return this.fromReply(reply);
+      }
+      case 'setstate': {
+        // softraid needs a device (BIOC_SSOTHER_DEVT); a channel:target locator gets EINVAL with no message.
+        if (request.chunk.kind === 'locator') return this.error();
+        const name = request.chunk.name;
+        let reply: ControllerReply;
+        if (request.operation === 'hotspare') {
+          reply = await controller.addHotSpare(name);
+        } else {
+          if (request.device === null) return this.error('a volume is needed for this request');
+          reply = request.operation === 'offline' ? await controller.setOffline(request.device, name) : await controller.rebuild(request.device, name);
+        }
+        this.hooks.afterChange();
+        return this.fromReply(reply);
+      }
+      case 'alarm': {
+        // softraid accepts BIOCALARM and does nothing: there is no alarm, so it is never enabled.
+        const result: AlarmResult = { enabled: false };
+        return { bioStatus: this.status(true, []), result };
+      }
+      case 'blink': {
+        const view = this.inquiry();
+        const spare = view.hotSpares.find((candidate) => candidate.volumeIndex === request.channel && request.target === 0);
+        const chunk = view.volumes.find((volume) => volume.volumeIndex === request.channel)?.chunks.find((candidate) => candidate.chunkIndex === request.target);
+        const name = spare?.name ?? chunk?.name;
+        const where = `${request.channel}:${request.target}.${request.lun}`;
+        if (name === undefined || name.length === 0 || request.lun !== 0) return { bioStatus: this.status(true, [{ type: 'warning', text: `Disk ${where} does not exist` }]) };
+        return { bioStatus: this.status(true, await blinkChunk(name, request.function === 'blink')) };
+      }
+      case 'patrol':
+        // softraid answers BIOCPATROL with ENOTTY and no message: bioctl says "unknown error".
+        return this.error();
+    }
+  }
+}

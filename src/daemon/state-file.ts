@@ -1,0 +1,68 @@
+// What softraidd remembers between runs: the member names of every volume
+// to assemble at start, and the hot spares. Only a hint of where to look —
+// the on-disk metadata stays the truth (the controller's scan() reads it),
+// and volumes created noauto are not listed. Written atomically.
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { InquiryView } from '../engine/controller/types.js';
+
+export const stateFileName = 'volumes.json';
+export const stateFileVersion = 1;
+export const stateFileBytesMax = 4 * 1024 * 1024;
+
+export interface RememberedVolumes {
+  version: number;
+  volumes: Array<{ device: string; uuid: string; chunks: string[] }>;
+  hot_spares: string[];
+}
+
+export function rememberedFromInquiry(view: InquiryView): RememberedVolumes {
+  return {
+    version: stateFileVersion,
+    volumes: view.volumes.filter((volume) => !volume.noAutoAssemble).map((volume) => ({
+      device: volume.deviceName,
+      uuid: volume.uuid,
+      chunks: volume.chunks.map((chunk) => chunk.name).filter((name) => name.length > 0),
+    })),
+    hot_spares: view.hotSpares.map((spare) => spare.name),
+  };
+}
+
+/** Every member name to scan at start, each once. */
+export function chunkNamesToScan(remembered: RememberedVolumes): string[] {
+  return [...new Set([...remembered.volumes.flatMap((volume) => volume.chunks), ...remembered.hot_spares])];
+}
+
+export class StateFile {
+  readonly path: string;
+
+  constructor(directory: string) {
+    this.path = join(directory, stateFileName);
+    mkdirSync(directory, { recursive: true, mode: 0o700 });
+  }
+
+  /** Undefined when there is no file yet; throws with the path when it is unreadable or malformed. */
+  read(): RememberedVolumes | undefined {
+    let text: string;
+    try {
+      text = readFileSync(this.path, 'utf8');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw error;
+    }
+    if (text.length > stateFileBytesMax) throw new Error(`${this.path}: larger than ${stateFileBytesMax} bytes`);
+    const json = JSON.parse(text) as Partial<RememberedVolumes>;
+    const strings = (value: unknown): value is string[] => Array.isArray(value) && value.every((item) => typeof item === 'string');
+    if (json.version !== stateFileVersion || !Array.isArray(json.volumes) || !strings(json.hot_spares)
+      || !json.volumes.every((volume) => typeof volume === 'object' && volume !== null && strings(volume.chunks))) {
+      throw new Error(`${this.path}: not a softraidd state file of version ${stateFileVersion}`);
+    }
+    return json as RememberedVolumes;
+  }
+
+  write(remembered: RememberedVolumes): void {
+    const temporary = `${this.path}.tmp`;
+    writeFileSync(temporary, `${JSON.stringify(remembered, null, 2)}\n`, { mode: 0o600 });
+    renameSync(temporary, this.path);
+  }
+}
