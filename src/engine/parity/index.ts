@@ -34,7 +34,7 @@ export { ParityArena } from './arena.js';
 /** The default arena's limit: stripe buffers of all volumes together. */
 export const parityArenaCapacityBytes = 128 * MiB;
 /** Below this many bytes, staging plain buffers costs more than JS XOR (measured: bench/parity.ts). */
-export const parityStagingThresholdBytes = 4 * KiB;
+export const parityStagingThresholdBytes = 32 * KiB;
 
 export const parityArena: ParityArena | null = ParityArena.create({ capacityBytes: parityArenaCapacityBytes });
 export const parityKernel: 'wasm-simd' | 'js' = parityArena === null ? 'js' : 'wasm-simd';

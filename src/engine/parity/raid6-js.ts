@@ -9,8 +9,6 @@ import { xorIntoJs } from './xor-js.js';
 /** The syndrome is computed in windows so outputs may alias inputs. */
 const syndromeWindowBytes = 4096;
 
-const multiplyByGenerator = gfMultiplyRow(2);
-
 export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return a.buffer === b.buffer && a.byteOffset === b.byteOffset;
 }
@@ -26,22 +24,36 @@ export function xorManyJs(target: Uint8Array, sources: readonly Uint8Array[]): v
   });
 }
 
-/** P = ⊕ data[i]; Q = ⊕ g^i·data[i]. */
+/** Doubles four GF(2^8) bytes at once: shift left, fold each carry back as 0x1D. */
+function multiplyByGenerator32(q: number): number {
+  return ((q & 0x7f7f7f7f) << 1) ^ (((q >>> 7) & 0x01010101) * 0x1d);
+}
+
+/**
+ * P = ⊕ data[i]; Q = ⊕ g^i·data[i]. Each window is copied into aligned
+ * scratch and worked four bytes at a time; outputs are written only after
+ * the whole window is read, so they may alias inputs.
+ */
 export function syndromeJs(p: Uint8Array, q: Uint8Array, data: readonly Uint8Array[]): void {
   assert(data.length >= 1, 'syndrome: no data strips');
   const windowP = new Uint8Array(syndromeWindowBytes);
   const windowQ = new Uint8Array(syndromeWindowBytes);
+  const windowD = new Uint8Array(syndromeWindowBytes);
+  const p32 = new Uint32Array(windowP.buffer);
+  const q32 = new Uint32Array(windowQ.buffer);
+  const d32 = new Uint32Array(windowD.buffer);
   for (let start = 0; start < p.length; start += syndromeWindowBytes) {
     const end = Math.min(p.length, start + syndromeWindowBytes);
     const lengthBytes = end - start;
-    const last = data[data.length - 1]!;
-    for (let i = 0; i < lengthBytes; i++) windowP[i] = windowQ[i] = last[start + i]!;
+    const words = Math.ceil(lengthBytes / 4);
+    windowP.set(data[data.length - 1]!.subarray(start, end));
+    windowQ.set(windowP.subarray(0, lengthBytes));
     for (let j = data.length - 2; j >= 0; j--) {
-      const strip = data[j]!;
-      for (let i = 0; i < lengthBytes; i++) {
-        const d = strip[start + i]!;
-        windowP[i]! ^= d;
-        windowQ[i] = multiplyByGenerator[windowQ[i]!]! ^ d;
+      windowD.set(data[j]!.subarray(start, end));
+      for (let w = 0; w < words; w++) {
+        const d = d32[w]!;
+        p32[w]! ^= d;
+        q32[w] = multiplyByGenerator32(q32[w]!) ^ d;
       }
     }
     p.set(windowP.subarray(0, lengthBytes), start);
