@@ -44,6 +44,15 @@ export class MemoryChunk implements ChunkBackend {
   disappeared = false;
   readonly counters = { reads: 0, writes: 0, flushes: 0, bytesWritten: 0 };
   private closed = false;
+  /**
+   * When set, flush() and crash() copy only the pages written through
+   * write()/trim() since the last flush (fast for big chunks); leave it unset
+   * when a test changes `current` or `durable` directly.
+   */
+  trackDirtyPages = false;
+  /** One flag per page of `current` written since the last flush. */
+  private readonly dirtyPages: Uint8Array;
+  private static readonly pageBytes = 64 * 1024;
 
   constructor(
     readonly name: string,
@@ -54,6 +63,7 @@ export class MemoryChunk implements ChunkBackend {
     assert(Number.isSafeInteger(sizeBytes) && sizeBytes >= 0, 'MemoryChunk: bad size');
     this.durable = new Uint8Array(sizeBytes);
     this.current = new Uint8Array(sizeBytes);
+    this.dirtyPages = new Uint8Array(Math.ceil(sizeBytes / MemoryChunk.pageBytes));
   }
 
   async read(buffer: Uint8Array, offsetBytes: number): Promise<void> {
@@ -69,23 +79,28 @@ export class MemoryChunk implements ChunkBackend {
       if ((this.faults.tornWriteRate ?? 0) > this.random() && !this.disappeared) {
         const landed = Math.floor(this.random() * buffer.length);
         this.current.set(buffer.subarray(0, landed), offsetBytes);
+        this.markDirty(offsetBytes, landed);
       }
       throw error;
     }
     this.counters.writes++;
     this.counters.bytesWritten += buffer.length;
     this.current.set(buffer, offsetBytes);
+    this.markDirty(offsetBytes, buffer.length);
   }
 
   async flush(): Promise<void> {
     await this.enter('flush', 0, 0);
     this.counters.flushes++;
-    this.durable.set(this.current);
+    if (this.trackDirtyPages) this.forEachDirtyPage((start, end) => this.durable.set(this.current.subarray(start, end), start));
+    else this.durable.set(this.current);
+    this.dirtyPages.fill(0);
   }
 
   async trim(offsetBytes: number, lengthBytes: number): Promise<void> {
     await this.enter('trim', offsetBytes, lengthBytes);
     this.current.fill(0, offsetBytes, offsetBytes + lengthBytes);
+    this.markDirty(offsetBytes, lengthBytes);
   }
 
   async close(): Promise<void> {
@@ -108,7 +123,24 @@ export class MemoryChunk implements ChunkBackend {
         if (this.random() < tornRate) this.durable.set(this.current.subarray(offset, end), offset);
       }
     }
-    this.current.set(this.durable);
+    if (this.trackDirtyPages) this.forEachDirtyPage((start, end) => this.current.set(this.durable.subarray(start, end), start));
+    else this.current.set(this.durable);
+    this.dirtyPages.fill(0);
+  }
+
+  private markDirty(offsetBytes: number, lengthBytes: number): void {
+    if (lengthBytes <= 0) return;
+    const first = Math.floor(offsetBytes / MemoryChunk.pageBytes);
+    const last = Math.floor((offsetBytes + lengthBytes - 1) / MemoryChunk.pageBytes);
+    this.dirtyPages.fill(1, first, last + 1);
+  }
+
+  private forEachDirtyPage(visit: (startBytes: number, endBytes: number) => void): void {
+    for (let page = 0; page < this.dirtyPages.length; page++) {
+      if (this.dirtyPages[page] === 0) continue;
+      const start = page * MemoryChunk.pageBytes;
+      visit(start, Math.min(this.sizeBytes, start + MemoryChunk.pageBytes));
+    }
   }
 
   private async enter(operation: 'read' | 'write' | 'flush' | 'trim', offsetBytes: number, lengthBytes: number): Promise<void> {

@@ -1,6 +1,7 @@
 // Chunk-by-chunk checks of redundancy, straight on the members' bytes
 // (not through the engine): mirrors equal, parity the XOR of each row.
 import { MemoryChunk } from '../../src/chunk/memory.js';
+import { xorInto } from '../../src/engine/parity/index.js';
 import type { VolumeRecord } from '../../src/engine/metadata/record.js';
 import type { ChunkBackend } from '../../src/engine/chunk.js';
 
@@ -24,10 +25,7 @@ export function checkRedundancy(record: VolumeRecord, members: readonly (ChunkBa
     if (online.length !== record.chunkCount) return null; // parity cannot be checked with a chunk missing
     const usedBytes = Math.floor(record.chunkDataSizeBytes / record.stripSizeBytes) * record.stripSizeBytes;
     const sum = new Uint8Array(usedBytes);
-    for (const { member } of online) {
-      const bytes = member.current.subarray(start, start + usedBytes);
-      for (let i = 0; i < usedBytes; i++) sum[i]! ^= bytes[i]!;
-    }
+    for (const { member } of online) xorInto(sum, member.current.subarray(start, start + usedBytes));
     const at = sum.findIndex((byte) => byte !== 0);
     return at >= 0 ? `parity wrong at chunk byte ${at} (row ${Math.floor(at / record.stripSizeBytes)})` : null;
   }

@@ -13,7 +13,8 @@ import { VolumeIoError } from '../../src/lib/errors.js';
 import { levelTable, type Raid5Layout, type RaidLevel } from '../../src/engine/levels.js';
 import type { Volume } from '../../src/engine/volume/volume.js';
 import { checkRedundancy, firstDifference } from './consistency.js';
-import { fakeAssemble, makeMembers, makeRecord, openVolume, randomBytes, seedFromEnv, testDataOffsetBytes, type VolumeSpec } from './harness.js';
+import { dataOffsetBytesDefault } from '../../src/engine/metadata/layout.js';
+import { assembleTestVolume, createTestVolume, openVolume, randomBytes, seedFromEnv, type VolumeSpec } from './harness.js';
 
 type Scenario = 'healthy' | 'missing' | 'failing';
 
@@ -33,26 +34,26 @@ function describe(config: Config): string {
 
 function configs(): Config[] {
   const list: Config[] = [];
-  const rows = 6;
+  const MiB = 1024 * 1024;
   for (const strip of [4096, 16384, 65536]) {
-    for (const n of [2, 3, 5]) list.push({ spec: { level: 'raid0', chunkCount: n, stripSizeBytes: strip, chunkDataSizeBytes: rows * strip + 512 }, scenario: 'healthy' });
-    list.push({ spec: { level: 'raid0', chunkCount: 3, stripSizeBytes: strip, chunkDataSizeBytes: rows * strip }, scenario: 'failing' });
+    for (const n of [2, 3, 5]) list.push({ spec: { level: 'raid0', chunkCount: n, stripSizeBytes: strip, chunkDataSizeBytes: MiB + 512 }, scenario: 'healthy' });
+    list.push({ spec: { level: 'raid0', chunkCount: 3, stripSizeBytes: strip, chunkDataSizeBytes: MiB }, scenario: 'failing' });
   }
-  for (const sizes of [[200 * 1024], [70 * 1024, 33 * 1024 + 512], [50 * 1024, 8 * 1024, 100 * 1024]]) {
+  for (const sizes of [[MiB], [MiB + 8192, MiB + 512], [MiB, MiB + 4096, MiB + 1536]]) {
     for (const scenario of ['healthy', 'failing'] as const) {
       list.push({ spec: { level: 'concat', chunkCount: sizes.length, chunkDataSizeBytes: sizes }, scenario });
     }
   }
   for (const n of [2, 3, 4]) {
     for (const scenario of ['healthy', 'missing', 'failing'] as const) {
-      list.push({ spec: { level: 'raid1', chunkCount: n, chunkDataSizeBytes: 300 * 1024 + 512 }, scenario });
+      list.push({ spec: { level: 'raid1', chunkCount: n, chunkDataSizeBytes: MiB + 512 }, scenario });
     }
   }
   for (const layout of ['left-asymmetric', 'left-symmetric'] as Raid5Layout[]) {
     for (const strip of [4096, 8192, 65536]) {
       for (const n of [3, 4, 5]) {
         for (const scenario of ['healthy', 'missing', 'failing'] as const) {
-          list.push({ spec: { level: 'raid5', chunkCount: n, layout, stripSizeBytes: strip, chunkDataSizeBytes: rows * strip + 1024 }, scenario });
+          list.push({ spec: { level: 'raid5', chunkCount: n, layout, stripSizeBytes: strip, chunkDataSizeBytes: MiB + 1024 }, scenario });
         }
       }
     }
@@ -68,20 +69,22 @@ function tolerated(level: RaidLevel, chunkCount: number): number {
 function randomRange(random: () => number, sizeBytes: number, spec: VolumeSpec): { offsetBytes: number; lengthBytes: number } {
   const strip = spec.stripSizeBytes || 4096;
   const row = spec.level === 'raid5' ? strip * (spec.chunkCount - 1) : spec.level === 'raid0' ? strip * spec.chunkCount : 4 * strip;
+  // Most requests fall in a window of a few rows, so that they collide.
+  const windowBytes = random() < 0.8 ? Math.min(sizeBytes, 6 * row) : sizeBytes;
   const pick = random();
   let offsetBytes: number;
   let lengthBytes: number;
   if (pick < 0.3) {
-    offsetBytes = Math.floor(random() * sizeBytes);
+    offsetBytes = Math.floor(random() * windowBytes);
     lengthBytes = 1 + Math.floor(random() * 600);
   } else if (pick < 0.5) {
-    offsetBytes = Math.floor(random() * (sizeBytes / strip)) * strip;
+    offsetBytes = Math.floor(random() * (windowBytes / strip)) * strip;
     lengthBytes = strip * (1 + Math.floor(random() * 3));
   } else if (pick < 0.65) {
-    offsetBytes = Math.floor(random() * (sizeBytes / row)) * row;
+    offsetBytes = Math.floor(random() * (windowBytes / row)) * row;
     lengthBytes = row * (1 + Math.floor(random() * 2));
   } else {
-    offsetBytes = Math.floor(random() * sizeBytes);
+    offsetBytes = Math.floor(random() * windowBytes);
     lengthBytes = 1 + Math.floor(random() * 3 * row);
   }
   offsetBytes = Math.min(offsetBytes, sizeBytes - 1);
@@ -106,7 +109,7 @@ function injectFailure(random: () => number, members: (MemoryChunk | null)[], vo
   else if (kind < 0.8) member.faults = { writeErrorRate: 0.5, tornWriteRate: 1 };
   else {
     const usable = volume.record.chunks[i]!.usableSizeBytes;
-    const offsetBytes = testDataOffsetBytes + Math.floor(random() * usable / 2);
+    const offsetBytes = dataOffsetBytesDefault + Math.floor(random() * usable / 2);
     member.faults = { badRanges: [{ offsetBytes, lengthBytes: Math.max(512, Math.floor(usable / 4)), operations: ['read', 'write'] }] };
   }
   return i;
@@ -125,9 +128,8 @@ async function runOnce(config: Config, seed: number): Promise<void> {
   const random = seededRandom(seed);
   const { spec } = config;
   const redundant = tolerated(spec.level, spec.chunkCount) > 0;
-  const allMembers = makeMembers(spec, seed);
+  const { record, members: allMembers } = await createTestVolume(spec, seed);
   const members: (MemoryChunk | null)[] = [...allMembers];
-  const record = makeRecord(spec);
   if (config.scenario === 'missing') {
     const missingCount = 1 + Math.floor(random() * tolerated(spec.level, spec.chunkCount));
     for (let k = 0; k < missingCount; k++) {
@@ -191,7 +193,7 @@ async function runOnce(config: Config, seed: number): Promise<void> {
   await volume.close({ clean: true });
 
   // A fresh volume from the members (their metadata picks the freshest record) reads back the model.
-  const assembled = await fakeAssemble(members);
+  const assembled = await assembleTestVolume(members);
   const fresh = openVolume(assembled.record, assembled.members, { rebuildPieceBytes: 32 * 1024 });
   assert.equal(firstDifference(model, await readAll(fresh.volume)), -1, 'fresh volume differs from the model');
 
@@ -200,6 +202,7 @@ async function runOnce(config: Config, seed: number): Promise<void> {
     for (let index = 0; index < spec.chunkCount; index++) {
       if (fresh.volume.record.chunks[index]!.state !== 'Offline') continue;
       const replacement = new MemoryChunk(`new${index}`, allMembers[index]!.sizeBytes, seededRandom(seed ^ index));
+      replacement.trackDirtyPages = true;
       const handle = await fresh.volume.startRebuild(index, replacement);
       const outcome = await handle.finished;
       assert.deepEqual(outcome, { status: 'finished' }, `rebuild of chunk ${index}`);
