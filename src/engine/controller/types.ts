@@ -9,7 +9,10 @@ import type { BlockDevice } from '../block-device.js';
 export type BioMessageType = 'info' | 'warning' | 'error';
 export interface BioMessage {
   type: BioMessageType;
-  /** softraid's wording, without the "softraid0: " prefix (bioctl adds it). At most 128 bytes. */
+  /**
+   * softraid's wording, without the "softraid0: " prefix (bioctl adds it).
+   * Unlike bio(4)'s 128-byte bm_msg, not truncated: paths and UUIDs stay whole.
+   */
   text: string;
 }
 

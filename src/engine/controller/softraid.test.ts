@@ -1,0 +1,150 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomFillSync } from 'node:crypto';
+import { MemoryChunk, seededRandom } from '../../chunk/memory.js';
+import { SoftraidError } from '../../lib/errors.js';
+import { MiB } from '../../lib/units.js';
+import { SoftraidController } from './softraid.js';
+import type { ControllerEvent } from './types.js';
+import type { ChunkBackend } from '../chunk.js';
+
+const realClock = {
+  nowMs: () => performance.now(),
+  sleepMs: (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)),
+};
+
+/** A pool of named memory chunks standing in for files; opening one that is open hands out the same storage. */
+function fixture(sizes: Record<string, number>) {
+  const chunks = new Map<string, MemoryChunk>();
+  const random = seededRandom(7);
+  for (const [name, sizeBytes] of Object.entries(sizes)) chunks.set(name, new MemoryChunk(name, sizeBytes, random));
+  const events: ControllerEvent[] = [];
+  const controller = new SoftraidController({
+    openChunk: async (name) => {
+      const chunk = chunks.get(name);
+      if (!chunk) throw new SoftraidError(`chunk ${name}: No such file or directory`);
+      chunk.reopen();
+      return chunk as ChunkBackend;
+    },
+    random: (bytes) => randomFillSync(bytes),
+    clock: realClock,
+    volumeLimits: { rebuildRateBytesPerSecondMin: 1000 * MiB, rebuildRateBytesPerSecondMax: 1000 * MiB },
+  });
+  controller.onEvent((event) => events.push(event));
+  return { controller, chunks, events };
+}
+
+async function waitFor(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+  const start = Date.now();
+  while (!condition()) {
+    if (Date.now() - start > timeoutMs) assert.fail(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+test('controller: RAID 5 create, member fails, hot spare rebuilds, data intact', async () => {
+  const { controller, chunks, events } = fixture({ a: 8 * MiB, b: 8 * MiB, c: 8 * MiB, d: 8 * MiB, spare: 9 * MiB });
+  const created = await controller.create({ level: 'raid5', chunkNames: ['a', 'b', 'c', 'd'], force: false, noAutoAssemble: false });
+  assert.equal(created.ok, true, JSON.stringify(created.messages));
+  assert.deepEqual(created.messages.at(-1), { type: 'info', text: 'RAID 5 volume attached as sd0' });
+  const volume = controller.blockDevice('sd0');
+  assert.ok(volume);
+  assert.equal(volume.sizeBytes, 3 * (7 * MiB));
+  const pattern = new Uint8Array(volume.sizeBytes);
+  randomFillSync(pattern);
+  await volume.write(0, pattern, { fua: false });
+  await volume.flush();
+
+  const spare = await controller.addHotSpare('spare');
+  assert.equal(spare.ok, true, JSON.stringify(spare.messages));
+  assert.equal(controller.inquire().hotSpares.length, 1);
+  assert.equal(controller.inquire().hotSpares[0]!.volumeIndex, 1);
+
+  // Pull disk b: the next read that touches it takes it offline, the spare takes over.
+  chunks.get('b')!.disappeared = true;
+  const readBack = new Uint8Array(volume.sizeBytes);
+  await volume.read(0, readBack);
+  assert.ok(Buffer.from(readBack).equals(Buffer.from(pattern)), 'degraded read returns the data');
+  await waitFor(() => events.some((event) => event.name === 'SpareActive'), 'the spare to finish rebuilding');
+  const view = controller.inquire().volumes[0]!;
+  assert.equal(view.state, 'Online');
+  assert.deepEqual(view.chunks.map((chunk) => chunk.name), ['a', 'spare', 'c', 'd']);
+  assert.equal(controller.inquire().hotSpares.length, 0);
+  assert.deepEqual(events.map((event) => event.name).filter((name) => name !== 'Rebuild20' && name !== 'Rebuild40' && name !== 'Rebuild60' && name !== 'Rebuild80'),
+    ['NewArray', 'Fail', 'DegradedArray', 'RebuildStarted', 'RebuildFinished', 'SpareActive']);
+
+  // The rebuilt member is exact: fail another one and read everything back.
+  chunks.get('c')!.disappeared = true;
+  const again = new Uint8Array(volume.sizeBytes);
+  await volume.read(0, again);
+  assert.ok(Buffer.from(again).equals(Buffer.from(pattern)), 'data intact after rebuild and a second failure');
+
+  await controller.shutdown();
+  // Reassemble from what survives: a, spare, d (b and c are gone): the volume comes up degraded.
+  chunks.get('c')!.disappeared = false;
+  const second = new SoftraidController({
+    openChunk: async (name) => { const chunk = chunks.get(name)!; chunk.reopen(); return chunk; },
+    random: (bytes) => randomFillSync(bytes), clock: realClock,
+  });
+  const scanned = await second.scan(['a', 'spare', 'c', 'd']);
+  assert.equal(scanned.ok, true, JSON.stringify(scanned.messages));
+  assert.equal(scanned.result?.length, 1);
+  const reassembled = second.blockDevice('sd0')!;
+  const third = new Uint8Array(reassembled.sizeBytes);
+  await reassembled.read(0, third);
+  assert.ok(Buffer.from(third).equals(Buffer.from(pattern)), 'data intact after reassembly');
+  await second.shutdown();
+});
+
+test('controller: refusals name the problem and change nothing', async () => {
+  const { controller, chunks } = fixture({ a: 8 * MiB, b: 8 * MiB, c: 8 * MiB, tiny: 1 * MiB });
+  const tooFew = await controller.create({ level: 'raid5', chunkNames: ['a', 'b'], force: false, noAutoAssemble: false });
+  assert.deepEqual(tooFew, { ok: false, messages: [{ type: 'error', text: 'not enough disks' }] });
+  const missing = await controller.create({ level: 'raid1', chunkNames: ['a', 'nope'], force: false, noAutoAssemble: false });
+  assert.equal(missing.ok, false);
+  assert.match(missing.messages[0]!.text, /nope: No such file/);
+  for (const chunk of chunks.values()) assert.equal(chunk.counters.writes, 0, `${chunk.name} untouched`);
+
+  const made = await controller.create({ level: 'raid1', chunkNames: ['a', 'b'], force: false, noAutoAssemble: false });
+  assert.equal(made.ok, true);
+  const writesBefore = chunks.get('c')!.counters.writes;
+  const inUse = await controller.create({ level: 'raid1', chunkNames: ['c', 'a'], force: true, noAutoAssemble: false });
+  assert.equal(inUse.ok, false);
+  assert.match(inUse.messages[0]!.text, /chunk a already in use/);
+  assert.equal(chunks.get('c')!.counters.writes, writesBefore);
+  const spareInUse = await controller.addHotSpare('b');
+  assert.match(spareInUse.messages[0]!.text, /chunk b already in use/);
+  const notDegraded = await controller.rebuild('sd0', 'c');
+  assert.deepEqual(notDegraded.messages, [{ type: 'error', text: 'volume not degraded' }]);
+  const unknown = await controller.detach('sd9');
+  assert.deepEqual(unknown.messages, [{ type: 'error', text: 'invalid device sd9' }]);
+  await controller.shutdown();
+});
+
+test('controller: -O takes a member offline, -R rebuilds it by hand, -d keeps metadata', async () => {
+  const { controller, chunks, events } = fixture({ a: 4 * MiB, b: 4 * MiB, c: 4 * MiB });
+  await controller.create({ level: 'raid1', chunkNames: ['a', 'b'], force: false, noAutoAssemble: false });
+  const volume = controller.blockDevice('sd0')!;
+  const data = new Uint8Array(volume.sizeBytes).fill(0x5a);
+  await volume.write(0, data, { fua: true });
+  const offline = await controller.setOffline('sd0', 'b');
+  assert.equal(offline.ok, true, JSON.stringify(offline.messages));
+  assert.equal(controller.inquire().volumes[0]!.state, 'Degraded');
+  const rebuilt = await controller.rebuild('sd0', 'c');
+  assert.equal(rebuilt.ok, true, JSON.stringify(rebuilt.messages));
+  assert.deepEqual(rebuilt.messages, [{ type: 'warning', text: 'rebuild of sd0 started on c' }]);
+  await waitFor(() => events.some((event) => event.name === 'RebuildFinished'), 'rebuild');
+  assert.equal(controller.inquire().volumes[0]!.state, 'Online');
+  const c = chunks.get('c')!;
+  const dataOffsetBytes = 1 * MiB;
+  assert.ok(c.current.subarray(dataOffsetBytes, dataOffsetBytes + data.length).every((byte) => byte === 0x5a), 'mirror copied onto c');
+  const detached = await controller.detach('sd0');
+  assert.equal(detached.ok, true);
+  assert.equal(controller.inquire().volumes.length, 0);
+  // Detached volumes are noauto: a scan skips them, an explicit -c assembles them.
+  const scanned = await controller.scan(['a', 'c']);
+  assert.equal(scanned.result?.length, 0);
+  const assembled = await controller.create({ level: 'raid1', chunkNames: ['a', 'c'], force: false, noAutoAssemble: false });
+  assert.equal(assembled.ok, true, JSON.stringify(assembled.messages));
+  await controller.shutdown();
+});

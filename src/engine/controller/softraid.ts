@@ -1,0 +1,487 @@
+// softraid0: the controller that owns every volume and the global hot-spare
+// pool (softraid.c's softc). It opens members through an injected
+// openChunk, creates or assembles volumes, keeps the set of chunks in use,
+// names volumes sd0, sd1, ..., and — beyond OpenBSD, where only RAID 1 did —
+// puts a hot spare to work on every redundant level that degrades.
+//
+// Management requests run one at a time (a mutex): the pool and the in-use
+// set never see two changes interleaved.
+import { SoftraidError } from '../../lib/errors.js';
+import { assert } from '../../lib/assert.js';
+import type { ChunkBackend } from '../chunk.js';
+import { levelTable } from '../levels.js';
+import { readChunkMetadata, saveVolumeMetadata } from '../metadata/io.js';
+import type { VolumeRecord } from '../metadata/record.js';
+import { createVolume } from '../assembly/create.js';
+import { assembleVolume } from '../assembly/assemble.js';
+import { makeHotSpare } from '../assembly/hot-spare.js';
+import { Volume } from '../volume/volume.js';
+import type { Clock, VolumeEvent } from '../volume/events.js';
+import type { VolumeLimits } from '../volume/limits.js';
+import type { BlockDevice } from '../block-device.js';
+import type {
+  BioMessage, Controller, ControllerEvent, ControllerReply, CreateRequest, HotSpareView, InquiryView,
+  RebuildRateLimits, VolumeView,
+} from './types.js';
+
+export interface SoftraidControllerOptions {
+  /** Opens a member by name (path or NBD URI); rejects with SoftraidError naming it. */
+  openChunk: (name: string) => Promise<ChunkBackend>;
+  random: (bytes: Uint8Array) => void;
+  clock: Clock;
+  controllerName?: string;
+  volumeLimits?: Partial<VolumeLimits>;
+  /** Messages of work the controller starts by itself (hot-spare takeover), for the daemon's log. */
+  log?: (message: BioMessage) => void;
+}
+
+interface HotSpare {
+  chunk: ChunkBackend;
+  record: VolumeRecord;
+}
+
+/** Volumes a controller attaches at most (softraid's SR_MAX_LD). */
+export const volumeCountMax = 256;
+
+export class SoftraidController implements Controller {
+  readonly controllerName: string;
+  private readonly volumes = new Map<string, Volume>();
+  private readonly hotSpares: HotSpare[] = [];
+  private readonly eventListeners = new Set<(event: ControllerEvent) => void>();
+  private readonly changeListeners = new Set<() => void>();
+  private rateLimits: RebuildRateLimits | null = null;
+  private mutex: Promise<unknown> = Promise.resolve();
+  private sparingScheduled = false;
+  private shuttingDown = false;
+  /** Rebuilds running, so shutdown can wait for their checkpoints. */
+  private readonly rebuilds = new Set<Promise<unknown>>();
+
+  constructor(private readonly options: SoftraidControllerOptions) {
+    this.controllerName = options.controllerName ?? 'softraid0';
+  }
+
+  inquire(): InquiryView {
+    const volumes = this.sortedVolumes().map((volume, volumeIndex) => this.view(volume, volumeIndex));
+    const hotSpares: HotSpareView[] = this.hotSpares.map((spare, i) => ({
+      volumeIndex: volumes.length + i,
+      name: spare.chunk.name,
+      sizeBytes: spare.record.chunks[0]!.usableSizeBytes,
+    }));
+    return { controllerName: this.controllerName, volumes, hotSpares };
+  }
+
+  blockDevice(deviceName: string): BlockDevice | undefined {
+    return this.volumes.get(deviceName);
+  }
+
+  onEvent(listener: (event: ControllerEvent) => void): () => void {
+    this.eventListeners.add(listener);
+    return () => this.eventListeners.delete(listener);
+  }
+
+  onVolumesChanged(listener: () => void): () => void {
+    this.changeListeners.add(listener);
+    return () => this.changeListeners.delete(listener);
+  }
+
+  setRebuildRateLimits(limits: RebuildRateLimits): void {
+    this.rateLimits = { ...limits };
+    for (const volume of this.volumes.values()) volume.setRebuildRateLimits(limits);
+  }
+
+  create(request: CreateRequest): Promise<ControllerReply<VolumeView>> {
+    return this.exclusive(async (messages) => {
+      const info = levelTable[request.level];
+      if (request.chunkNames.length < info.minimumChunks) throw new SoftraidError('not enough disks');
+      const chunks = await this.openAll(request.chunkNames);
+      try {
+        const existing = await Promise.all(chunks.map((chunk) => readChunkMetadata(chunk).then((found) => found !== null, () => true)));
+        const volume = existing.some(Boolean) && !request.force
+          ? await this.assemble(chunks, messages, request.level)
+          : await this.createNew(chunks, request, messages);
+        return this.view(volume, this.sortedVolumes().indexOf(volume));
+      } catch (error) {
+        await closeAll(chunks.filter((chunk) => !this.owns(chunk)));
+        throw error;
+      }
+    });
+  }
+
+  scan(chunkNames: string[]): Promise<ControllerReply<VolumeView[]>> {
+    return this.exclusive(async (messages) => {
+      const attached: Volume[] = [];
+      const groups = new Map<string, ChunkBackend[]>();
+      for (const name of chunkNames) {
+        let chunk: ChunkBackend;
+        try {
+          chunk = await this.options.openChunk(name);
+        } catch (error) {
+          if (!(error instanceof SoftraidError)) throw error;
+          messages.push({ type: 'warning', text: error.message });
+          continue;
+        }
+        if (this.isInUse(chunk.identity)) {
+          await chunk.close();
+          continue;
+        }
+        let found;
+        try {
+          found = await readChunkMetadata(chunk);
+        } catch (error) {
+          if (!(error instanceof SoftraidError)) throw error;
+          messages.push({ type: 'warning', text: error.message });
+          await chunk.close();
+          continue;
+        }
+        if (found === null) {
+          await chunk.close();
+          continue;
+        }
+        if (found.record.kind === 'hotspare') {
+          this.hotSpares.push({ chunk, record: found.record });
+          continue;
+        }
+        const group = groups.get(found.record.uuid) ?? [];
+        group.push(chunk);
+        groups.set(found.record.uuid, group);
+      }
+      for (const chunks of groups.values()) {
+        try {
+          const volume = await this.assemble(chunks, messages, undefined, { skipNoAuto: true });
+          if (volume) attached.push(volume);
+        } catch (error) {
+          if (!(error instanceof SoftraidError)) throw error;
+          messages.push({ type: 'warning', text: error.message });
+          await closeAll(chunks);
+        }
+      }
+      this.scheduleSparing();
+      const sorted = this.sortedVolumes();
+      return attached.map((volume) => this.view(volume, sorted.indexOf(volume)));
+    });
+  }
+
+  detach(deviceName: string): Promise<ControllerReply> {
+    return this.exclusive(async () => {
+      const volume = this.volumeNamed(deviceName);
+      // OpenBSD: the metadata is kept, but the volume no longer assembles by itself.
+      volume.record.noAutoAssemble = true;
+      await volume.close({ clean: true });
+      await this.release(volume);
+      this.notifyChanged();
+      return undefined;
+    });
+  }
+
+  addHotSpare(chunkName: string): Promise<ControllerReply> {
+    return this.exclusive(async (messages) => {
+      const [chunk] = await this.openAll([chunkName]);
+      assert(chunk !== undefined, 'openAll returned no chunk');
+      try {
+        const { record, messages: spareMessages } = await makeHotSpare(chunk, {
+          chunksInUse: (identity) => this.isInUse(identity),
+          random: this.options.random,
+        });
+        messages.push(...spareMessages);
+        this.hotSpares.push({ chunk, record });
+      } catch (error) {
+        await chunk.close();
+        throw error;
+      }
+      this.scheduleSparing();
+      return undefined;
+    });
+  }
+
+  rebuild(deviceName: string, chunkName: string): Promise<ControllerReply> {
+    return this.exclusive(async (messages) => {
+      const volume = this.volumeNamed(deviceName);
+      const chunkIndex = volume.record.chunks.findIndex((chunk) => chunk.state === 'Offline');
+      if (volume.state === 'Rebuild') throw new SoftraidError('rebuild already in progress');
+      if (volume.state !== 'Degraded') throw new SoftraidError('volume not degraded');
+      if (chunkIndex < 0) throw new SoftraidError('no offline chunks available to rebuild');
+      const [chunk] = await this.openAll([chunkName]);
+      assert(chunk !== undefined, 'openAll returned no chunk');
+      // A spare named by hand leaves the pool; any other chunk must be free.
+      const spareIndex = this.hotSpares.findIndex((spare) => spare.chunk.identity === chunk.identity);
+      if (spareIndex < 0 && this.isInUse(chunk.identity)) {
+        await chunk.close();
+        throw new SoftraidError(`chunk ${chunkName} already in use`);
+      }
+      const member = spareIndex >= 0 ? this.hotSpares.splice(spareIndex, 1)[0]!.chunk : chunk;
+      if (member !== chunk) await chunk.close();
+      try {
+        await this.startRebuild(volume, chunkIndex, member, messages);
+      } catch (error) {
+        if (spareIndex < 0) await member.close();
+        throw error;
+      }
+      return undefined;
+    });
+  }
+
+  setOffline(deviceName: string, chunkName: string): Promise<ControllerReply> {
+    return this.exclusive(async () => {
+      const volume = this.volumeNamed(deviceName);
+      const chunkIndex = await this.chunkIndexByName(volume, chunkName);
+      if (chunkIndex < 0) throw new SoftraidError(`chunk ${chunkName} is not part of ${deviceName}`);
+      await volume.setChunkOffline(chunkIndex);
+      this.scheduleSparing();
+      return undefined;
+    });
+  }
+
+  async shutdown(): Promise<void> {
+    this.shuttingDown = true;
+    await this.mutex.catch(() => undefined);
+    for (const volume of this.sortedVolumes()) {
+      await volume.close({ clean: true }).catch(() => undefined);
+      await this.release(volume);
+    }
+    await Promise.allSettled([...this.rebuilds]);
+    for (const spare of this.hotSpares.splice(0)) await spare.chunk.close();
+    this.notifyChanged();
+  }
+
+  // ---- creating and assembling ----
+
+  private async createNew(chunks: ChunkBackend[], request: CreateRequest, messages: BioMessage[]): Promise<Volume> {
+    const created = await createVolume({
+      level: request.level,
+      layout: request.layout,
+      stripSizeBytes: request.stripSizeBytes,
+      chunks,
+      deviceName: this.freeDeviceName(),
+      noAutoAssemble: request.noAutoAssemble,
+      force: request.force,
+      chunksInUse: (identity) => this.isInUse(identity),
+      random: this.options.random,
+    });
+    messages.push(...created.messages);
+    return this.attach(created.record, created.members, messages);
+  }
+
+  private async assemble(chunks: ChunkBackend[], messages: BioMessage[], level?: CreateRequest['level'],
+    options: { skipNoAuto?: boolean } = {}): Promise<Volume> {
+    const assembled = await assembleVolume(chunks, { chunksInUse: (identity) => this.isInUse(identity) });
+    const record = assembled.record;
+    if (level !== undefined && record.kind !== level) {
+      const recorded = record.kind === 'hotspare' ? 'a hot spare' : levelTable[record.kind].displayName;
+      throw new SoftraidError(`volume level mismatch: the chunks hold ${recorded}, not ${levelTable[level].displayName}`);
+    }
+    if (options.skipNoAuto && record.noAutoAssemble) {
+      throw new SoftraidError(`${record.deviceName} is marked noauto, not assembled`);
+    }
+    if ([...this.volumes.values()].some((volume) => volume.record.uuid === record.uuid)) {
+      throw new SoftraidError(`volume ${record.uuid} is already assembled`);
+    }
+    messages.push(...assembled.messages);
+    // Stale members are left out of the volume: release them (they may become rebuild targets).
+    await closeAll(chunks.filter((chunk) => !assembled.members.includes(chunk)));
+    // Roaming: the recorded name may be taken by now.
+    if (this.volumes.has(record.deviceName) || !/^sd\d+$/.test(record.deviceName)) {
+      const newName = this.freeDeviceName();
+      messages.push({ type: 'warning', text: `volume ${newName} is roaming, it used to be ${record.deviceName}, updating metadata` });
+      record.deviceName = newName;
+    }
+    return this.attach(record, assembled.members, messages);
+  }
+
+  private async attach(record: VolumeRecord, members: (ChunkBackend | null)[], messages: BioMessage[]): Promise<Volume> {
+    assert(record.kind !== 'hotspare', 'attach: not a volume');
+    assert(!this.volumes.has(record.deviceName), `attach: ${record.deviceName} taken`);
+    if (this.volumes.size >= volumeCountMax) throw new SoftraidError(`too many volumes: at most ${volumeCountMax}`);
+    const deviceName = record.deviceName;
+    const volume = new Volume(record, members, {
+      saveMetadata: saveVolumeMetadata,
+      onEvent: (event) => this.volumeEvent(event),
+      clock: this.options.clock,
+    }, this.options.volumeLimits);
+    if (volume.state === 'Offline') {
+      throw new SoftraidError(`${deviceName} is offline, will not be brought online`);
+    }
+    this.volumes.set(deviceName, volume);
+    if (this.rateLimits) volume.setRebuildRateLimits(this.rateLimits);
+    // Running: the metadata says so until a clean shutdown.
+    record.dirty = true;
+    await volume.members.persist();
+    messages.push({ type: 'info', text: `${levelTable[record.kind].displayName} volume attached as ${deviceName}` });
+    this.emit({ name: 'NewArray', device: deviceName });
+    if (volume.state === 'Degraded') this.emit({ name: 'DegradedArray', device: deviceName });
+    const resumed = volume.resumeRebuild();
+    if (resumed) this.track(resumed.finished);
+    this.notifyChanged();
+    return volume;
+  }
+
+  // ---- hot spares and rebuild ----
+
+  private async startRebuild(volume: Volume, chunkIndex: number, member: ChunkBackend, messages: BioMessage[]): Promise<void> {
+    const handle = await volume.startRebuild(chunkIndex, member);
+    messages.push({ type: 'warning', text: `rebuild of ${volume.record.deviceName} started on ${member.name}` });
+    this.track(handle.finished);
+  }
+
+  /** Follows a rebuild to its end (the volume reports SpareActive / FailSpare itself), then looks for work for spares again. */
+  private track(finished: Promise<{ status: string }>): void {
+    const tracked = finished.then((outcome) => {
+      if (outcome.status !== 'aborted') this.scheduleSparing();
+    }, () => undefined);
+    this.rebuilds.add(tracked);
+    void tracked.finally(() => this.rebuilds.delete(tracked));
+  }
+
+  /** After any degradation: give every degraded redundant volume a spare that fits (softraid's sr_hotspare_rebuild). */
+  private scheduleSparing(): void {
+    if (this.sparingScheduled || this.shuttingDown) return;
+    this.sparingScheduled = true;
+    queueMicrotask(() => {
+      this.sparingScheduled = false;
+      void this.exclusive(async (messages) => {
+        for (const volume of this.sortedVolumes()) {
+          if (volume.state !== 'Degraded') continue;
+          const chunkIndex = volume.record.chunks.findIndex((chunk) => chunk.state === 'Offline');
+          const neededBytes = volume.record.dataOffsetBytes + volume.record.chunkDataSizeBytes;
+          const spareIndex = this.hotSpares.findIndex((spare) => spare.chunk.sizeBytes >= neededBytes);
+          if (chunkIndex < 0 || spareIndex < 0) continue;
+          const spare = this.hotSpares.splice(spareIndex, 1)[0]!;
+          messages.push({ type: 'warning', text: `${volume.record.deviceName} volume degraded, will attempt to rebuild on hotspare ${spare.chunk.name}` });
+          try {
+            await this.startRebuild(volume, chunkIndex, spare.chunk, messages);
+          } catch (error) {
+            if (!(error instanceof SoftraidError)) throw error;
+            this.hotSpares.push(spare);
+          }
+        }
+        return undefined;
+      }).then((reply) => {
+        for (const message of reply.messages) this.options.log?.(message);
+      });
+    });
+  }
+
+  private volumeEvent(event: VolumeEvent): void {
+    this.emit({ name: event.name, device: event.device, member: event.member });
+    if (event.name === 'Fail' || event.name === 'DegradedArray') this.scheduleSparing();
+  }
+
+  // ---- bookkeeping ----
+
+  private async exclusive<T>(work: (messages: BioMessage[]) => Promise<T>): Promise<ControllerReply<T>> {
+    const run = this.mutex.then(async (): Promise<ControllerReply<T>> => {
+      const messages: BioMessage[] = [];
+      try {
+        const result = await work(messages);
+        return { ok: true, messages, result };
+      } catch (error) {
+        if (!(error instanceof SoftraidError)) throw error;
+        messages.push({ type: 'error', text: error.message });
+        return { ok: false, messages };
+      }
+    });
+    this.mutex = run.catch(() => undefined);
+    return run;
+  }
+
+  private async openAll(names: string[]): Promise<ChunkBackend[]> {
+    const opened: ChunkBackend[] = [];
+    try {
+      for (const name of names) opened.push(await this.options.openChunk(name));
+    } catch (error) {
+      await closeAll(opened);
+      throw error;
+    }
+    return opened;
+  }
+
+  private sortedVolumes(): Volume[] {
+    return [...this.volumes.values()].sort((a, b) => deviceNumber(a.record.deviceName) - deviceNumber(b.record.deviceName));
+  }
+
+  private freeDeviceName(): string {
+    for (let n = 0; n < volumeCountMax; n++) if (!this.volumes.has(`sd${n}`)) return `sd${n}`;
+    throw new SoftraidError(`too many volumes: at most ${volumeCountMax}`);
+  }
+
+  private volumeNamed(deviceName: string): Volume {
+    const volume = this.volumes.get(deviceName);
+    if (!volume) throw new SoftraidError(`invalid device ${deviceName}`);
+    return volume;
+  }
+
+  private async chunkIndexByName(volume: Volume, chunkName: string): Promise<number> {
+    const byName = volume.info().chunks.findIndex((chunk) => chunk.present && chunk.name === chunkName);
+    if (byName >= 0) return byName;
+    // Another path to the same storage (a symlink, /dev/disk/by-id/...).
+    let probe: ChunkBackend;
+    try {
+      probe = await this.options.openChunk(chunkName);
+    } catch {
+      return -1;
+    }
+    await probe.close();
+    return volume.record.chunks.findIndex((_, index) => volume.members.member(index)?.identity === probe.identity);
+  }
+
+  private owns(chunk: ChunkBackend): boolean {
+    return [...this.volumes.values()].some((volume) => volume.record.chunks.some((_, index) => volume.members.member(index) === chunk))
+      || this.hotSpares.some((spare) => spare.chunk === chunk);
+  }
+
+  private isInUse(identity: string): boolean {
+    for (const volume of this.volumes.values()) {
+      for (let index = 0; index < volume.record.chunkCount; index++) {
+        if (volume.members.member(index)?.identity === identity) return true;
+      }
+    }
+    return this.hotSpares.some((spare) => spare.chunk.identity === identity);
+  }
+
+  private async release(volume: Volume): Promise<void> {
+    this.volumes.delete(volume.record.deviceName);
+    const members = volume.record.chunks.map((_, index) => volume.members.member(index));
+    await closeAll(members.filter((member): member is ChunkBackend => member !== null));
+  }
+
+  private view(volume: Volume, volumeIndex: number): VolumeView {
+    const info = volume.info();
+    return {
+      volumeIndex,
+      deviceName: info.deviceName,
+      uuid: info.uuid,
+      level: info.level,
+      layout: info.layout,
+      stripSizeBytes: info.stripSizeBytes,
+      state: info.state,
+      sizeBytes: info.sizeBytes,
+      noAutoAssemble: info.noAutoAssemble,
+      chunks: info.chunks.map((chunk) => ({
+        chunkIndex: chunk.chunkIndex, name: chunk.present ? chunk.name : '', state: chunk.state, sizeBytes: chunk.sizeBytes,
+      })),
+      progress: info.progress && {
+        operation: info.progress.operation,
+        percent: info.progress.percent,
+        bytesDone: info.progress.bytesDone,
+        bytesTotal: info.progress.bytesTotal,
+        rateBytesPerSecond: info.progress.rateBytesPerSecond,
+        etaSeconds: info.progress.etaSeconds,
+      },
+    };
+  }
+
+  private emit(event: ControllerEvent): void {
+    for (const listener of this.eventListeners) listener(event);
+  }
+
+  private notifyChanged(): void {
+    for (const listener of this.changeListeners) listener();
+  }
+}
+
+function deviceNumber(deviceName: string): number {
+  return Number(deviceName.slice(2));
+}
+
+async function closeAll(chunks: readonly ChunkBackend[]): Promise<void> {
+  await Promise.allSettled(chunks.map((chunk) => chunk.close()));
+}
