@@ -2,11 +2,13 @@
 // frame goes in, the replies to write and what to do next come out. The
 // connection performs the I/O (including the TLS upgrade).
 import type { BlockDevice } from '../engine/block-device.js';
+import { assert } from '../lib/assert.js';
+import { isPowerOfTwo } from '../lib/units.js';
 import type { ExportRegistry } from './export-registry.js';
 import type { ExportInfo, OptionFrame } from './messages.js';
 import { decodeInfoRequest, decodeMetaContextRequest } from './option-data.js';
 import {
-  BASE_ALLOCATION, NBD_FLAG_CAN_MULTI_CONN, NBD_FLAG_HAS_FLAGS, NBD_FLAG_READ_ONLY, NBD_FLAG_SEND_DF,
+  BASE_ALLOCATION, BLOCK_SIZE_MIN_LIMIT_BYTES, NBD_FLAG_CAN_MULTI_CONN, NBD_FLAG_HAS_FLAGS, NBD_FLAG_READ_ONLY, NBD_FLAG_SEND_DF,
   NBD_FLAG_SEND_FLUSH, NBD_FLAG_SEND_FUA, NBD_FLAG_SEND_TRIM, NBD_FLAG_SEND_WRITE_ZEROES,
   NBD_INFO_DESCRIPTION, NBD_INFO_NAME, NBD_OPT_ABORT, NBD_OPT_EXPORT_NAME, NBD_OPT_GO, NBD_OPT_INFO, NBD_OPT_LIST,
   NBD_OPT_LIST_META_CONTEXT, NBD_OPT_SET_META_CONTEXT, NBD_OPT_STARTTLS, NBD_OPT_STRUCTURED_REPLY, NBD_REP_ACK,
@@ -54,7 +56,12 @@ export function exportInfoOf(device: BlockDevice, structuredReplies: boolean, pa
   // Every READ is answered with one content chunk, so "don't fragment" always holds.
   if (structuredReplies) transmissionFlags |= NBD_FLAG_SEND_DF;
   const blockSizeMinBytes = device.blockSizeMinBytes;
-  const blockSizePreferredBytes = Math.max(device.blockSizePreferredBytes, blockSizeMinBytes, 512);
+  assert(isPowerOfTwo(blockSizeMinBytes) && blockSizeMinBytes <= BLOCK_SIZE_MIN_LIMIT_BYTES, `minimum block size ${blockSizeMinBytes} is not a power of two up to 64 KiB`);
+  // The spec wants a power of two: a RAID 5 full stripe of 3 x 64 KiB is
+  // advertised as its largest power-of-two divisor (the strip), so aligned
+  // requests stay aligned to strips.
+  const preferred = device.blockSizePreferredBytes;
+  const blockSizePreferredBytes = Math.max(preferred & -preferred, blockSizeMinBytes, 512);
   const maxBytes = Math.min(device.requestBytesMax, payloadBytesMax);
   return {
     sizeBytes: device.sizeBytes,
