@@ -94,7 +94,7 @@ function rejectedRequest(random: Random, cookie: number): Buffer {
 function mutate(random: Random, bytes: Buffer): Buffer {
   const out = Buffer.from(bytes);
   const flips = 1 + Math.floor(random() * 4);
-  for (let index = 0; index < flips; index++) out[Math.floor(random() * out.length)] ^= 1 << Math.floor(random() * 8);
+  for (let index = 0; index < flips; index++) { const at = Math.floor(random() * out.length); out[at] = (out[at] ?? 0) ^ (1 << Math.floor(random() * 8)); }
   return random() < 0.3 ? out.subarray(0, Math.floor(random() * out.length)) : out;
 }
 
