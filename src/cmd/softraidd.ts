@@ -1,0 +1,7 @@
+// softraidd(8): thin entry point; the daemon is in src/daemon/.
+import { runSoftraidd } from '../daemon/main.js';
+import { createRealController } from '../daemon/real-controller.js';
+
+process.exitCode = await runSoftraidd(process.argv.slice(2), process.env, createRealController);
+// Signal handlers keep the loop alive no longer than needed; exit once shut down.
+process.exit();
