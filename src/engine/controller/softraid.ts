@@ -317,7 +317,10 @@ export class SoftraidController implements Controller {
   // ---- hot spares and rebuild ----
 
   private async startRebuild(volume: Volume, chunkIndex: number, member: ChunkBackend, messages: BioMessage[]): Promise<void> {
+    const replaced = volume.members.member(chunkIndex);
     const handle = await volume.startRebuild(chunkIndex, member);
+    // The failed member is out of the volume now: release its handle (it may come back as a spare).
+    if (replaced !== null && replaced !== member) await replaced.close().catch(() => undefined);
     messages.push({ type: 'warning', text: `rebuild of ${volume.record.deviceName} started on ${member.name}` });
     this.track(handle.finished);
   }
