@@ -147,3 +147,15 @@ export async function stopProcess(child: ChildProcess): Promise<void> {
 export function nbdUnixUri(socketPath: string, exportName: string): string {
   return `nbd+unix:///${encodeURIComponent(exportName)}?socket=${encodeURIComponent(socketPath)}`;
 }
+
+/** Starts nbdkit on a Unix socket and waits until it accepts connections. */
+export async function startNbdkit(socketPath: string, args: string[]): Promise<ChildProcess> {
+  const child = startProcess('nbdkit', ['-f', '--exit-with-parent', '-U', socketPath, ...args]);
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const { existsSync } = await import('node:fs');
+    if (existsSync(socketPath)) return child;
+    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`nbdkit ${args.join(' ')} did not start`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
