@@ -17,7 +17,7 @@ test('fio nbd engine: random writes with verify=crc32c on RAID 5 pass verificati
     const result = await run('fio', [
       '--name=raid5-verify', '--ioengine=nbd', `--uri=${nbdUnixUri(fixture.socketPath, 'sd0')}`,
       '--rw=randwrite', '--bsrange=4k-128k', '--iodepth=16', `--size=${16 * MiB}`, '--verify=crc32c',
-      '--verify_fatal=1', '--do_verify=1', '--randseed=1234', '--output-format=json',
+      '--verify_fatal=1', '--do_verify=1', '--verify_state_save=0', '--randseed=1234', '--output-format=json',
     ], { timeoutMs: 60_000 });
     assert.equal(result.code, 0, `${result.stdout}\n${result.stderr}`);
     const report = JSON.parse(result.stdout.slice(result.stdout.indexOf('{'))) as { jobs: { error: number; write: { io_bytes: number }; read: { io_bytes: number } }[] };
