@@ -5,6 +5,7 @@
 import { ChunkIoError, type Errno } from '../lib/errors.js';
 import { assert } from '../lib/assert.js';
 import type { ChunkBackend } from '../engine/chunk.js';
+import { seededRandom } from '../lib/random.js';
 
 export interface MemoryChunkFaults {
   /** Probability (0..1) that a read fails. */
@@ -21,17 +22,7 @@ export interface MemoryChunkFaults {
   latencyMs?: number;
 }
 
-/** Deterministic PRNG (mulberry32): the same seed replays the same faults. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seededRandom } from '../lib/random.js';
 
 export class MemoryChunk implements ChunkBackend {
   readonly sectorSizeBytes = 512;

@@ -4,6 +4,7 @@ import { FrameParser } from './parser.js';
 import { ControlProtocolError } from './errors.js';
 import { decodeRequest, decodeResponse } from './messages.js';
 import { frameHeaderBytes } from './protocol.js';
+import { seededRandom } from '../lib/random.js';
 
 /** Fixture frames built by hand, not by the production serializer. */
 function frame(text: string): Buffer {
@@ -13,16 +14,6 @@ function frame(text: string): Buffer {
   return Buffer.concat([header, body]);
 }
 
-function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const bodies = [
   '{"version":1,"id":1,"op":"inquire"}',
@@ -87,7 +78,7 @@ test('frames returned do not alias the pushed buffer', () => {
 // acceptable failure is ControlProtocolError; the buffer stays bounded.
 test('fuzz: 12,000 seeded malformed inputs never crash the parser or the decoders', () => {
   const seed = Number(process.env.FUZZ_SEED ?? 20261127);
-  const random = mulberry32(seed);
+  const random = seededRandom(seed);
   const bodyBytesMax = 256;
   const valid = Buffer.concat(bodies.map(frame));
   let framesSeen = 0;

@@ -1,5 +1,6 @@
-// Seeded randomness for the parity tests: xorshift32, reproducible from the
-// seed each test prints (set PARITY_SEED to replay one).
+// Seeded randomness for the parity tests, reproducible from the seed each
+// test prints (set PARITY_SEED to replay one).
+import { seededRandom as uniform } from '../../lib/random.js';
 
 export interface Random {
   readonly seed: number;
@@ -9,19 +10,12 @@ export interface Random {
 }
 
 export function seededRandom(seed: number): Random {
-  let state = (seed >>> 0) || 1;
-  const next = (): number => {
-    state ^= state << 13;
-    state ^= state >>> 17;
-    state ^= state << 5;
-    state >>>= 0;
-    return state;
-  };
+  const next = uniform(seed);
   return {
     seed,
-    below: (bound) => next() % bound,
+    below: (bound) => Math.floor(next() * bound),
     fill(buffer) {
-      for (let i = 0; i < buffer.length; i++) buffer[i] = next() & 0xff;
+      for (let i = 0; i < buffer.length; i++) buffer[i] = Math.floor(next() * 256);
       return buffer;
     },
   };
