@@ -14,6 +14,7 @@ import { volumeLimitsDefault, type VolumeLimits } from './limits.js';
 import { MemberSet } from './member-set.js';
 import { Rebuild, RebuildTargetLost, type RebuildHost, type RebuildOutcome, type RebuildProgress } from './rebuild.js';
 import { RangeLock } from './stripe-lock.js';
+import { Scrub, type ScrubProgress, type ScrubResult } from './scrub.js';
 import type { BlockDevice, WriteOptions, WriteZeroesOptions } from '../block-device.js';
 import type { ChunkBackend } from '../chunk.js';
 import type { Discipline, Geometry } from '../disciplines/discipline.js';
@@ -43,7 +44,7 @@ export interface VolumeInfo {
   dirty: boolean;
   noAutoAssemble: boolean;
   chunks: ChunkInfo[];
-  progress: RebuildProgress | null;
+  progress: RebuildProgress | ScrubProgress | null;
 }
 
 export interface RebuildHandle {
@@ -174,7 +175,7 @@ export class Volume implements BlockDevice {
       level: this.geometry.level,
       layout: record.layout,
       stripSizeBytes: record.stripSizeBytes,
-      state: this.state,
+      state: this.scrubRun !== null && this.state === 'Online' ? 'Scrubbing' : this.state,
       sizeBytes: this.sizeBytes,
       dirty: record.dirty,
       noAutoAssemble: record.noAutoAssemble,
@@ -182,7 +183,7 @@ export class Volume implements BlockDevice {
         const member = this.members.member(chunkIndex);
         return { chunkIndex, name: member?.name ?? chunk.name, present: member !== null, state: chunk.state, sizeBytes: chunk.usableSizeBytes };
       }),
-      progress: this.rebuild?.progress() ?? null,
+      progress: this.rebuild?.progress() ?? this.scrubRun?.progress() ?? null,
     };
   }
 
@@ -253,6 +254,7 @@ export class Volume implements BlockDevice {
     if (this.closing) return;
     this.closing = true;
     await this.rebuild?.abort();
+    await this.scrubRun?.stop();
     await Promise.all([...this.requestsInFlight]);
     let failure: unknown = null;
     try {
@@ -297,6 +299,65 @@ export class Volume implements BlockDevice {
       this.rebuild.pacing.rateBytesPerSecondMax = limits.rateBytesPerSecondMax;
     }
   }
+
+  // ---- scrub: check and repair (scrub.ts; docs/scrub.md) ----
+
+  private scrubRun: Scrub | null = null;
+  private lastScrubResult: ScrubResult | null = null;
+
+  /**
+   * Starts a consistency check of every stripe (repair: also rewrite what
+   * disagrees). Only on a redundant level, with every chunk Online and no
+   * rebuild or scrub running. It runs under the range lock, paced by the
+   * rebuild rate limits; the volume reports Scrubbing meanwhile.
+   */
+  startScrub(options: { repair: boolean }): { finished: Promise<ScrubResult> } {
+    this.checkOpen();
+    const name = this.record.deviceName;
+    if (!this.discipline.capabilities.redundant || this.discipline.rebuildLockRange === undefined) {
+      throw new SoftraidError(`${name}: ${levelTable[this.geometry.level].displayName} has no redundancy to scrub`);
+    }
+    if (this.scrubRun !== null) throw new SoftraidError(`${name}: scrub already in progress`);
+    if (this.rebuild !== null || this.state === 'Rebuild') throw new SoftraidError(`${name}: rebuild in progress`);
+    if (this.state !== 'Online') throw new SoftraidError(`${name}: volume is ${this.state}, a scrub needs every chunk online`);
+    const lockRange = this.discipline.rebuildLockRange;
+    const scrub = new Scrub({
+      members: this.members,
+      clock: this.clock,
+      geometry: this.geometry,
+      chunkUsedBytes: this.discipline.chunkUsedBytes(this.geometry, 0),
+      lockRange: (chunkOffsetBytes, lengthBytes) => lockRange(this.geometry, chunkOffsetBytes, lengthBytes),
+      lock: (range) => this.locks.acquire(range.offsetBytes, range.lengthBytes),
+      isBusy: () => this.requestsInFlight.size > 0 || this.clock.nowMs() - this.lastRequestEndMs < this.limits.rebuildIdleAfterMs,
+      rates: () => ({ rateBytesPerSecondMin: this.limits.rebuildRateBytesPerSecondMin, rateBytesPerSecondMax: this.limits.rebuildRateBytesPerSecondMax }),
+    }, { repair: options.repair, pieceBytes: this.limits.rebuildPieceBytes, blockBytes: this.blockSizeMinBytes });
+    this.scrubRun = scrub;
+    const finished = scrub.start().then((result) => {
+      this.lastScrubResult = result;
+      return result;
+    }).finally(() => {
+      if (this.scrubRun === scrub) this.scrubRun = null;
+    });
+    return { finished };
+  }
+
+  /** Stops a running scrub after its current piece; resolves with its result, or null when none runs. */
+  async stopScrub(): Promise<ScrubResult | null> {
+    const scrub = this.scrubRun;
+    if (scrub === null) return null;
+    return scrub.stop();
+  }
+
+  get scrubbing(): boolean {
+    return this.scrubRun !== null;
+  }
+
+  /** The last scrub that ended on this volume since it was opened. */
+  get lastScrub(): ScrubResult | null {
+    return this.lastScrubResult;
+  }
+
+  // ---- end of scrub ----
 
   private async rebuildPiece(chunkIndex: number, chunkOffsetBytes: number, lengthBytes: number): Promise<void> {
     const rebuildLockRange = this.discipline.rebuildLockRange;
