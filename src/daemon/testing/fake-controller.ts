@@ -3,6 +3,7 @@
 // end-to-end tests run the real one.
 import type {
   Controller, ControllerEvent, ControllerReply, CreateRequest, InquiryView, RebuildRateLimits, VolumeView, ProgressView,
+  PatrolView, ScrubSchedule,
 } from '../../engine/controller/types.js';
 import { levelTable } from '../../engine/levels.js';
 import type { BlockDevice } from '../../engine/block-device.js';
@@ -138,6 +139,50 @@ export class FakeController implements Controller {
 
   setRebuildRateLimits(limits: RebuildRateLimits): void {
     this.rateLimits = limits;
+  }
+
+  schedule: ScrubSchedule = { mode: 'manual' };
+
+  async startScrub(deviceName: string | null, options: { repair: boolean }): Promise<ControllerReply> {
+    await Promise.resolve();
+    const volumes = this.volumes.filter((volume) => deviceName === null || volume.deviceName === deviceName);
+    if (volumes.length === 0) return { ok: false, messages: [{ type: 'error', text: `invalid device ${deviceName}` }] };
+    for (const volume of volumes) {
+      if (volume.state !== 'Online') return { ok: false, messages: [{ type: 'error', text: `${volume.deviceName}: volume is ${volume.state}, a scrub needs every chunk online` }] };
+      volume.state = 'Scrubbing';
+      volume.progress = { operation: 'scrub', percent: 0, bytesDone: 0, bytesTotal: volume.sizeBytes, rateBytesPerSecond: 0, etaSeconds: null, repair: options.repair, mismatchSectors: 0 };
+    }
+    return { ok: true, messages: volumes.map((volume) => ({ type: 'info' as const, text: `${options.repair ? 'repair' : 'scrub'} of ${volume.deviceName} started` })) };
+  }
+
+  async stopScrub(deviceName: string | null): Promise<ControllerReply> {
+    await Promise.resolve();
+    const volumes = this.volumes.filter((volume) => (deviceName === null || volume.deviceName === deviceName) && volume.state === 'Scrubbing');
+    if (volumes.length === 0) return { ok: false, messages: [{ type: 'error', text: 'no scrub in progress' }] };
+    for (const volume of volumes) {
+      volume.state = 'Online';
+      volume.progress = null;
+    }
+    return { ok: true, messages: [] };
+  }
+
+  setScrubSchedule(schedule: ScrubSchedule): ControllerReply {
+    this.schedule = schedule;
+    return { ok: true, messages: [] };
+  }
+
+  patrolStatus(deviceName: string | null): ControllerReply<PatrolView> {
+    const volumes = this.volumes.filter((volume) => deviceName === null || volume.deviceName === deviceName);
+    const auto = this.schedule.mode === 'auto';
+    return {
+      ok: true, messages: [],
+      result: {
+        mode: this.schedule.mode,
+        intervalSeconds: this.schedule.mode === 'auto' ? this.schedule.intervalSeconds ?? 604800 : 0,
+        nextSeconds: this.schedule.mode === 'auto' ? this.schedule.startSeconds ?? 0 : 0,
+        status: volumes.some((volume) => volume.state === 'Scrubbing') ? 'active' : auto ? 'ready' : 'stopped',
+      },
+    };
   }
 
   async shutdown(): Promise<void> {

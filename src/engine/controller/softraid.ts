@@ -19,9 +19,11 @@ import { Volume } from '../volume/volume.js';
 import type { Clock, VolumeEvent } from '../volume/events.js';
 import type { VolumeLimits } from '../volume/limits.js';
 import type { BlockDevice } from '../block-device.js';
+import { volumeRangesOnChunk, type ScrubResult } from '../volume/scrub.js';
+import type { RebuildOutcome } from '../volume/rebuild.js';
 import type {
   BioMessage, Controller, ControllerEvent, ControllerReply, CreateRequest, HotSpareView, InquiryView,
-  RebuildRateLimits, VolumeView,
+  PatrolView, RebuildRateLimits, ScrubResultView, ScrubSchedule, VolumeByteRange, VolumeView,
 } from './types.js';
 
 export interface SoftraidControllerOptions {
@@ -33,7 +35,16 @@ export interface SoftraidControllerOptions {
   volumeLimits?: Partial<VolumeLimits>;
   /** Messages of work the controller starts by itself (hot-spare takeover), for the daemon's log. */
   log?: (message: BioMessage) => void;
+  /** Wall-clock time (ms since the epoch) for scrub results; Date.now by default. */
+  wallClockMs?: () => number;
 }
+
+/** LSI controllers' default patrol-read interval (168 hours), used by `bioctl -t auto` without one. */
+export const scrubIntervalSecondsDefault = 7 * 24 * 3600;
+/** How often the scrub schedule looks at the clock. */
+export const scrubSchedulePollMs = 1000;
+/** Volume ranges listed in one log line; more are counted. */
+const logRangesMax = 8;
 
 interface HotSpare {
   chunk: ChunkBackend;
@@ -59,6 +70,138 @@ export class SoftraidController implements Controller {
   constructor(private readonly options: SoftraidControllerOptions) {
     this.controllerName = options.controllerName ?? 'softraid0';
   }
+
+  // ---- scrub and patrol (src/engine/volume/scrub.ts, docs/scrub.md) ----
+
+  private scrubSchedule: { mode: 'auto' | 'manual' | 'disabled'; intervalSeconds: number; nextDueMs: number } =
+    { mode: 'manual', intervalSeconds: scrubIntervalSecondsDefault, nextDueMs: 0 };
+  private scheduleGeneration = 0;
+  /** The last scrub result of each volume, by UUID (survives the volume's re-assembly, not a restart). */
+  private readonly lastScrubs = new Map<string, ScrubResultView>();
+
+  startScrub(deviceName: string | null, options: { repair: boolean }): Promise<ControllerReply> {
+    return this.exclusive(async (messages) => {
+      await Promise.resolve();
+      if (deviceName !== null) {
+        this.launchScrub(this.volumeNamed(deviceName), options.repair, messages);
+        return undefined;
+      }
+      const candidates = this.sortedVolumes().filter((volume) => volume.members.redundant);
+      if (candidates.length === 0) throw new SoftraidError('no redundant volume to scrub');
+      for (const volume of candidates) {
+        try {
+          this.launchScrub(volume, options.repair, messages);
+        } catch (error) {
+          if (!(error instanceof SoftraidError)) throw error;
+          messages.push({ type: 'warning', text: error.message });
+        }
+      }
+      return undefined;
+    });
+  }
+
+  stopScrub(deviceName: string | null): Promise<ControllerReply> {
+    return this.exclusive(async (messages) => {
+      const volumes = deviceName === null ? this.sortedVolumes() : [this.volumeNamed(deviceName)];
+      const running = volumes.filter((volume) => volume.scrubbing);
+      if (running.length === 0) throw new SoftraidError(deviceName === null ? 'no scrub in progress' : `${deviceName}: no scrub in progress`);
+      for (const volume of running) {
+        const result = await volume.stopScrub();
+        if (result !== null) messages.push({ type: 'info', text: `scrub of ${volume.record.deviceName} stopped at ${percentOf(result)}%` });
+      }
+      return undefined;
+    });
+  }
+
+  setScrubSchedule(schedule: ScrubSchedule): ControllerReply {
+    this.scheduleGeneration++;
+    if (schedule.mode !== 'auto') {
+      this.scrubSchedule = { ...this.scrubSchedule, mode: schedule.mode, nextDueMs: 0 };
+      return { ok: true, messages: [] };
+    }
+    const intervalSeconds = schedule.intervalSeconds ?? this.scrubSchedule.intervalSeconds;
+    if (!Number.isSafeInteger(intervalSeconds) || intervalSeconds < 1) {
+      return { ok: false, messages: [{ type: 'error', text: `invalid patrol interval ${intervalSeconds}: at least 1 second` }] };
+    }
+    const startSeconds = schedule.startSeconds ?? intervalSeconds;
+    this.scrubSchedule = { mode: 'auto', intervalSeconds, nextDueMs: this.options.clock.nowMs() + startSeconds * 1000 };
+    void this.runSchedule(this.scheduleGeneration);
+    return { ok: true, messages: [] };
+  }
+
+  patrolStatus(deviceName: string | null): ControllerReply<PatrolView> {
+    const volume = deviceName === null ? undefined : this.volumes.get(deviceName);
+    if (deviceName !== null && volume === undefined) return { ok: false, messages: [{ type: 'error', text: `invalid device ${deviceName}` }] };
+    const volumes = volume === undefined ? this.sortedVolumes() : [volume];
+    const schedule = this.scrubSchedule;
+    let status: PatrolView['status'] = schedule.mode === 'auto' ? 'ready' : 'stopped';
+    if (volumes.some((candidate) => this.lastScrubs.get(candidate.record.uuid)?.status !== undefined
+      && this.lastScrubs.get(candidate.record.uuid)?.status !== 'finished')) status = 'aborted';
+    if (volumes.some((candidate) => candidate.scrubbing)) status = 'active';
+    const nextSeconds = schedule.mode === 'auto' ? Math.max(0, Math.ceil((schedule.nextDueMs - this.options.clock.nowMs()) / 1000)) : 0;
+    return { ok: true, messages: [], result: { mode: schedule.mode, intervalSeconds: schedule.mode === 'auto' ? schedule.intervalSeconds : 0, nextSeconds, status } };
+  }
+
+  /** Starts a scrub and follows it to its end: last result, ScrubFinished, a log line with what it found. */
+  private launchScrub(volume: Volume, repair: boolean, messages: BioMessage[]): void {
+    const deviceName = volume.record.deviceName;
+    const uuid = volume.record.uuid;
+    const startedAtWallMs = (this.options.wallClockMs ?? Date.now)();
+    const handle = volume.startScrub({ repair });
+    messages.push({ type: 'info', text: `${repair ? 'repair' : 'scrub'} of ${deviceName} started` });
+    this.emit({ name: 'ScrubStarted', device: deviceName });
+    const tracked = handle.finished.then((result) => {
+      const view = scrubResultView(result, startedAtWallMs);
+      this.lastScrubs.set(uuid, view);
+      this.emit({ name: 'ScrubFinished', device: deviceName });
+      this.options.log?.(scrubLogMessage(deviceName, view));
+    }, (error: unknown) => {
+      this.options.log?.({ type: 'error', text: `scrub of ${deviceName} failed: ${(error as Error).message}` });
+    });
+    this.rebuilds.add(tracked);
+    void tracked.finally(() => this.rebuilds.delete(tracked));
+  }
+
+  /** The auto schedule: wakes every scrubSchedulePollMs and scrubs every eligible volume when due. */
+  private async runSchedule(generation: number): Promise<void> {
+    const clock = this.options.clock;
+    while (generation === this.scheduleGeneration && !this.shuttingDown && this.scrubSchedule.mode === 'auto') {
+      const waitMs = this.scrubSchedule.nextDueMs - clock.nowMs();
+      if (waitMs > 0) {
+        await clock.sleepMs(Math.min(waitMs, scrubSchedulePollMs));
+        continue;
+      }
+      this.scrubSchedule.nextDueMs = clock.nowMs() + this.scrubSchedule.intervalSeconds * 1000;
+      const reply = await this.exclusive(async (messages) => {
+        await Promise.resolve();
+        if (generation !== this.scheduleGeneration || this.shuttingDown) return undefined;
+        for (const volume of this.sortedVolumes()) {
+          if (volume.state !== 'Online' || volume.scrubbing || !volume.members.redundant) continue;
+          this.launchScrub(volume, false, messages);
+        }
+        return undefined;
+      });
+      for (const message of reply.messages) this.options.log?.(message);
+    }
+  }
+
+  /** A rebuild that failed: the log names the volume byte ranges that were not rebuilt. */
+  private reportRebuildOutcome(volume: Volume, chunkIndex: number, outcome: RebuildOutcome): void {
+    if (outcome.status !== 'failed') return;
+    const record = volume.record;
+    const member = record.chunks[chunkIndex]?.name ?? `chunk ${chunkIndex}`;
+    let where = '';
+    if (outcome.failedRange !== null && record.kind !== 'hotspare') {
+      const geometry = { level: record.kind, chunkCount: record.chunkCount, stripSizeBytes: record.stripSizeBytes, layout: record.layout,
+        chunkDataSizeBytes: record.chunkDataSizeBytes, chunkUsableSizesBytes: record.chunks.map((chunk) => chunk.usableSizeBytes) };
+      const ranges = volumeRangesOnChunk(geometry, chunkIndex, outcome.failedRange.offsetBytes, outcome.failedRange.lengthBytes);
+      where = ` at volume bytes ${formatRanges(ranges)}`;
+    }
+    const after = volume.state === 'Offline' ? '; the volume is offline: every range of it is unreadable until a chunk returns' : `; the volume is ${volume.state}`;
+    this.options.log?.({ type: 'error', text: `rebuild of ${record.deviceName} on ${member} failed${where}: ${outcome.reason}${after}` });
+  }
+
+  // ---- end of scrub and patrol ----
 
   inquire(): InquiryView {
     const volumes = this.sortedVolumes().map((volume, volumeIndex) => this.view(volume, volumeIndex));
@@ -309,7 +452,10 @@ export class SoftraidController implements Controller {
     this.emit({ name: 'NewArray', device: deviceName });
     if (volume.state === 'Degraded') this.emit({ name: 'DegradedArray', device: deviceName });
     const resumed = volume.resumeRebuild();
-    if (resumed) this.track(resumed.finished);
+    if (resumed) {
+      this.track(resumed.finished);
+      void resumed.finished.then((outcome) => this.reportRebuildOutcome(volume, resumed.chunkIndex, outcome), () => undefined);
+    }
     this.notifyChanged();
     return volume;
   }
@@ -323,6 +469,7 @@ export class SoftraidController implements Controller {
     if (replaced !== null && replaced !== member) await replaced.close().catch(() => undefined);
     messages.push({ type: 'warning', text: `rebuild of ${volume.record.deviceName} started on ${member.name}` });
     this.track(handle.finished);
+    void handle.finished.then((outcome) => this.reportRebuildOutcome(volume, handle.chunkIndex, outcome), () => undefined);
   }
 
   /** Follows a rebuild to its end (the volume reports SpareActive / FailSpare itself), then looks for work for spares again. */
@@ -468,7 +615,9 @@ export class SoftraidController implements Controller {
         bytesTotal: info.progress.bytesTotal,
         rateBytesPerSecond: info.progress.rateBytesPerSecond,
         etaSeconds: info.progress.etaSeconds,
+        ...(info.progress.operation === 'scrub' ? { repair: info.progress.repair, mismatchSectors: info.progress.mismatchSectors } : {}),
       },
+      lastScrub: this.lastScrubs.get(info.uuid) ?? null,
     };
   }
 
@@ -487,4 +636,44 @@ function deviceNumber(deviceName: string): number {
 
 async function closeAll(chunks: readonly ChunkBackend[]): Promise<void> {
   await Promise.allSettled(chunks.map((chunk) => chunk.close()));
+}
+
+function percentOf(result: ScrubResult): number {
+  return result.bytesTotal === 0 ? 100 : Math.floor((result.bytesDone * 100) / result.bytesTotal);
+}
+
+function scrubResultView(result: ScrubResult, startedAtWallMs: number): ScrubResultView {
+  return {
+    repair: result.repair,
+    status: result.status,
+    reason: result.reason,
+    startedAt: new Date(startedAtWallMs).toISOString(),
+    durationSeconds: Math.round(result.finishedAtMs - result.startedAtMs) / 1000,
+    bytesDone: result.bytesDone,
+    bytesTotal: result.bytesTotal,
+    mismatchSectors: result.mismatchSectors,
+    repairedSectors: result.repairedSectors,
+    mediaErrorSectors: result.mediaErrorSectors,
+    mediaErrorSectorsRewritten: result.mediaErrorSectorsRewritten,
+    unreadableRanges: result.unreadableRanges.map((range) => ({ ...range })),
+    unreadableRangesDropped: result.unreadableRangesDropped,
+  };
+}
+
+/** "262144-327679, 393216-393727 and 3 more": inclusive byte numbers. */
+export function formatRanges(ranges: readonly VolumeByteRange[], dropped = 0): string {
+  const shown = ranges.slice(0, logRangesMax).map((range) => `${range.offsetBytes}-${range.offsetBytes + range.lengthBytes - 1}`);
+  const more = ranges.length - shown.length + dropped;
+  return shown.length === 0 ? 'none' : `${shown.join(', ')}${more > 0 ? ` and ${more} more` : ''}`;
+}
+
+/** One line for the daemon's log: what a scrub found, as an error when data was lost. */
+function scrubLogMessage(deviceName: string, view: ScrubResultView): BioMessage {
+  const what = view.repair ? 'repair' : 'scrub';
+  const parts = [`${view.mismatchSectors} mismatched sectors${view.repair ? ` (${view.repairedSectors} repaired)` : ''}`];
+  if (view.mediaErrorSectors > 0) parts.push(`${view.mediaErrorSectors} unreadable chunk sectors (${view.mediaErrorSectorsRewritten} rewritten)`);
+  if (view.unreadableRanges.length > 0) parts.push(`data lost at volume bytes ${formatRanges(view.unreadableRanges, view.unreadableRangesDropped)}`);
+  const ending = view.status === 'finished' ? 'finished' : `${view.status} at ${view.bytesTotal === 0 ? 100 : Math.floor((view.bytesDone * 100) / view.bytesTotal)}% (${view.reason ?? 'no reason'})`;
+  const type = view.unreadableRanges.length > 0 || view.status === 'failed' ? 'error' : view.mismatchSectors > 0 || view.mediaErrorSectors > 0 ? 'warning' : 'info';
+  return { type, text: `${what} of ${deviceName} ${ending}: ${parts.join(', ')}` };
 }

@@ -24,7 +24,55 @@ export interface ProgressView {
   bytesTotal: number;
   rateBytesPerSecond: number;
   etaSeconds: number | null;
+  /** Scrub only: repair mode (rewrite what disagrees) rather than check. */
+  repair?: boolean;
+  /** Scrub only: 512-byte sectors found inconsistent so far (md's mismatch_cnt). */
+  mismatchSectors?: number;
 }
+
+/** A volume byte range [offsetBytes, offsetBytes + lengthBytes). */
+export interface VolumeByteRange {
+  offsetBytes: number;
+  lengthBytes: number;
+}
+
+/** How the last scrub of a volume ended (docs/scrub.md). */
+export interface ScrubResultView {
+  repair: boolean;
+  status: 'finished' | 'stopped' | 'failed';
+  reason: string | null;
+  /** Wall-clock start, ISO 8601 UTC. */
+  startedAt: string;
+  durationSeconds: number;
+  /** Bytes of each chunk's data area checked, of bytesTotal. */
+  bytesDone: number;
+  bytesTotal: number;
+  /** 512-byte sectors found inconsistent (md's mismatch_cnt). */
+  mismatchSectors: number;
+  repairedSectors: number;
+  /** Chunk sectors that failed to read, and those regenerated and rewritten. */
+  mediaErrorSectors: number;
+  mediaErrorSectorsRewritten: number;
+  /** Volume bytes with no good copy left (lost; never replaced by zeros). */
+  unreadableRanges: VolumeByteRange[];
+  unreadableRangesDropped: number;
+}
+
+/** bioctl -t's patrol settings and state (BIOCPATROL), for the controller or one volume. */
+export interface PatrolView {
+  mode: 'auto' | 'manual' | 'disabled';
+  /** auto: seconds between scrubs. */
+  intervalSeconds: number;
+  /** auto: seconds until the next scrub starts. */
+  nextSeconds: number;
+  /** active: a scrub runs; aborted: the last one was stopped or failed; ready: waiting for the next auto run. */
+  status: 'stopped' | 'ready' | 'active' | 'aborted';
+}
+
+export type ScrubSchedule =
+  | { mode: 'auto'; intervalSeconds: number | null; startSeconds: number | null }
+  | { mode: 'manual' }
+  | { mode: 'disabled' };
 
 export interface ChunkView {
   /** Position in the volume (bioctl's disk index and SCSI target). */
@@ -50,6 +98,8 @@ export interface VolumeView {
   noAutoAssemble: boolean;
   chunks: ChunkView[];
   progress: ProgressView | null;
+  /** The last scrub that ended on this volume since softraidd started; null if none. */
+  lastScrub?: ScrubResultView | null;
 }
 
 export interface HotSpareView {
@@ -93,7 +143,9 @@ export interface RebuildRateLimits {
 export type ControllerEventName =
   | 'NewArray' | 'DegradedArray' | 'Fail' | 'FailSpare' | 'SpareActive' | 'RebuildStarted'
   | 'Rebuild20' | 'Rebuild40' | 'Rebuild60' | 'Rebuild80' | 'RebuildFinished'
-  | 'DeviceDisappeared' | 'SparesMissing' | 'TestMessage';
+  | 'DeviceDisappeared' | 'SparesMissing' | 'TestMessage'
+  /** Not mdadm's: a scrub (check or repair) started or ended on the volume (zed's scrub_start / scrub_finish). */
+  | 'ScrubStarted' | 'ScrubFinished';
 
 export interface ControllerEvent {
   name: ControllerEventName;
@@ -130,6 +182,14 @@ export interface Controller {
   /** Volumes attached or detached (so the NBD server's export list follows). */
   onVolumesChanged(listener: () => void): () => void;
   setRebuildRateLimits(limits: RebuildRateLimits): void;
+  /** bioctl -t start: scrub one volume, or (null) every redundant volume online. */
+  startScrub(deviceName: string | null, options: { repair: boolean }): Promise<ControllerReply>;
+  /** bioctl -t stop: stop the scrub of one volume, or (null) of every volume. */
+  stopScrub(deviceName: string | null): Promise<ControllerReply>;
+  /** bioctl -t auto / manual / disable: when scrubs start by themselves (controller-wide, like a hardware patrol). */
+  setScrubSchedule(schedule: ScrubSchedule): ControllerReply;
+  /** bioctl -t get. */
+  patrolStatus(deviceName: string | null): ControllerReply<PatrolView>;
   /** Flush every volume, mark metadata clean, close members. */
   shutdown(): Promise<void>;
 }
