@@ -76,6 +76,7 @@ const usage = `usage: npm run bench -- [options]
   --workloads LIST         comma-separated: ${Object.keys(workloadSpecs).join(',')} (default all)
   --runtime SECONDS        fio time per run (default 4)
   --reps N                 repetitions per server, interleaved (default 3)
+  --warmup SECONDS         unrecorded sequential write per server before a config's runs (default 1; 0 skips)
   --member-mib N           member file size for the I/O configurations (default 256)
   --rebuild-mib N          member size for the rebuild measurement (default 1024; 0 skips)
   --rebuild-levels LIST    raid1,raid5 (default both)
@@ -94,6 +95,7 @@ const { values: flags } = parseArgs({
     workloads: { type: 'string' },
     runtime: { type: 'string' },
     reps: { type: 'string' },
+    warmup: { type: 'string' },
     'member-mib': { type: 'string' },
     'rebuild-mib': { type: 'string' },
     'rebuild-levels': { type: 'string' },
@@ -130,6 +132,7 @@ const options = {
   workloads: listOf(flags.workloads, workloadSpecs, 'workload'),
   runtimeSeconds: positive(flags.runtime, flags.quick ? 2 : 4, '--runtime'),
   reps: Math.max(1, Math.round(positive(flags.reps, flags.quick ? 1 : 3, '--reps'))),
+  warmupSeconds: positive(flags.warmup, 1, '--warmup'),
   memberBytes: positive(flags['member-mib'], 256, '--member-mib') * MiB,
   rebuildMemberBytes: positive(flags['rebuild-mib'], flags.quick ? 256 : 1024, '--rebuild-mib') * MiB,
   rebuildLevels: listOf(flags['rebuild-levels'], { raid1: 0, raid5: 0 }, 'rebuild level'),
@@ -322,7 +325,9 @@ async function benchConfig(config: string): Promise<ConfigOutcome> {
   const peakRssBytes: ConfigOutcome['peakRssBytes'] = { softraid: null, nbdkit: null };
   try {
     // Warm-up, not recorded: the JIT compiles the data path; every block gets written once.
-    for (const server of [ours, nbdkit]) await runFio(server.uri, workloadSpecs.seqwrite!, 1, join(options.dir, 'fio.json'));
+    if (options.warmupSeconds > 0) {
+      for (const server of [ours, nbdkit]) await runFio(server.uri, workloadSpecs.seqwrite!, options.warmupSeconds, join(options.dir, 'fio.json'));
+    }
     for (const workload of options.workloads) {
       for (let rep = 0; rep < options.reps; rep++) {
         const order = rep % 2 === 0 ? [ours, nbdkit] : [nbdkit, ours];
