@@ -493,7 +493,20 @@ async function machine(): Promise<Record<string, string>> {
     fio: await versionOf('fio', ['--version']),
     nbdkit: await versionOf('nbdkit', ['--version']),
     UV_THREADPOOL_SIZE: process.env.UV_THREADPOOL_SIZE ?? 'unset (4)',
+    source: await sourceState(),
   };
+}
+
+/** The commit measured; dist/ is compiled from the work tree, so uncommitted source changes are named. */
+async function sourceState(): Promise<string> {
+  try {
+    const head = (await execFileAsync('git', ['rev-parse', '--short', 'HEAD'])).stdout.trim();
+    const dirty = (await execFileAsync('git', ['status', '--porcelain', '--', 'src'])).stdout.split('\n')
+      .filter((line) => line.trim() !== '').map((line) => line.slice(3));
+    return dirty.length === 0 ? `commit ${head}` : `commit ${head} plus uncommitted changes in ${dirty.join(', ')}`;
+  } catch {
+    return 'unknown (not a git checkout)';
+  }
 }
 
 function loadText(): string {
