@@ -3,10 +3,19 @@
 // in flight and replies sent as each completes (out of order, as the spec
 // allows). Reading stops while the connection is at its in-flight limits
 // (backpressure); nothing is allocated for a request beyond its limits.
+//
+// Data path (docs/nbd.md, "Data path"): the socket reads into the parser's
+// receive buffer or straight into a WRITE's payload (direct-read-socket.ts);
+// payloads and READ replies come from the server's BufferPool and go back
+// to it once the device or the socket is done with them; a READ reply is
+// header and data in one buffer the device reads into; replies completing
+// in one turn of the event loop leave in one writev.
 import type { Socket } from 'node:net';
 import { TLSSocket, type SecureContext } from 'node:tls';
 import { assert } from '../lib/assert.js';
 import { MiB } from '../lib/units.js';
+import type { BufferPool } from './buffer-pool.js';
+import { withDirectReads } from './direct-read-socket.js';
 import type { ExportRegistry } from './export-registry.js';
 import type { NbdServerLimits } from './limits.js';
 import type { ClientFrame, RequestFrame } from './messages.js';
@@ -20,7 +29,7 @@ import {
   NBD_FLAG_FIXED_NEWSTYLE, NBD_FLAG_NO_ZEROES,
 } from './protocol.js';
 import {
-  blockStatusReply, readReply, serverGreeting, simpleReply, structuredError, structuredNone,
+  blockStatusReply, readReplyHeaderBytes, serverGreeting, simpleReply, structuredError, structuredNone, writeReadReplyHeader,
 } from './serializer.js';
 
 /** Bytes the parser may hold before the connection is considered broken. */
@@ -38,6 +47,8 @@ export interface ServerTls {
 export interface ConnectionContext {
   registry: ExportRegistry;
   limits: NbdServerLimits;
+  /** WRITE payloads and READ replies (shared by the server's connections). */
+  pool: BufferPool;
   tls: ServerTls | undefined;
   shuttingDown: () => boolean;
   onClosed: (connection: NbdConnection) => void;
@@ -63,13 +74,13 @@ export class NbdConnection {
   private resolveClosed!: () => void;
   readonly closedPromise = new Promise<void>((resolve) => { this.resolveClosed = resolve; });
 
-  constructor(raw: Socket, private readonly context: ConnectionContext) {
-    this.socket = raw;
+  /** @param accepted a socket accepted with pauseOnConnect: nothing has been read from it yet */
+  constructor(accepted: Socket, private readonly context: ConnectionContext) {
     this.parser = new ClientStreamParser({
       optionBytesMax: context.limits.optionBytesMax,
       payloadBytesMax: context.limits.payloadBytesMax,
       bufferedBytesMax: PARSER_BUFFERED_BYTES_MAX,
-    });
+    }, context.pool);
     this.negotiation = new Negotiation({
       registry: context.registry,
       tlsAvailable: context.tls !== undefined,
@@ -77,8 +88,15 @@ export class NbdConnection {
       payloadBytesMax: context.limits.payloadBytesMax,
       shuttingDown: context.shuttingDown,
     });
+    const direct = withDirectReads(accepted, { buffer: this.readTarget, callback: this.onRead });
+    const raw = direct ?? accepted;
+    this.socket = raw;
     raw.setNoDelay?.(true);
     this.attach(raw);
+    if (direct === undefined) {
+      raw.on('data', this.onData);
+      raw.resume();
+    }
     raw.on('close', this.onClose);
     this.timer = setTimeout(() => this.hardDisconnect('handshake timeout'), context.limits.handshakeTimeoutMs);
     raw.write(serverGreeting(NBD_FLAG_FIXED_NEWSTYLE | NBD_FLAG_NO_ZEROES));
@@ -95,14 +113,27 @@ export class NbdConnection {
   }
 
   private attach(socket: Socket): void {
-    socket.on('data', this.onData);
     socket.on('error', this.onError);
     socket.on('drain', this.pump);
   }
 
+  /** Bytes from 'data' events: the TLS socket, or a Node that cannot read directly. */
   private readonly onData = (chunk: Buffer): void => {
     try {
       this.parser.push(chunk);
+    } catch (error) {
+      this.protocolFailure(error);
+      return;
+    }
+    this.pump();
+  };
+
+  private readonly readTarget = (): Buffer => this.parser.readTarget();
+
+  /** A direct read landed in the target the parser chose. */
+  private readonly onRead = (lengthBytes: number, target: Buffer): void => {
+    try {
+      this.parser.received(target, lengthBytes);
     } catch (error) {
       this.protocolFailure(error);
       return;
@@ -235,6 +266,7 @@ export class NbdConnection {
     this.negotiation.tlsActive = true;
     this.socket = secure;
     this.attach(secure);
+    secure.on('data', this.onData);
     secure.on('close', this.onClose);
     secure.once('secure', () => {
       this.upgrading = false;
@@ -265,13 +297,13 @@ export class NbdConnection {
       return;
     }
     if (this.context.registry.get(session.exportName) !== session.device || this.context.shuttingDown()) {
-      this.send(this.errorReply(frame, NBD_ESHUTDOWN, `export ${session.exportName} is going away`));
+      this.send(this.errorReply(frame, NBD_ESHUTDOWN, `export ${session.exportName} is going away`), false);
       this.startDraining();
       return;
     }
     const error = checkRequest(frame, session);
     if (error !== 0) {
-      this.send(this.errorReply(frame, error, 'request refused'));
+      this.send(this.errorReply(frame, error, 'request refused'), false);
       return;
     }
     const bytes = frame.type === NBD_CMD_READ || frame.type === NBD_CMD_WRITE ? frame.lengthBytes : 0;
@@ -282,33 +314,50 @@ export class NbdConnection {
 
   private async serve(frame: RequestFrame, session: Transmission, bytes: number): Promise<void> {
     let reply: Buffer;
+    let pooled = false;
     try {
-      reply = await this.execute(frame, session);
+      if (frame.type === NBD_CMD_READ && frame.lengthBytes > 0) {
+        reply = await this.read(frame, session);
+        pooled = true;
+      } else {
+        reply = await this.execute(frame, session);
+      }
     } catch (error) {
       reply = this.errorReply(frame, nbdErrorFromDeviceError(error), error instanceof Error ? error.message : 'I/O error');
     } finally {
       this.requestsInFlight--;
       this.inFlightBytes -= bytes;
     }
-    this.send(reply);
+    this.send(reply, pooled);
     if (this.draining) this.finishIfIdle();
     else if (this.pausedByUs) this.pump();
+  }
+
+  /** A READ into a pooled reply buffer; on failure the buffer is dropped, not reused. */
+  private async read(frame: RequestFrame, session: Transmission): Promise<Buffer> {
+    const headerBytes = readReplyHeaderBytes(session.structuredReplies);
+    const reply = this.context.pool.acquire(headerBytes + frame.lengthBytes);
+    writeReadReplyHeader(reply, session.structuredReplies, frame.cookieHi, frame.cookieLo, frame.offsetBytes, frame.lengthBytes);
+    await session.device.read(frame.offsetBytes, reply.subarray(headerBytes));
+    return reply;
   }
 
   private async execute(frame: RequestFrame, session: Transmission): Promise<Buffer> {
     const { device } = session;
     const fua = (frame.flags & NBD_CMD_FLAG_FUA) !== 0;
     switch (frame.type) {
-      case NBD_CMD_READ: {
-        if (frame.lengthBytes === 0) return this.okReply(frame);
-        const { reply, payload } = readReply(session.structuredReplies, frame.cookieHi, frame.cookieLo, frame.offsetBytes, frame.lengthBytes);
-        await device.read(frame.offsetBytes, payload);
-        return reply;
-      }
-      case NBD_CMD_WRITE:
-        assert(frame.payload !== undefined && frame.payload.length === frame.lengthBytes, 'WRITE without its payload');
-        if (frame.lengthBytes > 0) await device.write(frame.offsetBytes, frame.payload, { fua });
+      case NBD_CMD_READ:
+        assert(frame.lengthBytes === 0, 'READ with data outside read()');
         return this.okReply(frame);
+      case NBD_CMD_WRITE: {
+        const payload = frame.payload;
+        assert(payload !== undefined && payload.length === frame.lengthBytes, 'WRITE without its payload');
+        if (frame.lengthBytes === 0) return this.okReply(frame);
+        await device.write(frame.offsetBytes, payload, { fua });
+        // The device is done with it (on failure it is dropped instead: a sub-I/O might still hold it).
+        this.context.pool.release(payload);
+        return this.okReply(frame);
+      }
       case NBD_CMD_FLUSH:
         await device.flush();
         return this.okReply(frame);
@@ -352,15 +401,19 @@ export class NbdConnection {
     return simpleReply(error, frame.cookieHi, frame.cookieLo);
   }
 
-  /** Replies completing in the same turn of the event loop leave in one writev. */
-  private send(reply: Buffer): void {
+  /**
+   * Replies completing in the same turn of the event loop leave in one
+   * writev. A pooled reply goes back to the pool once the socket wrote it.
+   */
+  private send(reply: Buffer, pooled: boolean): void {
     if (this.closed || this.socket.destroyed) return;
     if (!this.corked) {
       this.corked = true;
       this.socket.cork();
       setImmediate(this.uncork);
     }
-    this.socket.write(reply);
+    if (pooled) this.socket.write(reply, (error) => { if (error == null) this.context.pool.release(reply); });
+    else this.socket.write(reply);
   }
 
   private readonly uncork = (): void => {

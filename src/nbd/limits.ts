@@ -19,6 +19,8 @@ export interface NbdServerLimits {
   handshakeTimeoutMs: number;
   /** Reply bytes queued in the socket before reading pauses. */
   replyQueueBytesMax: number;
+  /** Free payload and reply buffers the server keeps for reuse (all connections together). */
+  bufferPoolBytesMax: number;
 }
 
 export const DEFAULT_LIMITS: NbdServerLimits = {
@@ -30,6 +32,7 @@ export const DEFAULT_LIMITS: NbdServerLimits = {
   optionsMax: 256,
   handshakeTimeoutMs: 30_000,
   replyQueueBytesMax: 16 * MiB,
+  bufferPoolBytesMax: 64 * MiB,
 };
 
 export function resolveLimits(partial: Partial<NbdServerLimits> | undefined): NbdServerLimits {

@@ -107,12 +107,91 @@ test('wrong magic is a protocol error; the buffer limit holds', () => {
   assert.throws(() => parser.push(Buffer.alloc(1)), NbdProtocolError);
 });
 
-test('a payload inside one chunk is not copied; one spanning chunks is gathered once', () => {
+test('pushed payloads never alias the pushed bytes (the receive buffer is reused)', () => {
   const frame = Buffer.from(WRITE_FRAME);
   const whole = parse('request', [frame]);
   const split = parse('request', [frame.subarray(0, 30), frame.subarray(30)]);
   frame[28] = 0x7a; // 'a' -> 'z' in the source bytes
   assert(whole[0]?.kind === 'request' && split[0]?.kind === 'request');
-  assert.equal(whole[0].payload?.toString('latin1'), 'zbcd', 'an in-chunk payload aliases the chunk');
-  assert.equal(split[0].payload?.toString('latin1'), 'abcd', 'a spanning payload is its own copy');
+  assert.equal(whole[0].payload?.toString('latin1'), 'abcd');
+  assert.equal(split[0].payload?.toString('latin1'), 'abcd');
+});
+
+/** A WRITE request header built by hand, then `lengthBytes` of payload bytes (index * 7 + seed). */
+function writeFrame(cookieLo: number, lengthBytes: number, seed: number): Buffer {
+  const frame = Buffer.alloc(28 + lengthBytes);
+  hex('25609513 0000 0001 00000000').copy(frame);
+  frame.writeUInt32BE(cookieLo, 12);
+  frame.writeUInt32BE(lengthBytes, 24);
+  for (let index = 0; index < lengthBytes; index++) frame[28 + index] = (index * 7 + seed) & 0xff;
+  return frame;
+}
+
+/** Feeds `stream` through readTarget()/received() in reads of at most the given sizes (cycled), like a socket. */
+function readDirect(parser: ClientStreamParser, stream: Buffer, readSizes: number[], onTarget?: (target: Buffer) => void): ClientFrame[] {
+  const frames: ClientFrame[] = [];
+  let at = 0;
+  for (let step = 0; at < stream.length; step++) {
+    const target = parser.readTarget();
+    onTarget?.(target);
+    assert(target.length > 0, 'a read target is never empty');
+    const lengthBytes = Math.min(target.length, stream.length - at, readSizes[step % readSizes.length]!);
+    stream.copy(target, 0, at, at + lengthBytes);
+    at += lengthBytes;
+    parser.received(target, lengthBytes);
+    for (let frame = parser.next(); frame !== undefined; frame = parser.next()) frames.push(frame);
+  }
+  return frames;
+}
+
+test('direct reads: large WRITE payloads land in their own buffer, small ones are copied out, at every read size', () => {
+  const sizes = [0, 512, 4096, 64 * 1024, 200 * 1024 + 512, 1024 * 1024];
+  const stream = Buffer.concat([...sizes.map((size, index) => writeFrame(index, size, index)), READ_FRAME]);
+  for (const readSizes of [[stream.length], [27, 29], [65536], [100_000, 3], [13, 300_000]]) {
+    const parser = new ClientStreamParser({ ...LIMITS, payloadBytesMax: 2 * 1024 * 1024 });
+    parser.phase = 'request';
+    const directTargets: Buffer[] = [];
+    const frames = readDirect(parser, stream, readSizes, (target) => directTargets.push(target));
+    assert.equal(frames.length, sizes.length + 1, `reads of ${readSizes.join('/')}`);
+    for (const [index, size] of sizes.entries()) {
+      const frame = frames[index];
+      assert(frame?.kind === 'request' && frame.payload !== undefined);
+      assert.equal(frame.cookieLo, index);
+      assert(frame.payload.equals(writeFrame(index, size, index).subarray(28)), `payload ${index} (${size} bytes), reads of ${readSizes.join('/')}`);
+    }
+    const last = frames[sizes.length];
+    assert(last?.kind === 'request' && last.type === 0 && last.lengthBytes === 4096);
+    // The 1 MiB payload was read into its own buffer (never through the receive buffer) once reads were large.
+    const big = frames[sizes.length - 1];
+    assert(big?.kind === 'request' && big.payload !== undefined);
+    if (readSizes[0]! >= 65536) {
+      assert(directTargets.some((target) => target.buffer === big.payload!.buffer), 'the big payload was a read target');
+    }
+  }
+});
+
+test('direct reads: a target handed out while reading is paused stays valid while frames are consumed', () => {
+  const parser = new ClientStreamParser(LIMITS);
+  parser.phase = 'request';
+  const stream = Buffer.concat([READ_FRAME, READ_FRAME, WRITE_FRAME]);
+  const first = parser.readTarget();
+  stream.copy(first, 0, 0, 40);
+  parser.received(first, 40);
+  // Paused: the socket asks for its next target before the frames are taken.
+  const second = parser.readTarget();
+  assert(parser.next()?.kind === 'request');
+  stream.copy(second, 0, 40);
+  parser.received(second, stream.length - 40);
+  const rest = [parser.next(), parser.next(), parser.next()];
+  assert(rest[0]?.kind === 'request' && rest[0].type === 0);
+  assert(rest[1]?.kind === 'request' && rest[1].payload?.toString('latin1') === 'abcd');
+  assert.equal(rest[2], undefined);
+  assert.equal(parser.pendingBytes, 0);
+});
+
+test('direct reads: the buffered limit holds', () => {
+  const parser = new ClientStreamParser({ ...LIMITS, bufferedBytesMax: 100 });
+  parser.phase = 'request';
+  const target = parser.readTarget();
+  assert.throws(() => parser.received(target, 101), NbdProtocolError);
 });

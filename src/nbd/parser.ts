@@ -1,16 +1,25 @@
 // Incremental parser of the client-to-server byte stream (pg-protocol's
 // split: this file only turns bytes into frames; the connection decides what
-// they mean). `push(bytes)` keeps a reference to the socket's chunk (no copy,
-// no concatenation); `next()` returns one whole frame or undefined when more
-// bytes are needed. Pulling frames one at a time lets the connection stop
-// when its in-flight limit is reached and leave the rest in place.
+// they mean). Bytes arrive in one of two ways:
+//   - `readTarget()` / `received(target, n)`: the socket reads straight into
+//     memory the parser chooses (Node's `onread` with a buffer function).
+//     Headers and small payloads land in one receive buffer, reused for the
+//     whole connection; a large WRITE payload lands directly in the buffer
+//     that goes to the device, so its bytes are never copied in user space.
+//   - `push(bytes)`: bytes from elsewhere (a TLS socket's 'data' events, the
+//     tests) are copied in; a payload being collected takes them directly.
+// `next()` returns one whole frame or undefined when more bytes are needed.
+// Pulling frames one at a time lets the connection stop when its in-flight
+// limit is reached and leave the rest in place.
 //
-// Hot path: a request header that lies inside one chunk is read in place; a
-// header split across chunks is gathered into a 28-byte scratch buffer. A
-// WRITE payload inside one chunk is a subarray of it; a payload spanning
-// chunks is copied once into a buffer allocated for that request, of the
-// size the header announced, and only when that size is within the limit.
+// The receive buffer is only compacted or reset inside readTarget(), so a
+// target handed to the socket stays valid until its read completes, even
+// while reading is paused; a target that went stale anyway is copied in.
+// Frames never alias the receive buffer: payloads and option data are
+// copied out of it (a payload that arrives directly is not).
 import { assert } from '../lib/assert.js';
+import { KiB } from '../lib/units.js';
+import type { BufferPool } from './buffer-pool.js';
 import type { ClientFrame, ParserPhase } from './messages.js';
 import {
   CLIENT_FLAGS_BYTES, IHAVEOPT_HI, IHAVEOPT_LO, NBD_CMD_WRITE, NBD_REQUEST_MAGIC, OPTION_HEADER_BYTES,
@@ -31,7 +40,12 @@ export interface ParserLimits {
   bufferedBytesMax: number;
 }
 
-const HEADER_SCRATCH_BYTES = Math.max(REQUEST_HEADER_BYTES, OPTION_HEADER_BYTES, CLIENT_FLAGS_BYTES);
+/** Initial size of a connection's receive buffer: one socket read takes up to this much. */
+const RECEIVE_BYTES_INITIAL = 256 * KiB;
+/** A socket read is never offered less room than this (the buffer is compacted or grown). */
+const READ_BYTES_MIN = 16 * KiB;
+/** A WRITE payload with at least this much still to come is read straight into its buffer. */
+const DIRECT_READ_BYTES_MIN = 64 * KiB;
 const TWO_POW_32 = 4294967296;
 
 type BodyState =
@@ -39,48 +53,86 @@ type BodyState =
   | { kind: 'collect'; frame: ClientFrame & { kind: 'option' | 'request' }; into: Buffer; filledBytes: number }
   | { kind: 'skip'; frame: ClientFrame & { kind: 'option' | 'request' }; remainingBytes: number };
 
+const NO_BODY: BodyState = { kind: 'none' };
+
 export class ClientStreamParser {
   phase: ParserPhase = 'clientFlags';
-  private readonly chunks: Buffer[] = [];
-  /** Read position inside chunks[0]. */
-  private chunkOffset = 0;
-  private bufferedBytes = 0;
-  private readonly scratch = Buffer.alloc(HEADER_SCRATCH_BYTES);
-  private scratchFilled = 0;
-  private body: BodyState = { kind: 'none' };
+  /** Unconsumed bytes are receive[start, end). */
+  private receive = Buffer.allocUnsafeSlow(RECEIVE_BYTES_INITIAL);
+  private start = 0;
+  private end = 0;
+  private body: BodyState = NO_BODY;
 
-  constructor(private readonly limits: ParserLimits) {
+  /** @param pool where WRITE payloads come from (the connection gives them back); none: plain allocations */
+  constructor(private readonly limits: ParserLimits, private readonly pool?: BufferPool) {
     assert(limits.payloadBytesMax > 0 && limits.optionBytesMax > 0 && limits.bufferedBytesMax > 0, 'ParserLimits');
   }
 
   get pendingBytes(): number {
-    return this.bufferedBytes;
+    return this.end - this.start;
   }
 
-  push(bytes: Buffer): void {
-    if (bytes.length === 0) return;
-    if (this.bufferedBytes + bytes.length > this.limits.bufferedBytesMax) {
-      throw new NbdProtocolError(`parser buffer limit ${this.limits.bufferedBytesMax} bytes exceeded`);
+  /**
+   * Where the next socket read should land: the rest of a large WRITE
+   * payload when nothing else is buffered, else the receive buffer's free
+   * tail. Only here is the receive buffer compacted or grown.
+   */
+  readTarget(): Buffer {
+    const body = this.body;
+    if (body.kind === 'collect' && body.frame.kind === 'request' && this.start === this.end
+      && body.into.length - body.filledBytes >= DIRECT_READ_BYTES_MIN) {
+      return body.into.subarray(body.filledBytes);
     }
-    this.chunks.push(bytes);
-    this.bufferedBytes += bytes.length;
+    this.makeRoom(READ_BYTES_MIN);
+    return this.receive.subarray(this.end);
+  }
+
+  /** `lengthBytes` arrived at the start of `target`, a buffer readTarget() returned. */
+  received(target: Buffer, lengthBytes: number): void {
+    assert(lengthBytes > 0 && lengthBytes <= target.length, 'parser: read beyond its target');
+    const body = this.body;
+    if (body.kind === 'collect' && target.buffer === body.into.buffer
+      && target.byteOffset === body.into.byteOffset + body.filledBytes) {
+      body.filledBytes += lengthBytes;
+      return;
+    }
+    assert(target.buffer === this.receive.buffer && target.byteOffset === this.receive.byteOffset + this.end,
+      'parser: a read landed outside its target');
+    this.end += lengthBytes;
+    this.checkBuffered();
+  }
+
+  /** Copies bytes in; the rest of a payload being collected takes them directly. */
+  push(bytes: Buffer): void {
+    let at = 0;
+    const body = this.body;
+    if (this.start === this.end && body.kind === 'collect') {
+      at = Math.min(bytes.length, body.into.length - body.filledBytes);
+      bytes.copy(body.into, body.filledBytes, 0, at);
+      body.filledBytes += at;
+    }
+    if (at === bytes.length) return;
+    this.makeRoom(bytes.length - at);
+    bytes.copy(this.receive, this.end, at);
+    this.end += bytes.length - at;
+    this.checkBuffered();
   }
 
   /** Drops everything buffered (after STARTTLS the plain-text stream must be empty). */
   takeRemaining(): number {
-    const remaining = this.bufferedBytes;
-    this.chunks.length = 0;
-    this.chunkOffset = 0;
-    this.bufferedBytes = 0;
+    const remaining = this.end - this.start;
+    this.start = 0;
+    this.end = 0;
     return remaining;
   }
 
   next(): ClientFrame | undefined {
     if (this.body.kind !== 'none') return this.continueBody();
     const headerBytes = this.headerBytes();
-    const header = this.takeHeader(headerBytes);
-    if (header === undefined) return undefined;
-    const { bytes, at } = header;
+    if (this.end - this.start < headerBytes) return undefined;
+    const bytes = this.receive;
+    const at = this.start;
+    this.start += headerBytes;
     switch (this.phase) {
       case 'clientFlags':
         return { kind: 'clientFlags', flags: bytes.readUInt32BE(at) };
@@ -121,20 +173,6 @@ export class ClientStreamParser {
     }
   }
 
-  /** A fixed-size header, in place when it lies inside one chunk, else via the scratch buffer. */
-  private takeHeader(headerBytes: number): { bytes: Buffer; at: number } | undefined {
-    const first = this.chunks[0];
-    if (this.scratchFilled === 0 && first !== undefined && first.length - this.chunkOffset >= headerBytes) {
-      const at = this.chunkOffset;
-      this.consume(headerBytes);
-      return { bytes: first, at };
-    }
-    this.scratchFilled += this.copyOut(this.scratch, this.scratchFilled, headerBytes - this.scratchFilled);
-    if (this.scratchFilled < headerBytes) return undefined;
-    this.scratchFilled = 0;
-    return { bytes: this.scratch, at: 0 };
-  }
-
   private startBody<F extends ClientFrame & { kind: 'option' | 'request' }>(frame: F, lengthBytes: number, skip: boolean): F | undefined {
     if (lengthBytes === 0) {
       if (frame.kind === 'request') frame.payload = EMPTY;
@@ -144,77 +182,61 @@ export class ClientStreamParser {
       if (frame.kind === 'option') frame.oversized = true;
       else frame.payloadDiscarded = true;
       this.body = { kind: 'skip', frame, remainingBytes: lengthBytes };
-      return this.continueBody() as F | undefined;
+    } else {
+      // Checked against the limit above: never an allocation the client chose beyond it.
+      const into = frame.kind === 'request' && this.pool !== undefined ? this.pool.acquire(lengthBytes) : Buffer.allocUnsafe(lengthBytes);
+      this.body = { kind: 'collect', frame, into, filledBytes: 0 };
     }
-    const first = this.chunks[0];
-    if (first !== undefined && first.length - this.chunkOffset >= lengthBytes) {
-      // Zero-copy: the body lies inside the chunk the socket gave us.
-      const data = first.subarray(this.chunkOffset, this.chunkOffset + lengthBytes);
-      this.consume(lengthBytes);
-      this.attach(frame, data);
-      return frame;
-    }
-    this.body = { kind: 'collect', frame, into: Buffer.allocUnsafe(lengthBytes), filledBytes: 0 };
     return this.continueBody() as F | undefined;
   }
 
   private continueBody(): ClientFrame | undefined {
     const body = this.body;
     if (body.kind === 'collect') {
-      body.filledBytes += this.copyOut(body.into, body.filledBytes, body.into.length - body.filledBytes);
+      const take = Math.min(body.into.length - body.filledBytes, this.end - this.start);
+      if (take > 0) {
+        this.receive.copy(body.into, body.filledBytes, this.start, this.start + take);
+        this.start += take;
+        body.filledBytes += take;
+      }
       if (body.filledBytes < body.into.length) return undefined;
-      this.attach(body.frame, body.into);
-      this.body = { kind: 'none' };
+      if (body.frame.kind === 'option') body.frame.data = body.into;
+      else body.frame.payload = body.into;
+      this.body = NO_BODY;
       return body.frame;
     }
     if (body.kind === 'skip') {
-      const skipped = Math.min(body.remainingBytes, this.bufferedBytes);
-      this.consume(skipped);
+      const skipped = Math.min(body.remainingBytes, this.end - this.start);
+      this.start += skipped;
       body.remainingBytes -= skipped;
       if (body.remainingBytes > 0) return undefined;
-      this.body = { kind: 'none' };
+      this.body = NO_BODY;
       return body.frame;
     }
     return undefined;
   }
 
-  private attach(frame: ClientFrame & { kind: 'option' | 'request' }, data: Buffer): void {
-    if (frame.kind === 'option') frame.data = data;
-    else frame.payload = data;
+  /** At least `bytes` free after `end`: reset when empty, else compact, else grow. */
+  private makeRoom(bytes: number): void {
+    if (this.start === this.end) {
+      this.start = 0;
+      this.end = 0;
+    }
+    if (this.receive.length - this.end >= bytes) return;
+    const pending = this.end - this.start;
+    let target = this.receive;
+    if (pending + bytes > target.length) {
+      target = Buffer.allocUnsafeSlow(Math.max(2 * target.length, pending + bytes));
+    }
+    this.receive.copy(target, 0, this.start, this.end);
+    this.receive = target;
+    this.start = 0;
+    this.end = pending;
   }
 
-  /** Copies up to `wantedBytes` buffered bytes into `into` at `at`; returns how many. */
-  private copyOut(into: Buffer, at: number, wantedBytes: number): number {
-    let copied = 0;
-    while (copied < wantedBytes) {
-      const first = this.chunks[0];
-      if (first === undefined) break;
-      const take = Math.min(wantedBytes - copied, first.length - this.chunkOffset);
-      first.copy(into, at + copied, this.chunkOffset, this.chunkOffset + take);
-      copied += take;
-      this.consume(take);
-    }
-    return copied;
-  }
-
-  private consume(bytes: number): void {
-    this.bufferedBytes -= bytes;
-    let left = bytes;
-    while (left > 0) {
-      const first = this.chunks[0];
-      assert(first !== undefined, 'parser: consumed more than buffered');
-      const available = first.length - this.chunkOffset;
-      if (left < available) {
-        this.chunkOffset += left;
-        return;
-      }
-      left -= available;
-      this.chunks.shift();
-      this.chunkOffset = 0;
-    }
-    if (this.chunks.length > 0 && this.chunkOffset === this.chunks[0]!.length) {
-      this.chunks.shift();
-      this.chunkOffset = 0;
+  private checkBuffered(): void {
+    if (this.end - this.start > this.limits.bufferedBytesMax) {
+      throw new NbdProtocolError(`parser buffer limit ${this.limits.bufferedBytesMax} bytes exceeded`);
     }
   }
 }

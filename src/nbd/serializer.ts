@@ -1,7 +1,8 @@
 // Pure functions from values to bytes, for both directions of the protocol.
 // Byte order is explicit (big-endian everywhere). Replies that carry data
-// are allocated as header + payload in one buffer, so the device can read
-// straight into the payload subarray and the reply goes out in one write.
+// are written as header + payload into one buffer the caller provides (from
+// its pool), so the device reads straight into the payload subarray and the
+// reply goes out in one write.
 import { assert } from '../lib/assert.js';
 import type { ExportInfo } from './messages.js';
 import {
@@ -135,22 +136,26 @@ function writeStructuredHeader(into: Buffer, at: number, flags: number, chunkTyp
   into.writeUInt32BE(lengthBytes, at + 16);
 }
 
+/** Bytes in front of a successful READ reply's data: simple header, or structured header + offset. */
+export function readReplyHeaderBytes(structured: boolean): number {
+  return structured ? STRUCTURED_REPLY_HEADER_BYTES + 8 : SIMPLE_REPLY_HEADER_BYTES;
+}
+
 /**
- * A successful READ reply with room for the data: returns the whole buffer and
- * the subarray the device reads into. Simple: header + data. Structured: one
- * OFFSET_DATA chunk flagged DONE (the data is complete before it is sent).
+ * Writes the header of a successful READ reply at the start of `reply`,
+ * which has room for the data after it (readReplyHeaderBytes + lengthBytes),
+ * so the device reads straight into the reply and it goes out in one write.
+ * Simple: header + data. Structured: one OFFSET_DATA chunk flagged DONE (the
+ * data is complete before it is sent).
  */
-export function readReply(structured: boolean, cookieHi: number, cookieLo: number, offsetBytes: number, lengthBytes: number): { reply: Buffer; payload: Buffer } {
+export function writeReadReplyHeader(reply: Buffer, structured: boolean, cookieHi: number, cookieLo: number, offsetBytes: number, lengthBytes: number): void {
+  assert(reply.length === readReplyHeaderBytes(structured) + lengthBytes, 'writeReadReplyHeader: reply size');
   if (!structured) {
-    const reply = Buffer.allocUnsafe(SIMPLE_REPLY_HEADER_BYTES + lengthBytes);
     writeSimpleReplyHeader(reply, 0, cookieHi, cookieLo);
-    return { reply, payload: reply.subarray(SIMPLE_REPLY_HEADER_BYTES) };
+    return;
   }
-  const headerBytes = STRUCTURED_REPLY_HEADER_BYTES + 8;
-  const reply = Buffer.allocUnsafe(headerBytes + lengthBytes);
   writeStructuredHeader(reply, 0, NBD_REPLY_FLAG_DONE, NBD_REPLY_TYPE_OFFSET_DATA, cookieHi, cookieLo, 8 + lengthBytes);
   writeUInt64BE(reply, offsetBytes, STRUCTURED_REPLY_HEADER_BYTES);
-  return { reply, payload: reply.subarray(headerBytes) };
 }
 
 export function structuredNone(cookieHi: number, cookieLo: number): Buffer {

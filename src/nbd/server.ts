@@ -7,6 +7,7 @@ import { lstat, unlink } from 'node:fs/promises';
 import { assert } from '../lib/assert.js';
 import type { ExportRegistry } from './export-registry.js';
 import { resolveLimits, type NbdServerLimits } from './limits.js';
+import { BufferPool } from './buffer-pool.js';
 import { NbdConnection, type ServerTls } from './connection.js';
 
 export interface NbdServerTlsOptions {
@@ -32,10 +33,12 @@ export class NbdServer {
   private readonly listeners: Server[] = [];
   private readonly connections = new Set<NbdConnection>();
   private readonly tls: ServerTls | undefined;
+  private readonly pool: BufferPool;
   private closing = false;
 
   constructor(private readonly options: NbdServerOptions) {
     this.limits = resolveLimits(options.limits);
+    this.pool = new BufferPool(this.limits.bufferPoolBytesMax);
     const tls = options.tls;
     this.tls = tls === undefined ? undefined : {
       context: createSecureContext({ key: tls.key, cert: tls.cert, ...(tls.ca === undefined ? {} : { ca: tls.ca }) }),
@@ -77,7 +80,8 @@ export class NbdServer {
 
   private async listen(start: (server: Server, done: () => void) => void): Promise<Server> {
     assert(!this.closing, 'NbdServer: listen after close');
-    const server = createServer({ noDelay: true }, (socket) => this.accept(socket));
+    // pauseOnConnect: nothing is read before the connection takes the socket over (direct-read-socket.ts).
+    const server = createServer({ noDelay: true, pauseOnConnect: true }, (socket) => this.accept(socket));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       start(server, () => {
@@ -99,6 +103,7 @@ export class NbdServer {
     const connection = new NbdConnection(socket, {
       registry: this.options.exports,
       limits: this.limits,
+      pool: this.pool,
       tls: this.tls,
       shuttingDown: () => this.closing,
       onClosed: (closed) => this.connections.delete(closed),

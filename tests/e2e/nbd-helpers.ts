@@ -123,6 +123,8 @@ export function run(command: string, args: string[], options: { timeoutMs?: numb
     }, options.timeoutMs ?? 60000);
     child.on('error', (error) => { clearTimeout(timer); reject(error); });
     child.on('close', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr }); });
+    // A tool that exits before reading its input must not turn into an EPIPE on our side.
+    child.stdin.on('error', () => undefined);
     child.stdin.end(options.input ?? '');
   });
 }
