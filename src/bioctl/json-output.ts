@@ -2,12 +2,12 @@
 // an output_version envelope, volumes keyed by device name, snake_case keys,
 // sizes as integer bytes. Schema in docs/json.md; bump vers_minor when adding
 // keys, vers_major when changing or removing any.
-import type { InquiryView, VolumeView } from '../engine/controller/types.js';
+import type { InquiryView, ScrubResultView, VolumeView } from '../engine/controller/types.js';
 import { levelTable } from '../engine/levels.js';
 import type { BioStatus } from '../control/messages.js';
 
 export const jsonVersionMajor = 1;
-export const jsonVersionMinor = 0;
+export const jsonVersionMinor = 1;
 
 export function outputVersion(command: string): { command: string; vers_major: number; vers_minor: number } {
   return { command, vers_major: jsonVersionMajor, vers_minor: jsonVersionMinor };
@@ -34,7 +34,9 @@ function volumeJson(volume: VolumeView): Record<string, unknown> {
       bytes_total: progress.bytesTotal,
       rate_bytes_per_second: progress.rateBytesPerSecond,
       eta_seconds: progress.etaSeconds,
+      ...(progress.operation === 'scrub' ? { repair: progress.repair ?? false, mismatch_sectors: progress.mismatchSectors ?? 0 } : {}),
     },
+    last_scrub: scrubJson(volume.lastScrub ?? null),
     chunks: volume.chunks.map((chunk) => ({
       index: chunk.chunkIndex,
       name: chunk.name,
@@ -44,6 +46,24 @@ function volumeJson(volume: VolumeView): Record<string, unknown> {
       target: chunk.chunkIndex,
       lun: 0,
     })),
+  };
+}
+
+function scrubJson(result: ScrubResultView | null): Record<string, unknown> | null {
+  return result === null ? null : {
+    mode: result.repair ? 'repair' : 'check',
+    status: result.status,
+    reason: result.reason,
+    started_at: result.startedAt,
+    duration_seconds: result.durationSeconds,
+    bytes_done: result.bytesDone,
+    bytes_total: result.bytesTotal,
+    mismatch_sectors: result.mismatchSectors,
+    repaired_sectors: result.repairedSectors,
+    media_error_sectors: result.mediaErrorSectors,
+    media_error_sectors_rewritten: result.mediaErrorSectorsRewritten,
+    unreadable_ranges: result.unreadableRanges.map((range) => ({ offset_bytes: range.offsetBytes, length_bytes: range.lengthBytes })),
+    unreadable_ranges_dropped: result.unreadableRangesDropped,
   };
 }
 

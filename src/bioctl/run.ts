@@ -15,7 +15,7 @@ import { ControlClient, ControlConnectError } from '../control/client.js';
 import { ControlProtocolError } from '../control/errors.js';
 import { chunkCountMax, defaultControlSocketPath } from '../control/protocol.js';
 import {
-  decodeAlarmResult, decodeInquiryView, decodeLocateResult,
+  decodeAlarmResult, decodeInquiryView, decodeLocateResult, decodePatrolResult,
   type AlarmFunction, type ChunkReference, type PatrolFunction, type RequestBody, type Response,
 } from '../control/messages.js';
 import { levelFromBioCode, levelTable } from '../engine/levels.js';
@@ -181,11 +181,17 @@ class Session {
     return this.simple(this.invocation.blink === 'blink' ? 'bioctl -b' : 'bioctl -u', { op: 'blink', function: this.invocation.blink, ...location });
   }
 
-  /** -t: parsed as bio_patrol() does; softraid has no patrol read and answers "unknown error". */
+  /**
+   * -t: parsed as bio_patrol() does, plus `repair` (this port's addition).
+   * The daemon runs a scrub for it (docs/scrub.md): start and repair scrub
+   * the volume, or every redundant volume when the device is softraid0;
+   * auto/manual/disable set the controller-wide schedule; get prints
+   * OpenBSD's two lines.
+   */
   private async patrol(argument: string): Promise<void> {
     let patrolFunction: PatrolFunction;
-    let intervalSeconds = 0;
-    let startSeconds = 0;
+    let intervalSeconds: number | undefined;
+    let startSeconds: number | undefined;
     switch (argument.charAt(0)) {
       case 'a': {
         patrolFunction = 'auto';
@@ -207,9 +213,28 @@ class Session {
       case 'd': patrolFunction = 'disable'; break;
       case 'g': patrolFunction = 'get'; break;
       case 's': patrolFunction = argument.startsWith('sta') ? 'start' : 'stop'; break;
+      case 'r': patrolFunction = 'repair'; break;
       default: throw new FatalFailure(`invalid patrol function: ${argument}`);
     }
-    return this.simple('bioctl -t', { op: 'patrol', function: patrolFunction, intervalSeconds, startSeconds });
+    const body: RequestBody = { op: 'patrol', function: patrolFunction, device: this.invocation.device };
+    if (intervalSeconds !== undefined) body.intervalSeconds = intervalSeconds;
+    if (startSeconds !== undefined) body.startSeconds = startSeconds;
+    if (patrolFunction !== 'get') return this.simple('bioctl -t', body);
+    const response = await this.client.request(body);
+    const failed = response.bio_status.status === 'error';
+    if (this.invocation.json) {
+      const result = failed ? null : decodePatrolResult(response.result);
+      this.printJson({
+        output_version: outputVersion('bioctl -t'), bio_status: bioStatusJson(response.bio_status),
+        patrol: result && { mode: result.mode, interval_seconds: result.intervalSeconds, next_seconds: result.nextSeconds, status: result.status },
+      });
+      if (failed) throw new StatusFailure();
+      return;
+    }
+    this.printStatus(response);
+    const result = decodePatrolResult(response.result);
+    const interval = result.mode === 'auto' ? ` interval=${result.intervalSeconds} next=${result.nextSeconds}` : '';
+    this.io.stdout(`patrol mode: ${result.mode}${interval}\npatrol status: ${result.status}\n`);
   }
 
   /** A chunk argument: an existing path (made absolute for the daemon), an NBD URI, or a locator. */

@@ -50,7 +50,8 @@ export type AlarmFunction = (typeof alarmFunctions)[number];
 export const blinkFunctions = ['blink', 'unblink'] as const;
 export type BlinkFunction = (typeof blinkFunctions)[number];
 
-export const patrolFunctions = ['auto', 'manual', 'disable', 'get', 'start', 'stop'] as const;
+/** BIOCPATROL's opcodes, plus `repair`: this port's addition (a scrub that rewrites what disagrees). */
+export const patrolFunctions = ['auto', 'manual', 'disable', 'get', 'start', 'stop', 'repair'] as const;
 export type PatrolFunction = (typeof patrolFunctions)[number];
 
 export type RequestBody =
@@ -62,7 +63,15 @@ export type RequestBody =
   | { op: 'setstate'; operation: SetStateOperation; device: string | null; chunk: ChunkReference }
   | { op: 'alarm'; function: AlarmFunction }
   | ({ op: 'blink'; function: BlinkFunction } & Locator)
-  | { op: 'patrol'; function: PatrolFunction; intervalSeconds: number; startSeconds: number };
+  | {
+    op: 'patrol'; function: PatrolFunction;
+    /** The device bioctl located: a volume, or the controller (every volume; the schedule is controller-wide). */
+    device?: string;
+    /** auto: seconds between scrubs; absent = keep the current interval. */
+    intervalSeconds?: number;
+    /** auto: seconds until the first scrub; absent = one interval. */
+    startSeconds?: number;
+  };
 
 export type Operation = RequestBody['op'];
 export const operations: readonly Operation[] = ['ping', 'locate', 'inquire', 'create', 'delete', 'setstate', 'alarm', 'blink', 'patrol'];
@@ -80,6 +89,24 @@ export interface Response {
 /** locate's result: what a device name designates. */
 export interface LocateResult {
   kind: 'controller' | 'volume';
+}
+
+/** patrol get's result (PatrolView): bioctl prints OpenBSD's two lines from it. */
+export interface PatrolResult {
+  mode: 'auto' | 'manual' | 'disabled';
+  intervalSeconds: number;
+  nextSeconds: number;
+  status: 'stopped' | 'ready' | 'active' | 'aborted';
+}
+
+export function decodePatrolResult(value: unknown): PatrolResult {
+  const json = object(value, 'result');
+  return {
+    mode: oneOf(json.mode, 'result.mode', ['auto', 'manual', 'disabled'] as const),
+    intervalSeconds: integer(json.intervalSeconds, 'result.intervalSeconds', 0, 2 ** 31 - 1),
+    nextSeconds: integer(json.nextSeconds, 'result.nextSeconds', 0, 2 ** 31 - 1),
+    status: oneOf(json.status, 'result.status', ['stopped', 'ready', 'active', 'aborted'] as const),
+  };
 }
 
 export interface AlarmResult {
@@ -216,12 +243,13 @@ export function decodeRequest(body: Uint8Array): Request {
     };
     case 'alarm': return { ...head, op, function: oneOf(json.function, 'function', alarmFunctions) };
     case 'blink': return { ...head, op, function: oneOf(json.function, 'function', blinkFunctions), ...locator(json, 'blink') };
-    case 'patrol': return {
-      ...head, op,
-      function: oneOf(json.function, 'function', patrolFunctions),
-      intervalSeconds: integer(json.intervalSeconds, 'intervalSeconds', -1, 2 ** 31 - 1),
-      startSeconds: integer(json.startSeconds, 'startSeconds', 0, 2 ** 31 - 1),
-    };
+    case 'patrol': {
+      const request: Request = { ...head, op, function: oneOf(json.function, 'function', patrolFunctions) };
+      if (json.device !== undefined) request.device = nonEmptyString(json.device, 'device', deviceNameBytesMax);
+      if (json.intervalSeconds !== undefined) request.intervalSeconds = integer(json.intervalSeconds, 'intervalSeconds', -1, 2 ** 31 - 1);
+      if (json.startSeconds !== undefined) request.startSeconds = integer(json.startSeconds, 'startSeconds', 0, 2 ** 31 - 1);
+      return request;
+    }
   }
 }
 

@@ -122,9 +122,26 @@ export class RequestHandler {
         if (name === undefined || name.length === 0 || request.lun !== 0) return { bioStatus: this.status(true, [{ type: 'warning', text: `Disk ${where} does not exist` }]) };
         return { bioStatus: this.status(true, await blinkChunk(name, request.function === 'blink')) };
       }
-      case 'patrol':
-        // softraid answers BIOCPATROL with ENOTTY and no message: bioctl says "unknown error".
-        return this.error();
+      case 'patrol': {
+        // OpenBSD's softraid answers BIOCPATROL with ENOTTY; here it drives the scrub
+        // (docs/scrub.md). The schedule is controller-wide, like a hardware patrol.
+        const device = request.device === undefined || request.device === controller.controllerName ? null : request.device;
+        switch (request.function) {
+          case 'start': return this.fromReply(await controller.startScrub(device, { repair: false }));
+          case 'repair': return this.fromReply(await controller.startScrub(device, { repair: true }));
+          case 'stop': return this.fromReply(await controller.stopScrub(device));
+          case 'get': return this.fromReply(controller.patrolStatus(device));
+          case 'auto':
+          case 'manual':
+          case 'disable': {
+            const reply = controller.setScrubSchedule(request.function === 'auto'
+              ? { mode: 'auto', intervalSeconds: request.intervalSeconds ?? null, startSeconds: request.startSeconds ?? null }
+              : { mode: request.function === 'manual' ? 'manual' : 'disabled' });
+            this.hooks.afterChange();
+            return this.fromReply(reply);
+          }
+        }
+      }
     }
   }
 }

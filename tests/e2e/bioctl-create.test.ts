@@ -67,7 +67,7 @@ test('refused requests: messages, exit status 1, and no change on disk', () => {
   assert.deepEqual(bioctl(space, ['sd7']), { status: 1, stdout: '', stderr: `bioctl: Can't locate sd7 device via ${space.socketPath}\n` });
   assert.deepEqual(bioctl(space, ['-d', 'sd7']), { status: 1, stdout: '', stderr: `bioctl: Can't locate sd7 device via ${space.socketPath}\n` });
   assert.deepEqual(bioctl(space, ['-c', '1', '-l', 'a,b', 'sd0']), { status: 1, stdout: '', stderr: 'bioctl: must use bio device\n' });
-  assert.deepEqual(bioctl(space, ['-t', 'get', 'softraid0']), { status: 1, stdout: '', stderr: 'bioctl: unknown error\n' });
+  assert.deepEqual(bioctl(space, ['-t', 'stop', 'softraid0']), { status: 1, stdout: '', stderr: 'softraid0: no scrub in progress\n' });
   assert.deepEqual(bioctl(space, ['-c', '9', '-l', 'a,b', 'softraid0']), { status: 1, stdout: '', stderr: 'bioctl: unsupported RAID level\n' });
   assert.deepEqual(files.map(digest), before, 'refused requests wrote nothing');
 });

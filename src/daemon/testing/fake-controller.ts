@@ -146,7 +146,7 @@ export class FakeController implements Controller {
   async startScrub(deviceName: string | null, options: { repair: boolean }): Promise<ControllerReply> {
     await Promise.resolve();
     const volumes = this.volumes.filter((volume) => deviceName === null || volume.deviceName === deviceName);
-    if (volumes.length === 0) return { ok: false, messages: [{ type: 'error', text: `invalid device ${deviceName}` }] };
+    if (volumes.length === 0) return { ok: false, messages: [{ type: 'error', text: deviceName === null ? 'no redundant volume to scrub' : `invalid device ${deviceName}` }] };
     for (const volume of volumes) {
       if (volume.state !== 'Online') return { ok: false, messages: [{ type: 'error', text: `${volume.deviceName}: volume is ${volume.state}, a scrub needs every chunk online` }] };
       volume.state = 'Scrubbing';
