@@ -227,18 +227,24 @@ test('a scrub concurrent with writes finds no false mismatches and loses no writ
   ] as const) {
     const { record, members } = await createTestVolume(spec, 160);
     const { volume } = openVolume(record, members, { rebuildPieceBytes: 64 * KiB });
+    // Real latency, so a scrub piece's reads and a write's sub-I/Os interleave (a scrub without its lock fails here).
+    for (const member of members) member.faults = { latencyMs: 6 };
     const random = seededRandom(seed);
     const model = new Uint8Array(volume.sizeBytes);
     const scrub = volume.startScrub({ repair: true });
-    const writes: Promise<void>[] = [];
-    for (let i = 0; i < 60; i++) {
-      const offset = Math.floor(random() * (volume.sizeBytes - 70000));
-      const data = randomBytes(random, 1 + Math.floor(random() * 70000));
-      model.set(data, offset);
-      writes.push(volume.write(offset, data, { fua: false }));
-      if (i % 6 === 0) await new Promise((resolve) => setImmediate(resolve));
+    let scrubbing = true;
+    void scrub.finished.finally(() => { scrubbing = false; });
+    // Batches of overlapping-in-time writes for as long as the scrub runs.
+    for (let batch = 0; scrubbing && batch < 1000; batch++) {
+      const writes: Promise<void>[] = [];
+      for (let i = 0; i < 8; i++) {
+        const offset = Math.floor(random() * (volume.sizeBytes - 70000));
+        const data = randomBytes(random, 1 + Math.floor(random() * 70000));
+        model.set(data, offset);
+        writes.push(volume.write(offset, data, { fua: false }));
+      }
+      await Promise.all(writes);
     }
-    await Promise.all(writes);
     const result = await scrub.finished;
     assert.equal(result.status, 'finished');
     assert.equal(result.mismatchSectors, 0, `${spec.level} seed ${seed}`);
