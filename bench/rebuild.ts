@@ -2,8 +2,11 @@
 // bench/run.ts): builds a volume on member files, takes the last chunk
 // Offline, and rebuilds it onto a spare file, first with no rate limit,
 // then once per given limit. Prints one JSON line per rebuild on stdout.
-//   node dist/bench/rebuild.js --level raid1 --spare /dev/shm/s \
-//     --chunk /dev/shm/m0 --chunk /dev/shm/m1 [--limit-bytes-per-second N]...
+// Each rebuild needs a spare of its own: a member that returns is rebuilt
+// only where the write-intent bitmap says it went stale, which would not
+// measure a rebuild at all.
+//   node dist/bench/rebuild.js --level raid1 --spare /dev/shm/s0 --spare /dev/shm/s1 \
+//     --chunk /dev/shm/m0 --chunk /dev/shm/m1 --limit-bytes-per-second N
 import { parseArgs } from 'node:util';
 import { FileChunk } from '../src/chunk/file.js';
 import { raidLevels, type RaidLevel } from '../src/engine/levels.js';
@@ -22,7 +25,7 @@ const { values } = parseArgs({
   options: {
     level: { type: 'string' },
     chunk: { type: 'string', multiple: true },
-    spare: { type: 'string' },
+    spare: { type: 'string', multiple: true },
     'limit-bytes-per-second': { type: 'string', multiple: true },
   },
   strict: true,
@@ -31,15 +34,19 @@ if (values.level === undefined || values.chunk === undefined || values.spare ===
   throw new Error('rebuild: --level, --chunk and --spare are required');
 }
 const { volume, chunks } = await buildBenchVolume({ level: parseLevel(values.level), memberPaths: values.chunk, missingChunkIndexes: [], deviceName: 'sd0' });
-const spare = await FileChunk.open(values.spare);
 const chunkIndex = chunks.length - 1;
 const limits = [rateUnlimitedBytesPerSecond, ...(values['limit-bytes-per-second'] ?? []).map(Number)];
-for (const limitBytesPerSecond of limits) {
+if (values.spare.length !== limits.length) throw new Error(`rebuild: ${limits.length} rebuilds need ${limits.length} --spare files, ${values.spare.length} given`);
+const spares: FileChunk[] = [];
+for (const [index, limitBytesPerSecond] of limits.entries()) {
+  const spare = await FileChunk.open(values.spare[index]!);
+  spares.push(spare);
   await volume.setChunkOffline(chunkIndex);
   volume.setRebuildRateLimits({ rateBytesPerSecondMin: limitBytesPerSecond, rateBytesPerSecondMax: limitBytesPerSecond });
   const cpuBefore = process.cpuUsage();
   const startMs = performance.now();
   const handle = await volume.startRebuild(chunkIndex, spare);
+  // The bytes this rebuild regenerates (a fresh spare: the whole data area).
   const bytesTotal = volume.info().progress?.bytesTotal ?? 0;
   const outcome = await handle.finished;
   const seconds = (performance.now() - startMs) / 1000;
@@ -58,4 +65,4 @@ for (const limitBytesPerSecond of limits) {
   })}\n`);
 }
 await volume.close({ clean: true });
-await Promise.all([...chunks, spare].map((chunk) => chunk.close()));
+await Promise.all([...chunks, ...spares].map((chunk) => chunk.close()));
