@@ -25,6 +25,12 @@ export interface DaemonConfig extends ReloadableSettings {
   configFile: string | undefined;
   /** Flags given on the command line win over the file at every reload. */
   flagOverrides: Partial<ReloadableSettings>;
+  /**
+   * --scan PATTERN (repeatable): members to examine at start, shell-style globs
+   * such as /dev/loop* or NBD URIs; every volume found is assembled (softraid's
+   * boot-time assembly), noauto volumes excepted.
+   */
+  scanPatterns: string[];
 }
 
 export const defaultNbdSocketPath = '/run/softraid/nbd.sock';
@@ -37,7 +43,8 @@ export const configFileBytesMax = 64 * 1024;
 
 export const softraiddUsage =
   'usage: softraidd [--socket path] [--nbd path | host:port] [--state-dir dir]\n' +
-  '\t[--config file] [--program path] [--rebuild-rate-min rate] [--rebuild-rate-max rate]\n';
+  '\t[--config file] [--program path] [--rebuild-rate-min rate] [--rebuild-rate-max rate]\n' +
+  '\t[--scan pattern ...]\n';
 
 /** "10M", "512k", "1048576": bytes per second. */
 export function parseRate(text: string, what: string): number {
@@ -105,7 +112,7 @@ export function loadReloadable(configFile: string | undefined, explicitFile: boo
 }
 
 export function parseDaemonArgs(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): DaemonConfig | 'help' {
-  const longOptions = ['socket', 'nbd', 'state-dir', 'config', 'program', 'rebuild-rate-min', 'rebuild-rate-max'].map((name) => ({ name, hasArgument: true }));
+  const longOptions = ['socket', 'nbd', 'state-dir', 'config', 'program', 'rebuild-rate-min', 'rebuild-rate-max', 'scan'].map((name) => ({ name, hasArgument: true }));
   const parsed = getopt(argv, 'h', [...longOptions, { name: 'help', hasArgument: false }]);
   if (!parsed.ok) throw new ConfigError(parsed.diagnostic);
   if (parsed.operands.length > 0) throw new ConfigError(`unexpected argument ${parsed.operands[0]}`);
@@ -123,6 +130,7 @@ export function parseDaemonArgs(argv: readonly string[], env: Readonly<Record<st
     stateDirectory: flags.get('state-dir') ?? env.SOFTRAID_STATE_DIR ?? defaultStateDirectory,
     configFile,
     flagOverrides,
+    scanPatterns: parsed.options.filter((option) => option.name === 'scan').map((option) => option.value ?? ''),
     ...loadReloadable(configFile, explicitFile !== undefined, flagOverrides),
   };
 }

@@ -12,6 +12,7 @@ import { RequestHandler } from './handler.js';
 import { EventDispatcher } from './events.js';
 import { StateFile, chunkNamesToScan, rememberedFromInquiry, type RememberedVolumes } from './state-file.js';
 import { prepareSocketPath } from './socket-guard.js';
+import { expandChunkNames } from '../chunk/glob.js';
 import { loadReloadable, type DaemonConfig, type ReloadableSettings } from './config.js';
 
 export interface NbdServerHandle {
@@ -64,12 +65,14 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDependencies
   const stateFile = new StateFile(config.stateDirectory);
   const remembered = stateFile.read();
   let unassembled: RememberedVolumes['volumes'] = [];
+  // ... and whatever the --scan patterns find now (members moved, a new shelf of disks).
+  const scanned = await expandChunkNames(config.scanPatterns);
+  const names = [...new Set([...(remembered === undefined ? [] : chunkNamesToScan(remembered)), ...scanned])];
+  if (names.length > 0) {
+    const reply = await controller.scan(names);
+    for (const message of reply.messages) log(`${controller.controllerName}: ${message.text}`);
+  }
   if (remembered !== undefined) {
-    const names = chunkNamesToScan(remembered);
-    if (names.length > 0) {
-      const reply = await controller.scan(names);
-      for (const message of reply.messages) log(`${controller.controllerName}: ${message.text}`);
-    }
     const assembled = new Set(controller.inquire().volumes.map((volume) => volume.uuid));
     // Volumes that did not come back (a member missing) stay remembered for the next start.
     unassembled = remembered.volumes.filter((volume) => !assembled.has(volume.uuid));

@@ -32,6 +32,7 @@ export async function startFakeDaemon(overrides: Partial<DaemonConfig> = {}): Pr
     stateDirectory: join(directory, 'state'),
     configFile: undefined,
     flagOverrides: {},
+    scanPatterns: [],
     program: undefined,
     rebuildRateBytesPerSecondMin: 1024,
     rebuildRateBytesPerSecondMax: 1024 * 1024,
