@@ -14,6 +14,13 @@ import { usableSizeBytesMinFor, usableSizeBytesOf } from './sizes.js';
 export interface MakeHotSpareOptions {
   chunksInUse: ChunksInUse;
   random: (bytes: Uint8Array) => void;
+  /**
+   * The metadata on the chunk is a leftover the caller knows to be stale: the
+   * chunk was a member of a volume that is assembled and has since replaced
+   * it (a failed disk put back in). Its own copy still calls itself Online,
+   * because the failure kept it from hearing otherwise.
+   */
+  isStaleMember?: (existing: VolumeRecord) => boolean;
 }
 
 export async function makeHotSpare(chunk: ChunkBackend, options: MakeHotSpareOptions): Promise<{ record: VolumeRecord; messages: BioMessage[] }> {
@@ -35,7 +42,8 @@ export async function makeHotSpare(chunk: ChunkBackend, options: MakeHotSpareOpt
   }
   if (existing !== null) {
     const ownState = existing.record.chunks[existing.chunkIndex]!.state;
-    const leftover = existing.record.kind === 'hotspare' || ownState === 'Offline' || ownState === 'Failed';
+    const leftover = existing.record.kind === 'hotspare' || ownState === 'Offline' || ownState === 'Failed'
+      || options.isStaleMember?.(existing.record) === true;
     if (!leftover) throw new SoftraidError(`chunk ${chunk.name} holds metadata of ${describeOwner(existing.record)}; it cannot become a hot spare`);
     messages.push({ type: 'info', text: `chunk ${chunk.name} held metadata of ${describeOwner(existing.record)}, overwritten` });
   }

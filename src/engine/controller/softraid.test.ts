@@ -148,3 +148,22 @@ test('controller: -O takes a member offline, -R rebuilds it by hand, -d keeps me
   assert.equal(assembled.ok, true, JSON.stringify(assembled.messages));
   await controller.shutdown();
 });
+
+test('controller: the failed disk, put back in, becomes the new hot spare (-H); a live member never does', async () => {
+  const { controller, events } = fixture({ a: 4 * MiB, b: 4 * MiB, spare: 4 * MiB, other1: 4 * MiB, other2: 4 * MiB });
+  await controller.create({ level: 'raid1', chunkNames: ['a', 'b'], force: false, noAutoAssemble: false });
+  assert.equal((await controller.addHotSpare('spare')).ok, true);
+  assert.equal((await controller.setOffline('sd0', 'b')).ok, true);
+  await waitFor(() => events.some((event) => event.name === 'SpareActive'), 'the spare to take over');
+  const readded = await controller.addHotSpare('b');
+  assert.equal(readded.ok, true, JSON.stringify(readded.messages));
+  assert.match(readded.messages[0]!.text, /chunk b held metadata of RAID 1 volume sd0 .*, overwritten/);
+  assert.deepEqual(controller.inquire().hotSpares.map((spare) => spare.name), ['b']);
+  // A member of a volume that is not assembled here is still refused.
+  await controller.create({ level: 'raid1', chunkNames: ['other1', 'other2'], force: false, noAutoAssemble: false });
+  await controller.detach('sd1');
+  const foreign = await controller.addHotSpare('other1');
+  assert.equal(foreign.ok, false);
+  assert.match(foreign.messages[0]!.text, /chunk other1 holds metadata of RAID 1 volume sd1 .*cannot become a hot spare/);
+  await controller.shutdown();
+});

@@ -324,6 +324,9 @@ export class SoftraidController implements Controller {
         const { record, messages: spareMessages } = await makeHotSpare(chunk, {
           chunksInUse: (identity) => this.isInUse(identity),
           random: this.options.random,
+          // A failed member put back in (the volume has moved on without it) may become a spare: bioctl -H after a replacement.
+          isStaleMember: (existing) => [...this.volumes.values()].some((volume) =>
+            volume.record.uuid === existing.uuid && volume.record.eventCounter > existing.eventCounter),
         });
         messages.push(...spareMessages);
         this.hotSpares.push({ chunk, record });
