@@ -4,7 +4,7 @@ import { mkdtemp, rm, truncate, writeFile, readFile, symlink } from 'node:fs/pro
 import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FileChunk } from './file.js';
+import { FileChunk, vectorsAfter } from './file.js';
 import { SoftraidError } from '../lib/errors.js';
 import { AssertionError } from '../lib/assert.js';
 
@@ -74,4 +74,46 @@ test('file chunk: a loop device is opened exclusively with its real size', async
     execFileSync('losetup', ['-d', loop]);
     await rm(dir, { recursive: true, force: true });
   }
+});
+
+test('file chunk: readv/writev move adjacent buffers in one call, and match read/write', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'softraid-file-'));
+  try {
+    const path = join(dir, 'v.img');
+    await writeFile(path, '');
+    await truncate(path, 1 << 20);
+    const chunk = await FileChunk.open(path);
+    const pieces = [3, 4096, 1, 65536, 777].map((length, index) => new Uint8Array(length).fill(index + 1));
+    const totalBytes = pieces.reduce((sum, piece) => sum + piece.length, 0);
+    await chunk.writev(pieces, 12345);
+    const whole = new Uint8Array(totalBytes);
+    await chunk.read(whole, 12345);
+    assert.deepEqual(Buffer.from(whole), Buffer.concat(pieces));
+    const back = pieces.map((piece) => new Uint8Array(piece.length));
+    await chunk.readv(back, 12345);
+    back.forEach((piece, index) => assert.deepEqual(piece, pieces[index]));
+    // One buffer goes through read/write.
+    const one = new Uint8Array(100);
+    await chunk.readv([one], 12345 + 3);
+    assert.ok(one.every((b) => b === 2));
+    // Bugs, not operating errors: past the end, empty buffers, too many buffers.
+    await assert.rejects(chunk.readv([new Uint8Array(8), new Uint8Array(8)], (1 << 20) - 10), AssertionError);
+    await assert.rejects(chunk.writev([new Uint8Array(8), new Uint8Array(0)], 0), AssertionError);
+    await assert.rejects(chunk.readv(Array.from({ length: 1025 }, () => new Uint8Array(1)), 0), AssertionError);
+    await chunk.close();
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('file chunk: vectorsAfter resumes a short vectored transfer at any byte', () => {
+  const buffers = [new Uint8Array(3), new Uint8Array(5), new Uint8Array(2)];
+  const lengths = (rest: Uint8Array[]): number[] => rest.map((b) => b.length);
+  assert.deepEqual(lengths(vectorsAfter(buffers, 0)), [3, 5, 2]);
+  assert.deepEqual(lengths(vectorsAfter(buffers, 1)), [2, 5, 2]);
+  assert.deepEqual(lengths(vectorsAfter(buffers, 3)), [5, 2]);
+  assert.deepEqual(lengths(vectorsAfter(buffers, 7)), [1, 2]);
+  assert.deepEqual(lengths(vectorsAfter(buffers, 9)), [1]);
+  assert.equal(vectorsAfter(buffers, 4)[0]!.byteOffset, buffers[1]!.byteOffset + 1);
+  assert.throws(() => vectorsAfter(buffers, 10), AssertionError);
 });

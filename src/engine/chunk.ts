@@ -20,6 +20,15 @@ export interface ChunkBackend {
   read(buffer: Uint8Array, offsetBytes: number): Promise<void>;
   /** Writes all of `buffer` at `offsetBytes`. Rejects with ChunkIoError. */
   write(buffer: Uint8Array, offsetBytes: number): Promise<void>;
+  /**
+   * Optional vectored I/O (preadv/pwritev): the buffers are contiguous on the
+   * chunk, `buffers[0]` at `offsetBytes`, each next one where the previous
+   * ends. One call instead of one per buffer; a caller without these issues
+   * read()/write() per buffer. At most chunkIoVectorsMax buffers, none empty.
+   * Same errors as read()/write(), for the whole range.
+   */
+  readv?(buffers: readonly Uint8Array[], offsetBytes: number): Promise<void>;
+  writev?(buffers: readonly Uint8Array[], offsetBytes: number): Promise<void>;
   /** Makes every write completed before this call durable (fdatasync). */
   flush(): Promise<void>;
   /** Discards a range (optional: callers fall back to writing zeroes where zeroes are required). */
@@ -27,3 +36,6 @@ export interface ChunkBackend {
   /** Releases the handle. Idempotent. */
   close(): Promise<void>;
 }
+
+/** Buffers one readv/writev may take (Linux's IOV_MAX). */
+export const chunkIoVectorsMax = 1024;
