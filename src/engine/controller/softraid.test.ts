@@ -167,3 +167,16 @@ test('controller: the failed disk, put back in, becomes the new hot spare (-H); 
   assert.match(foreign.messages[0]!.text, /chunk other1 holds metadata of RAID 1 volume sd1 .*cannot become a hot spare/);
   await controller.shutdown();
 });
+
+test('controller: a member failing while its metadata is written fails the request, not the controller', async () => {
+  const { controller, chunks } = fixture({ a: 4 * MiB, b: 4 * MiB, c: 4 * MiB });
+  chunks.get('b')!.faults = { writeErrorRate: 1 };
+  const failed = await controller.create({ level: 'raid1', chunkNames: ['a', 'b'], force: false, noAutoAssemble: false });
+  assert.equal(failed.ok, false);
+  assert.match(failed.messages[0]!.text, /^b: write error EIO/);
+  assert.equal(controller.inquire().volumes.length, 0);
+  // The controller still serves requests, and the chunks were released.
+  const made = await controller.create({ level: 'raid1', chunkNames: ['a', 'c'], force: true, noAutoAssemble: false });
+  assert.equal(made.ok, true, JSON.stringify(made.messages));
+  await controller.shutdown();
+});

@@ -6,7 +6,7 @@
 //
 // Management requests run one at a time (a mutex): the pool and the in-use
 // set never see two changes interleaved.
-import { SoftraidError } from '../../lib/errors.js';
+import { ChunkIoError, SoftraidError } from '../../lib/errors.js';
 import { assert } from '../../lib/assert.js';
 import type { ChunkBackend } from '../chunk.js';
 import { levelTable } from '../levels.js';
@@ -527,7 +527,9 @@ export class SoftraidController implements Controller {
         const result = await work(messages);
         return { ok: true, messages, result };
       } catch (error) {
-        if (!(error instanceof SoftraidError)) throw error;
+        // Refusals and member I/O errors (a disk failing while its metadata is
+        // written) are operating errors: the request fails, the daemon lives on.
+        if (!(error instanceof SoftraidError) && !(error instanceof ChunkIoError)) throw error;
         messages.push({ type: 'error', text: error.message });
         return { ok: false, messages };
       }
