@@ -60,7 +60,7 @@ for (const sizeBytes of sizes) {
     const arena: ParityArena = parityArena;
     const [t, s] = arenaBuffers(sizeBytes, 2) as [Uint8Array, Uint8Array];
     const sourcesArena = arenaBuffers(sizeBytes, 8);
-    rows.push(['memcpy in arena (SharedArrayBuffer)', measure(sizeBytes, () => t.set(s))]);
+    rows.push(['memcpy in arena (wasm memory)', measure(sizeBytes, () => t.set(s))]);
     rows.push(['WASM xorInto, arena, in place', measure(sizeBytes, () => arena.xorInto(t, s))]);
     rows.push(['WASM xorInto, plain, copy-in/out', measure(sizeBytes, () => xorInto(a, b))]);
     rows.push(['WASM xorMany 3 sources, arena', measure(sizeBytes, () => arena.xorMany(t, sourcesArena.slice(1, 4)))]);

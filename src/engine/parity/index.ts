@@ -20,7 +20,7 @@
 //   - any plain buffer, small (< parityStagingThresholdBytes) or many sources: the JS kernel;
 //   - any plain buffer, large: copied through 16 KiB staging windows in the arena.
 // Read chunk data straight into arena buffers (fs.read accepts them) to get the first case.
-// Arena buffers are views of a SharedArrayBuffer; they stay valid when the arena grows.
+// Arena buffers are views of one ArrayBuffer reserved at the arena's capacity (it never grows).
 import { KiB, MiB } from '../../lib/units.js';
 import { ParityArena } from './arena.js';
 import { raid6Recover as recoverWith, checkRaid6Strips, type Raid6Kernels, type Raid6Strip } from './raid6.js';

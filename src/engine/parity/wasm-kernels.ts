@@ -199,7 +199,7 @@ export function parityModuleBytes(memory: { minimumPages: number; maximumPages: 
 export function wasmSimdSupported(): boolean {
   if (typeof WebAssembly !== 'object' || typeof WebAssembly.validate !== 'function') return false;
   try {
-    return WebAssembly.validate(parityModuleBytes({ minimumPages: 1, maximumPages: 1, shared: true }));
+    return WebAssembly.validate(parityModuleBytes({ minimumPages: 1, maximumPages: 1, shared: false }));
   } catch {
     return false;
   }
