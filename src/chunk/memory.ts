@@ -44,6 +44,14 @@ export class MemoryChunk implements ChunkBackend {
   /** One flag per page of `current` written since the last flush. */
   private readonly dirtyPages: Uint8Array;
   private static readonly pageBytes = 64 * 1024;
+  /** Bumped by crash(): operations begun before it never complete (the process that issued them is gone). */
+  private boot = 0;
+  /**
+   * Called synchronously as each operation reaches the device, before it
+   * takes effect: the simulator counts crash points here, checks write
+   * ordering against `durable`, and may call crash() (the operation is then lost).
+   */
+  beforeOperation: ((operation: 'read' | 'write' | 'flush' | 'trim', offsetBytes: number, lengthBytes: number) => void) | null = null;
 
   constructor(
     readonly name: string,
@@ -64,8 +72,13 @@ export class MemoryChunk implements ChunkBackend {
   }
 
   async write(buffer: Uint8Array, offsetBytes: number): Promise<void> {
+    await this.enterWrite(buffer, offsetBytes);
+    this.applyWrite(buffer, offsetBytes);
+  }
+
+  private async enterWrite(buffer: Uint8Array, offsetBytes: number, boot?: number): Promise<void> {
     try {
-      await this.enter('write', offsetBytes, buffer.length);
+      await this.enter('write', offsetBytes, buffer.length, boot);
     } catch (error) {
       if ((this.faults.tornWriteRate ?? 0) > this.random() && !this.disappeared) {
         const landed = Math.floor(this.random() * buffer.length);
@@ -74,6 +87,9 @@ export class MemoryChunk implements ChunkBackend {
       }
       throw error;
     }
+  }
+
+  private applyWrite(buffer: Uint8Array, offsetBytes: number): void {
     this.counters.writes++;
     this.counters.bytesWritten += buffer.length;
     this.current.set(buffer, offsetBytes);
@@ -82,6 +98,10 @@ export class MemoryChunk implements ChunkBackend {
 
   async flush(): Promise<void> {
     await this.enter('flush', 0, 0);
+    this.applyFlush();
+  }
+
+  private applyFlush(): void {
     this.counters.flushes++;
     if (this.trackDirtyPages) this.forEachDirtyPage((start, end) => this.durable.set(this.current.subarray(start, end), start));
     else this.durable.set(this.current);
@@ -117,6 +137,50 @@ export class MemoryChunk implements ChunkBackend {
     if (this.trackDirtyPages) this.forEachDirtyPage((start, end) => this.current.set(this.durable.subarray(start, end), start));
     else this.current.set(this.durable);
     this.dirtyPages.fill(0);
+    this.boot++;
+  }
+
+  /**
+   * A handle for one life of the process using this chunk: after crash(),
+   * every operation through it hangs forever, so nothing the crashed volume
+   * still had in flight lands after the crash. Name, identity and size are
+   * the chunk's.
+   */
+  handle(): ChunkBackend {
+    const boot = this.boot;
+    const live = async <T>(operation: () => Promise<T>): Promise<T> => {
+      if (this.boot !== boot) return never<T>();
+      const result = await operation();
+      if (this.boot !== boot) return never<T>();
+      return result;
+    };
+    return {
+      name: this.name,
+      identity: this.identity,
+      sizeBytes: this.sizeBytes,
+      sectorSizeBytes: this.sectorSizeBytes,
+      read: (buffer, offsetBytes) => live(() => this.readAt(buffer, offsetBytes, boot)),
+      write: (buffer, offsetBytes) => live(() => this.writeAt(buffer, offsetBytes, boot)),
+      flush: () => live(() => this.flushAt(boot)),
+      trim: (offsetBytes, lengthBytes) => live(() => this.trim(offsetBytes, lengthBytes)),
+      close: async () => {},
+    };
+  }
+
+  private async readAt(buffer: Uint8Array, offsetBytes: number, boot: number): Promise<void> {
+    await this.enter('read', offsetBytes, buffer.length, boot);
+    this.counters.reads++;
+    buffer.set(this.current.subarray(offsetBytes, offsetBytes + buffer.length));
+  }
+
+  private async writeAt(buffer: Uint8Array, offsetBytes: number, boot: number): Promise<void> {
+    await this.enterWrite(buffer, offsetBytes, boot);
+    this.applyWrite(buffer, offsetBytes);
+  }
+
+  private async flushAt(boot: number): Promise<void> {
+    await this.enter('flush', 0, 0, boot);
+    this.applyFlush();
   }
 
   private markDirty(offsetBytes: number, lengthBytes: number): void {
@@ -134,13 +198,18 @@ export class MemoryChunk implements ChunkBackend {
     }
   }
 
-  private async enter(operation: 'read' | 'write' | 'flush' | 'trim', offsetBytes: number, lengthBytes: number): Promise<void> {
+  private async enter(operation: 'read' | 'write' | 'flush' | 'trim', offsetBytes: number, lengthBytes: number, boot?: number): Promise<void> {
     assert(!this.closed, `${this.name}: I/O after close`);
     assert(Number.isSafeInteger(offsetBytes) && offsetBytes >= 0 && offsetBytes + lengthBytes <= this.sizeBytes,
       `${this.name}: ${operation} out of range: ${offsetBytes}+${lengthBytes} > ${this.sizeBytes}`);
     const latencyMs = this.faults.latencyMs ?? 0;
     if (latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, this.random() * latencyMs));
     else await Promise.resolve();
+    // An operation of a process that crashed meanwhile never reaches the device.
+    if (boot !== undefined && this.boot !== boot) return never();
+    const bootNow = this.boot;
+    this.beforeOperation?.(operation, offsetBytes, lengthBytes);
+    if (this.boot !== bootNow) return never();
     const errno = this.faults.errno ?? 'EIO';
     if (this.disappeared) throw new ChunkIoError(operation, this.name, offsetBytes, lengthBytes, 'ENOENT', 'device disappeared');
     const rate = operation === 'read' ? this.faults.readErrorRate : operation === 'write' ? this.faults.writeErrorRate : 0;
@@ -152,4 +221,9 @@ export class MemoryChunk implements ChunkBackend {
       }
     }
   }
+}
+
+/** A promise that never settles: I/O of a process that crashed. */
+function never<T>(): Promise<T> {
+  return new Promise<T>(() => {});
 }

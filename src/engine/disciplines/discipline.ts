@@ -55,6 +55,27 @@ export interface ChunkIo {
   nextRoundRobin(): number;
 }
 
+/**
+ * A partial parity log entry (RAID 5): before the data and parity writes of
+ * a row segment that leaves some data strips unmodified, the core logs which
+ * strips change and the XOR of the unmodified ones (docs/write-ordering.md).
+ */
+export interface PartialParityEntry {
+  parityChunkIndex: number;
+  /** Range in every chunk's data area (the same offsets on each chunk of the row). */
+  chunkOffsetBytes: number;
+  lengthBytes: number;
+  modifiedChunkIndexes: number[];
+  /** XOR of the unmodified data strips over the range; null when none is unmodified. */
+  partialParity: Uint8Array | null;
+}
+
+/** What the core asks of a write between its reads and its writes. */
+export interface WriteHooks {
+  /** Called once, after every read and parity computation, before any chunk write is issued. */
+  beforeWrites?(entries: PartialParityEntry[]): Promise<void>;
+}
+
 export interface DisciplineCapabilities {
   /** An I/O error takes the chunk offline and the volume serves on (SR_CAP_REDUNDANT). */
   redundant: boolean;
@@ -77,7 +98,15 @@ export interface Discipline {
   /** The volume range to lock for a request: the request, or whole rows for parity levels. */
   lockRange(geometry: Geometry, offsetBytes: number, lengthBytes: number): ByteRange;
   read(io: ChunkIo, geometry: Geometry, offsetBytes: number, into: Uint8Array): Promise<void>;
-  write(io: ChunkIo, geometry: Geometry, offsetBytes: number, data: Uint8Array): Promise<void>;
+  write(io: ChunkIo, geometry: Geometry, offsetBytes: number, data: Uint8Array, hooks?: WriteHooks): Promise<void>;
+  /** Redundant levels: the range of every chunk's data area a volume range's writes touch (data and parity). */
+  chunkRangeOf?(geometry: Geometry, offsetBytes: number, lengthBytes: number): ByteRange;
+  /**
+   * Redundant levels: makes a chunk range consistent again after a crash
+   * (RAID 1: copies the first readable mirror onto the others; RAID 5:
+   * recomputes parity). Does nothing when it cannot (too few chunks readable).
+   */
+  resyncPiece?(io: ChunkIo, geometry: Geometry, chunkOffsetBytes: number, lengthBytes: number): Promise<void>;
   /** Present when capabilities.rebuild: the volume range to lock while a chunk range is rebuilt. */
   rebuildLockRange?(geometry: Geometry, chunkOffsetBytes: number, lengthBytes: number): ByteRange;
   /** Regenerates a chunk range of `chunkIndex` from the other chunks and writes it there. */

@@ -51,6 +51,21 @@ export const raid1: Discipline = {
   },
 
   rebuildLockRange: (_g, chunkOffsetBytes, lengthBytes) => ({ offsetBytes: chunkOffsetBytes, lengthBytes }),
+  chunkRangeOf: (_g, offsetBytes, lengthBytes) => ({ offsetBytes, lengthBytes }),
+
+  /** The first readable mirror (lowest index) is copied onto every other writable one; reads of regions pending resync wait for it. */
+  async resyncPiece(io, _g, chunkOffsetBytes, lengthBytes) {
+    let source = -1;
+    for (let chunkIndex = 0; chunkIndex < io.chunkCount && source < 0; chunkIndex++) if (io.isReadable(chunkIndex)) source = chunkIndex;
+    if (source < 0) unavailable(`RAID 1: no chunk online to resync from`);
+    const buffer = new Uint8Array(lengthBytes);
+    await io.read(source, chunkOffsetBytes, buffer);
+    const writes: Promise<void>[] = [];
+    for (let chunkIndex = 0; chunkIndex < io.chunkCount; chunkIndex++) {
+      if (chunkIndex !== source && io.isWritable(chunkIndex)) writes.push(io.write(chunkIndex, chunkOffsetBytes, buffer));
+    }
+    await settleAll(writes);
+  },
 
   /** Copies the range from one readable mirror onto the rebuilding chunk. */
   async rebuildPiece(io, _g, chunkIndex, chunkOffsetBytes, lengthBytes) {

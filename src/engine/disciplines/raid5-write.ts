@@ -4,7 +4,7 @@ import { assert } from '../../lib/assert.js';
 import { xorInto } from '../parity/index.js';
 import { raid5DataChunk, raid5Map, type Raid5Geometry, type Raid5Strip } from './raid5-layout.js';
 import { settleAll, unavailable } from './sub-io.js';
-import type { ChunkIo } from './discipline.js';
+import type { ChunkIo, PartialParityEntry, WriteHooks } from './discipline.js';
 
 /**
  * How a column segment of a row gets its new parity:
@@ -40,6 +40,8 @@ interface RowPlan {
   xorSources: Uint8Array[][];
   /** Per segment: a chunk read lands straight in the parity view (old parity, or an untouched strip). */
   parityPrefilled: boolean[];
+  /** Per segment, after computeParity: the XOR of the unmodified strips (null when every strip is modified or parity is not written). */
+  partialParity: (Uint8Array | null)[];
 }
 
 /**
@@ -55,7 +57,7 @@ interface RowPlan {
  * A rebuilding chunk cannot be read but is written: its data and parity are
  * kept exact in every range, rebuilt or not.
  */
-export async function raid5Write(io: ChunkIo, geometry: Raid5Geometry, offsetBytes: number, data: Uint8Array): Promise<void> {
+export async function raid5Write(io: ChunkIo, geometry: Raid5Geometry, offsetBytes: number, data: Uint8Array, hooks: WriteHooks = {}): Promise<void> {
   const strips = raid5Map(offsetBytes, data.length, geometry);
   const reads: ChunkRead[] = [];
   const plans: RowPlan[] = [];
@@ -67,10 +69,12 @@ export async function raid5Write(io: ChunkIo, geometry: Raid5Geometry, offsetByt
   }
   await settleAll(reads.map((read) => io.read(read.chunkIndex, read.chunkOffsetBytes, read.into)));
 
-  const writes: Promise<void>[] = [];
   const stripSizeBytes = geometry.stripSizeBytes;
+  for (const plan of plans) computeParity(plan, offsetBytes, data, stripSizeBytes);
+  if (hooks.beforeWrites) await hooks.beforeWrites(partialParityEntries(io, plans, stripSizeBytes));
+
+  const writes: Promise<void>[] = [];
   for (const plan of plans) {
-    computeParity(plan, offsetBytes, data, stripSizeBytes);
     if (io.isWritable(plan.parityChunkIndex)) {
       for (const run of parityRuns(plan)) {
         writes.push(io.write(plan.parityChunkIndex, plan.row * stripSizeBytes + run.startInStripBytes,
@@ -144,7 +148,31 @@ function planRow(io: ChunkIo, geometry: Raid5Geometry, rowStrips: Raid5Strip[], 
       }
     }
   }
-  return { row, parityChunkIndex, segments, spanStartInStripBytes: spanStart, parity, xorSources, parityPrefilled };
+  return { row, parityChunkIndex, segments, spanStartInStripBytes: spanStart, parity, xorSources, parityPrefilled, partialParity: [] };
+}
+
+/**
+ * The log entries of the planned rows: one per segment that writes parity
+ * and leaves a data strip unmodified. A segment modifying every data strip
+ * needs none: after a crash all its strips count as being written.
+ */
+function partialParityEntries(io: ChunkIo, plans: readonly RowPlan[], stripSizeBytes: number): PartialParityEntry[] {
+  const entries: PartialParityEntry[] = [];
+  for (const plan of plans) {
+    if (!io.isWritable(plan.parityChunkIndex)) continue;
+    plan.segments.forEach((segment, index) => {
+      const partialParity = plan.partialParity[index] ?? null;
+      if (segment.mode === 'data-only' || partialParity === null) return;
+      entries.push({
+        parityChunkIndex: plan.parityChunkIndex,
+        chunkOffsetBytes: plan.row * stripSizeBytes + segment.startInStripBytes,
+        lengthBytes: segment.endInStripBytes - segment.startInStripBytes,
+        modifiedChunkIndexes: segment.touched.map((strip) => strip.chunkIndex),
+        partialParity,
+      });
+    });
+  }
+  return entries;
 }
 
 function chooseMode(io: ChunkIo, parityChunkIndex: number, parityReadable: boolean, unreadableDataIndexes: readonly number[],
@@ -165,6 +193,8 @@ function computeParity(plan: RowPlan, offsetBytes: number, data: Uint8Array, str
       segment.endInStripBytes - plan.spanStartInStripBytes);
     let first = !plan.parityPrefilled[index]!;
     for (const source of plan.xorSources[index]!) xorInto(parityView, source);
+    // Before the new data goes in, the buffer holds the XOR of the unmodified strips (read, or old parity ^ old data).
+    plan.partialParity[index] = first ? null : parityView.slice();
     for (const strip of segment.touched) {
       const inStrip = segment.startInStripBytes - inStripStart(strip, stripSizeBytes);
       const newData = newDataOf(strip, offsetBytes, data, inStrip, parityView.length);

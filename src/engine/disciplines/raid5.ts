@@ -5,7 +5,7 @@ import { assert } from '../../lib/assert.js';
 import { divCeil, divFloor } from '../../lib/units.js';
 import { xorInto } from '../parity/index.js';
 import { assertStriped } from './geometry.js';
-import { raid5Map, type Raid5Geometry } from './raid5-layout.js';
+import { raid5DataChunk, raid5Map, raid5ParityChunk, type Raid5Geometry } from './raid5-layout.js';
 import { raid5Write } from './raid5-write.js';
 import { settleAll, unavailable } from './sub-io.js';
 import type { ChunkIo, Discipline, Geometry } from './discipline.js';
@@ -15,6 +15,11 @@ export { raid5Map, raid5DataChunk, raid5ParityChunk, type Raid5Strip, type Raid5
 function raid5GeometryOf(geometry: Geometry): Raid5Geometry {
   assert(geometry.layout !== null, 'raid5: no layout');
   return { chunkCount: geometry.chunkCount, stripSizeBytes: geometry.stripSizeBytes, layout: geometry.layout };
+}
+
+function divExactRows(bytes: number, rowBytes: number): number {
+  assert(bytes % rowBytes === 0, 'raid5: range not in whole rows');
+  return bytes / rowBytes;
 }
 
 function rowBytesOf(geometry: Geometry): number {
@@ -88,7 +93,40 @@ export const raid5: Discipline = {
     for (const [target, source] of xors) xorInto(target, source);
   },
 
-  write: (io, g, offsetBytes, data) => raid5Write(io, raid5GeometryOf(g), offsetBytes, data),
+  write: (io, g, offsetBytes, data, hooks) => raid5Write(io, raid5GeometryOf(g), offsetBytes, data, hooks),
+
+  /** Whole rows: a write may touch every strip and the parity of each row it reaches. */
+  chunkRangeOf(g, offsetBytes, lengthBytes) {
+    const range = raid5.lockRange(g, offsetBytes, lengthBytes);
+    const rowBytes = rowBytesOf(g);
+    return { offsetBytes: divExactRows(range.offsetBytes, rowBytes) * g.stripSizeBytes, lengthBytes: divExactRows(range.lengthBytes, rowBytes) * g.stripSizeBytes };
+  },
+
+  /**
+   * Parity := XOR of the data strips, over the range, when every data strip
+   * can be read and the parity chunk written. Degraded, there is nothing to
+   * recompute from: the partial parity log made the row consistent at
+   * assembly (docs/write-ordering.md).
+   */
+  async resyncPiece(io, g, chunkOffsetBytes, lengthBytes) {
+    const rg = raid5GeometryOf(g);
+    const firstRow = divFloor(chunkOffsetBytes, g.stripSizeBytes);
+    const endRow = divCeil(chunkOffsetBytes + lengthBytes, g.stripSizeBytes);
+    for (let row = firstRow; row < endRow; row++) {
+      const parityChunkIndex = raid5ParityChunk(row, g.chunkCount);
+      const dataChunks: number[] = [];
+      for (let k = 0; k < g.chunkCount - 1; k++) dataChunks.push(raid5DataChunk(row, k, g.chunkCount, rg.layout));
+      if (!io.isWritable(parityChunkIndex) || !dataChunks.every((chunkIndex) => io.isReadable(chunkIndex))) continue;
+      const startBytes = Math.max(chunkOffsetBytes, row * g.stripSizeBytes);
+      const endBytes = Math.min(chunkOffsetBytes + lengthBytes, (row + 1) * g.stripSizeBytes);
+      const parity = new Uint8Array(endBytes - startBytes);
+      const strips = dataChunks.map(() => new Uint8Array(endBytes - startBytes));
+      await settleAll(dataChunks.map((chunkIndex, i) => io.read(chunkIndex, startBytes, strips[i]!)));
+      for (const strip of strips) xorInto(parity, strip);
+      // The parity chunk may have failed meanwhile: then there is no parity to fix.
+      if (io.isWritable(parityChunkIndex)) await io.write(parityChunkIndex, startBytes, parity);
+    }
+  },
 
   rebuildLockRange(g, chunkOffsetBytes, lengthBytes) {
     const rowBytes = rowBytesOf(g);

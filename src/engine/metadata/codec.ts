@@ -71,6 +71,8 @@ export function encodeMetadata(record: VolumeRecord, chunkIndex: number): Uint8A
     setU64(view, regionFieldOffsets[name], regions[name].offsetBytes);
     setU64(view, regionFieldOffsets[name] + 8, regions[name].lengthBytes);
   }
+  view.setUint32(headerField.featureFlags, record.featureFlags ?? 0, true);
+  view.setUint32(headerField.writeIntentRegionBytes, record.writeIntentRegionBytes ?? 0, true);
   record.chunks.forEach((chunk, i) => {
     const entry = headerBytes + i * chunkEntryBytes;
     view.setUint32(entry + chunkEntryField.index, chunk.index, true);
@@ -192,6 +194,11 @@ function decodeFields(bytes: Uint8Array, chunkName: string): { record: VolumeRec
     chunks,
     reservedRegions,
   };
+  // Additive fields: absent in the record when zero, as a record that predates them.
+  const featureFlags = view.getUint32(headerField.featureFlags, true);
+  const writeIntentRegionBytes = view.getUint32(headerField.writeIntentRegionBytes, true);
+  if (featureFlags !== 0) record.featureFlags = featureFlags;
+  if (writeIntentRegionBytes !== 0) record.writeIntentRegionBytes = writeIntentRegionBytes;
   const chunkIndex = view.getUint32(headerField.chunkIndex, true);
   const problem = recordProblem(record, chunkIndex);
   if (problem !== undefined) throw new Problem(problem);

@@ -70,7 +70,10 @@ export const headerField = {
   bitmapRegion: 152, // u64 offset, u64 length
   journalRegion: 168, // u64 offset, u64 length
   cryptoRegion: 184, // u64 offset, u64 length
-  reserved: 200, // zero up to headerBytes
+  // Additive fields in bytes version-1 readers ignore (written as zero before them):
+  featureFlags: 200, // u32, featureFlag bits
+  writeIntentRegionBytes: 204, // u32, chunk bytes per write-intent bit (0: none recorded)
+  reserved: 208, // zero up to headerBytes
 } as const;
 export const deviceNameBytes = 32;
 export const regionFieldBytes = 16;
@@ -90,6 +93,13 @@ export const volumeFlagsKnown = volumeFlag.noAutoAssemble;
 /** stateFlags bits (what the engine records while running). */
 export const stateFlag = { dirty: 0x1 } as const;
 export const stateFlagsKnown = stateFlag.dirty;
+/**
+ * featureFlags bits (what the engine maintains on disk; additive, in bytes a
+ * reader that predates them ignores): a write-intent bitmap in the bitmap
+ * region, a partial parity log in the journal region.
+ */
+export const featureFlag = { writeIntentBitmap: 0x1, partialParityLog: 0x2 } as const;
+export const featureFlagsKnown = featureFlag.writeIntentBitmap | featureFlag.partialParityLog;
 
 /** A reserved region: where on every chunk, and how long. Length 0 means absent. */
 export interface Region {
@@ -103,6 +113,9 @@ export const reservedRegionsDefault: Readonly<Record<ReservedRegionName, Region>
   journal: { offsetBytes: 256 * KiB, lengthBytes: 512 * KiB },
   crypto: { offsetBytes: 768 * KiB, lengthBytes: 64 * KiB },
 };
+
+/** The smallest write-intent region (chunk bytes per bitmap bit), md's default bitmap chunk. */
+export const writeIntentRegionBytesMin = 64 * KiB;
 
 export const dataOffsetAlignmentBytes = 1 * MiB;
 export const dataOffsetBytesDefault = 1 * MiB;
@@ -120,7 +133,8 @@ assert(copyAOffsetBytes % regionAlignmentBytes === 0 && copyBOffsetBytes % regio
 assert(copyBytesMax <= copySlotBytes, 'the largest copy fits its slot');
 assert(headerField.reserved <= headerBytes, 'header fields fit the header');
 assert(headerField.deviceName + deviceNameBytes === headerField.bitmapRegion, 'device name ends where regions start');
-assert(headerField.cryptoRegion + regionFieldBytes === headerField.reserved, 'regions end where reserved starts');
+assert(headerField.cryptoRegion + regionFieldBytes === headerField.featureFlags, 'regions end where the feature flags start');
+assert(headerField.writeIntentRegionBytes + 4 === headerField.reserved, 'additive fields end where reserved starts');
 assert(chunkEntryField.name + chunkNameBytes === chunkEntryBytes, 'chunk name fills its entry');
 assert(raidLevels.every((level) => levelTable[level].maximumChunks <= chunkCountMax), 'every level fits chunkCountMax');
 {

@@ -60,4 +60,8 @@ export interface VolumeRecord {
    * break. Absent = layout.ts's reservedRegionsDefault.
    */
   reservedRegions?: Record<ReservedRegionName, Region>;
+  /** featureFlag bits (layout.ts): write-intent bitmap, partial parity log. Absent = none. */
+  featureFlags?: number;
+  /** Chunk bytes covered by one write-intent bit, a power of two; absent or 0 = none recorded. */
+  writeIntentRegionBytes?: number;
 }

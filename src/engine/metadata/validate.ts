@@ -8,7 +8,7 @@ import { ChunkState } from '../state.js';
 import { volumeSizeBytesFor } from '../assembly/sizes.js';
 import type { VolumeRecord } from './record.js';
 import {
-  blockBytes, chunkCountMax, chunkNameBytes, dataOffsetAlignmentBytes, dataOffsetBytesMax, deviceNameBytes,
+  blockBytes, chunkCountMax, featureFlag, featureFlagsKnown, writeIntentRegionBytesMin, chunkNameBytes, dataOffsetAlignmentBytes, dataOffsetBytesMax, deviceNameBytes,
   formatVersionCurrent, metadataEndBytes, regionAlignmentBytes, reservedRegionNames, reservedRegionsDefault,
   sizeBytesMax, usableSizeBytesMin,
 } from './layout.js';
@@ -115,6 +115,13 @@ export function recordProblem(record: VolumeRecord, chunkIndex: number): string 
     const problem = deviceNameProblem(record.deviceName);
     if (problem !== undefined) return problem;
   }
+  const features = record.featureFlags ?? 0;
+  if (!isCount(features) || (features & ~featureFlagsKnown) !== 0) return `unknown feature flags 0x${features.toString(16)}`;
+  const regionBytes = record.writeIntentRegionBytes ?? 0;
+  if (regionBytes !== 0 && (!isPowerOfTwo(regionBytes) || regionBytes < writeIntentRegionBytesMin)) {
+    return `write-intent region size ${regionBytes} is not a power of two of at least ${writeIntentRegionBytesMin}`;
+  }
+  if ((features & featureFlag.writeIntentBitmap) !== 0 && regionBytes === 0) return 'a write-intent bitmap without a region size';
   if (typeof record.noAutoAssemble !== 'boolean' || typeof record.dirty !== 'boolean') return 'flags are not booleans';
   return undefined;
 }

@@ -18,6 +18,10 @@ export interface VolumeLimits {
   rebuildRateBytesPerSecondMax: number;
   /** The volume counts as busy this long after its last request. */
   rebuildIdleAfterMs: number;
+  /** A write-intent bit is cleared only after its region has been idle this long (md's daemon_sleep). */
+  bitmapCleanAfterMs: number;
+  /** RAID 5: partial-row writes are split into pieces of at most this, which bounds one write's partial parity log records. */
+  pplPieceBytesMax: number;
 }
 
 export const volumeLimitsDefault: Readonly<VolumeLimits> = {
@@ -29,4 +33,6 @@ export const volumeLimitsDefault: Readonly<VolumeLimits> = {
   rebuildRateBytesPerSecondMin: 1000 * KiB,
   rebuildRateBytesPerSecondMax: 200_000 * KiB,
   rebuildIdleAfterMs: 500,
+  bitmapCleanAfterMs: 5000,
+  pplPieceBytesMax: 64 * KiB,
 };

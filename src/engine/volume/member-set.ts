@@ -20,6 +20,9 @@ export class MemberSet implements ChunkIo {
   private savedVersion = 0;
   private saving: Promise<void> | null = null;
   private readonly toleratedMissing: number;
+  /** Per chunk: data writes completed, and how many of them a completed flush covers. */
+  private readonly writesCompleted: number[];
+  private readonly writesFlushed: number[];
 
   constructor(
     readonly record: VolumeRecord,
@@ -29,6 +32,8 @@ export class MemberSet implements ChunkIo {
   ) {
     assert(record.kind !== 'hotspare', 'MemberSet: hot spare record');
     this.chunkCount = record.chunkCount;
+    this.writesCompleted = new Array<number>(record.chunkCount).fill(0);
+    this.writesFlushed = new Array<number>(record.chunkCount).fill(0);
     assert(members.length === this.chunkCount, `volume ${record.deviceName}: ${members.length} members for ${this.chunkCount} chunks`);
     this.toleratedMissing = levelTable[record.kind].toleratedMissing(this.chunkCount);
     // A missing member is Offline whatever its record says (assembly normally marked it already).
@@ -99,6 +104,49 @@ export class MemberSet implements ChunkIo {
     } catch (error) {
       return this.chunkFailed(chunkIndex, error);
     }
+    this.writesCompleted[chunkIndex]!++;
+  }
+
+  /** The chunk holds data writes no completed flush has made durable yet. */
+  hasUnflushedWrites(chunkIndex: number): boolean {
+    return this.writesCompleted[chunkIndex]! > this.writesFlushed[chunkIndex]!;
+  }
+
+  /**
+   * Reads bytes of a writable member outside its data area (write-intent
+   * bitmap, partial parity log); absolute chunk offsets. Failure policy as
+   * for data I/O.
+   */
+  async readReserved(chunkIndex: number, offsetBytes: number, into: Uint8Array): Promise<void> {
+    assert(this.isWritable(chunkIndex), `reserved read from chunk ${chunkIndex} in state ${this.chunkState(chunkIndex)}`);
+    this.assertInReserved(offsetBytes, into.length);
+    try {
+      await this.members[chunkIndex]!.read(into, offsetBytes);
+    } catch (error) {
+      return this.chunkFailed(chunkIndex, error);
+    }
+  }
+
+  async writeReserved(chunkIndex: number, offsetBytes: number, data: Uint8Array): Promise<void> {
+    assert(this.isWritable(chunkIndex), `reserved write to chunk ${chunkIndex} in state ${this.chunkState(chunkIndex)}`);
+    this.assertInReserved(offsetBytes, data.length);
+    try {
+      await this.members[chunkIndex]!.write(data, offsetBytes);
+    } catch (error) {
+      return this.chunkFailed(chunkIndex, error);
+    }
+  }
+
+  /** Flushes one member (a log record before the writes it protects). */
+  async flushChunk(chunkIndex: number): Promise<void> {
+    if (!this.isWritable(chunkIndex)) return;
+    const covered = this.writesCompleted[chunkIndex]!;
+    try {
+      await this.members[chunkIndex]!.flush();
+    } catch (error) {
+      return this.chunkFailed(chunkIndex, error);
+    }
+    this.writesFlushed[chunkIndex] = Math.max(this.writesFlushed[chunkIndex]!, covered);
   }
 
   /** Flushes every writable member; a failure is a chunk failure like any other. */
@@ -106,7 +154,10 @@ export class MemberSet implements ChunkIo {
     const flushes: Promise<void>[] = [];
     for (let chunkIndex = 0; chunkIndex < this.chunkCount; chunkIndex++) {
       if (!this.isWritable(chunkIndex)) continue;
-      flushes.push(this.members[chunkIndex]!.flush().catch((error: unknown) => this.chunkFailed(chunkIndex, error)));
+      const covered = this.writesCompleted[chunkIndex]!;
+      flushes.push(this.members[chunkIndex]!.flush().then(() => {
+        this.writesFlushed[chunkIndex] = Math.max(this.writesFlushed[chunkIndex]!, covered);
+      }, (error: unknown) => this.chunkFailed(chunkIndex, error)));
     }
     const results = await Promise.allSettled(flushes);
     const failure = results.find((result) => result.status === 'rejected' && !(result.reason instanceof ChunkRetry));
@@ -209,6 +260,11 @@ export class MemberSet implements ChunkIo {
 
   emit(event: Omit<VolumeEvent, 'device'>): void {
     this.deps.onEvent({ device: this.deviceName, ...event });
+  }
+
+  private assertInReserved(offsetBytes: number, lengthBytes: number): void {
+    assert(Number.isSafeInteger(offsetBytes) && offsetBytes >= 0 && lengthBytes > 0 && offsetBytes + lengthBytes <= this.record.dataOffsetBytes,
+      `reserved I/O ${offsetBytes}+${lengthBytes} reaches the data area`);
   }
 
   private assertInDataArea(chunkIndex: number, chunkOffsetBytes: number, lengthBytes: number): void {

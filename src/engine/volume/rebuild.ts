@@ -11,7 +11,7 @@ import type { Clock } from './events.js';
 import type { MemberSet } from './member-set.js';
 
 export interface RebuildProgress {
-  operation: 'rebuild';
+  operation: 'rebuild' | 'resync';
   chunkIndex: number;
   percent: number;
   bytesDone: number;
@@ -55,6 +55,8 @@ export class Rebuild {
   private readonly startedMs: number;
   private aborting = false;
   private readonly limiter: RateLimiter;
+  /** Pieces actually regenerated (a partial rebuild skips the clean ones). */
+  piecesCopied = 0;
   finished: Promise<RebuildOutcome> = Promise.resolve({ status: 'finished' });
 
   constructor(
@@ -63,6 +65,8 @@ export class Rebuild {
     startBytes: number,
     readonly bytesTotal: number,
     readonly pacing: RebuildPacing,
+    /** A returning member: only pieces the write-intent bitmap marks stale are copied (the rest are counted done). */
+    private readonly isPieceStale: ((chunkOffsetBytes: number, lengthBytes: number) => boolean) | null = null,
   ) {
     this.bytesDone = startBytes;
     this.startedBytes = startBytes;
@@ -112,8 +116,10 @@ export class Rebuild {
         return { status: 'aborted', checkpointBytes: this.bytesDone };
       }
       const lengthBytes = Math.min(this.pacing.pieceBytes, this.bytesTotal - this.bytesDone);
+      const skipped = this.isPieceStale !== null && !this.isPieceStale(this.bytesDone, lengthBytes);
+      if (!skipped) this.piecesCopied++;
       try {
-        await this.host.rebuildPiece(this.chunkIndex, this.bytesDone, lengthBytes);
+        if (!skipped) await this.host.rebuildPiece(this.chunkIndex, this.bytesDone, lengthBytes);
       } catch (error) {
         if (!(error instanceof VolumeIoError) && !(error instanceof RebuildTargetLost)) throw error;
         return this.fail(error.message, { offsetBytes: this.bytesDone, lengthBytes });
@@ -134,6 +140,7 @@ export class Rebuild {
         members.touch();
         await members.persist();
       }
+      if (skipped) continue;
       const rate = this.host.isBusy() ? this.pacing.rateBytesPerSecondMin : this.pacing.rateBytesPerSecondMax;
       await this.limiter.pace(lengthBytes, rate);
     }

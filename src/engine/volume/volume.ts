@@ -3,8 +3,8 @@
 // the discipline with the failure policy of MemberSet and retries a request
 // when a chunk drops out, keeps flush ordering, and schedules rebuilds.
 import { assert } from '../../lib/assert.js';
-import { SoftraidError, VolumeIoError } from '../../lib/errors.js';
-import { alignDown } from '../../lib/units.js';
+import { ChunkIoError, SoftraidError, VolumeIoError } from '../../lib/errors.js';
+import { alignDown, divFloor } from '../../lib/units.js';
 import { levelTable, type Raid5Layout, type RaidLevel } from '../levels.js';
 import { disciplineFor } from '../disciplines/registry.js';
 import { geometryFromRecord } from '../disciplines/geometry.js';
@@ -14,10 +14,16 @@ import { volumeLimitsDefault, type VolumeLimits } from './limits.js';
 import { MemberSet } from './member-set.js';
 import { Rebuild, RebuildTargetLost, type RebuildHost, type RebuildOutcome, type RebuildProgress } from './rebuild.js';
 import { RangeLock } from './stripe-lock.js';
+import { WriteIntentBitmap, type BitRange } from './write-intent.js';
+import { PartialParityLog, type PplTicket, type RecoveryResult } from './partial-parity-log.js';
+import { Resync, type ResyncOutcome } from './resync.js';
+import { writeIntentRegionBytesFor } from '../metadata/write-intent.js';
+import { featureFlag, reservedRegionsDefault } from '../metadata/layout.js';
+import { readChunkMetadata } from '../metadata/io.js';
 import { Scrub, type ScrubProgress, type ScrubResult } from './scrub.js';
 import type { BlockDevice, WriteOptions, WriteZeroesOptions } from '../block-device.js';
 import type { ChunkBackend } from '../chunk.js';
-import type { Discipline, Geometry } from '../disciplines/discipline.js';
+import type { ByteRange, Discipline, Geometry, PartialParityEntry } from '../disciplines/discipline.js';
 import type { VolumeRecord } from '../metadata/record.js';
 import type { ChunkState, VolumeState } from '../state.js';
 import type { Clock, VolumeDeps } from './events.js';
@@ -50,6 +56,20 @@ export interface VolumeInfo {
 export interface RebuildHandle {
   chunkIndex: number;
   finished: Promise<RebuildOutcome>;
+  /** A returning member rebuilt only where the write-intent bitmap says it went stale. */
+  partial: boolean;
+}
+
+export interface ResyncHandle {
+  finished: Promise<ResyncOutcome>;
+}
+
+/** What the crash-safety machinery did since the volume was opened (tests, the simulator, bioctl). */
+export interface RecoveryInfo {
+  dirtyAtAssembly: boolean;
+  bitmapFound: boolean;
+  regionsPendingAtAssembly: number;
+  partialParityLog: RecoveryResult | null;
 }
 
 export class Volume implements BlockDevice {
@@ -73,6 +93,20 @@ export class Volume implements BlockDevice {
   private zeroes: Uint8Array | null = null;
   private rebuild: Rebuild | null = null;
   private closing = false;
+  /** The dirty flag as the members hold it (the record's may be set by the owner before it is saved). */
+  private dirtyOnDisk: boolean;
+  /** Set at assembly: the volume was not shut down cleanly (resync and log replay are due). */
+  readonly dirtyAtAssembly: boolean;
+  /** Redundant levels: the write-intent bitmap, loaded by ready(). */
+  private bitmap: WriteIntentBitmap | null = null;
+  private readonly writeIntentRegionBytes: number;
+  private bitmapFound = false;
+  /** RAID 5: the partial parity log. */
+  private readonly ppl: PartialParityLog | null;
+  private readyPromise: Promise<void> | null = null;
+  private resync: Resync | null = null;
+  private resyncFinished: Promise<ResyncOutcome> | null = null;
+  private recoveryInfo: RecoveryInfo;
 
   constructor(record: VolumeRecord, members: (ChunkBackend | null)[], private readonly deps: VolumeDeps, limits: Partial<VolumeLimits> = {}) {
     this.limits = { ...volumeLimitsDefault, ...limits };
@@ -96,8 +130,47 @@ export class Volume implements BlockDevice {
     this.requestBytesMax = this.limits.requestBytesMax;
     this.clock = deps.clock;
     this.members = new MemberSet(record, [...members], this.discipline.capabilities.redundant, deps);
-    this.locks = new RangeLock(this.limits.requestsInFlightMax + 2);
+    this.locks = new RangeLock(this.limits.requestsInFlightMax + 4);
     this.admission = new Admission(this.limits.requestsInFlightMax, this.limits.requestsWaitingMax);
+    // Not every member may hold the dirty state the assembled record shows: the first write saves it again.
+    this.dirtyOnDisk = false;
+    this.dirtyAtAssembly = record.dirty;
+    this.recoveryInfo = { dirtyAtAssembly: record.dirty, bitmapFound: false, regionsPendingAtAssembly: 0, partialParityLog: null };
+    // Crash safety (docs/write-ordering.md): redundant levels keep a write-intent
+    // bitmap, RAID 5 a partial parity log, in the regions every v1 chunk reserves.
+    const regions = record.reservedRegions ?? reservedRegionsDefault;
+    const features = record.featureFlags ?? 0;
+    let wanted = features;
+    this.writeIntentRegionBytes = 0;
+    if (this.discipline.resyncPiece !== undefined && this.discipline.chunkRangeOf !== undefined && regions.bitmap.lengthBytes > 0) {
+      this.writeIntentRegionBytes = record.writeIntentRegionBytes
+        || writeIntentRegionBytesFor(this.discipline.chunkUsedBytes(this.geometry, 0), this.geometry.stripSizeBytes, regions.bitmap);
+      wanted |= featureFlag.writeIntentBitmap;
+    }
+    this.ppl = null;
+    if (this.geometry.level === 'raid5' && regions.journal.lengthBytes > 0) {
+      this.ppl = new PartialParityLog(this.members, regions.journal);
+      wanted |= featureFlag.partialParityLog;
+    }
+    if (wanted !== features || (this.writeIntentRegionBytes !== 0 && record.writeIntentRegionBytes !== this.writeIntentRegionBytes)) {
+      record.featureFlags = wanted;
+      if (this.writeIntentRegionBytes !== 0) record.writeIntentRegionBytes = this.writeIntentRegionBytes;
+      this.members.touch();
+    }
+  }
+
+  /** What crash recovery found and did (after ready()). */
+  get recovery(): RecoveryInfo {
+    return this.recoveryInfo;
+  }
+
+  /** The write-intent bitmap once loaded (tests and figures). */
+  get writeIntent(): WriteIntentBitmap | null {
+    return this.bitmap;
+  }
+
+  get partialParityLog(): PartialParityLog | null {
+    return this.ppl;
   }
 
   get state(): VolumeState {
@@ -111,8 +184,11 @@ export class Volume implements BlockDevice {
   async read(offsetBytes: number, into: Uint8Array): Promise<void> {
     this.checkRequest(offsetBytes, into.length, 'read');
     if (into.length === 0) return;
-    await this.track(this.requestsInFlight, this.locked(offsetBytes, into.length,
-      () => this.withRetry(() => this.discipline.read(this.members, this.geometry, offsetBytes, into))));
+    await this.track(this.requestsInFlight, this.locked(offsetBytes, into.length, async () => {
+      await this.ready();
+      await this.resyncPendingUnderLock(offsetBytes, into.length);
+      await this.withRetry(() => this.discipline.read(this.members, this.geometry, offsetBytes, into));
+    }));
   }
 
   async write(offsetBytes: number, data: Uint8Array, options: WriteOptions): Promise<void> {
@@ -120,7 +196,8 @@ export class Volume implements BlockDevice {
     if (data.length > 0) {
       const request = this.locked(offsetBytes, data.length, async () => {
         await this.markDirty();
-        await this.withRetry(() => this.discipline.write(this.members, this.geometry, offsetBytes, data));
+        await this.ready();
+        await this.writeRange(offsetBytes, data);
       });
       await this.track(this.writesInFlight, this.track(this.requestsInFlight, request));
     }
@@ -139,10 +216,10 @@ export class Volume implements BlockDevice {
       const zeroes = this.zeroes;
       const request = this.locked(offsetBytes, lengthBytes, async () => {
         await this.markDirty();
+        await this.ready();
         for (let done = 0; done < lengthBytes;) {
           const pieceBytes = Math.min(zeroes.length, lengthBytes - done);
-          const pieceOffsetBytes = offsetBytes + done;
-          await this.withRetry(() => this.discipline.write(this.members, this.geometry, pieceOffsetBytes, zeroes.subarray(0, pieceBytes)));
+          await this.writeRange(offsetBytes + done, zeroes.subarray(0, pieceBytes));
           done += pieceBytes;
         }
       });
@@ -183,7 +260,7 @@ export class Volume implements BlockDevice {
         const member = this.members.member(chunkIndex);
         return { chunkIndex, name: member?.name ?? chunk.name, present: member !== null, state: chunk.state, sizeBytes: chunk.usableSizeBytes };
       }),
-      progress: this.rebuild?.progress() ?? this.scrubRun?.progress() ?? null,
+      progress: this.rebuild?.progress() ?? this.resync?.progress() ?? this.scrubRun?.progress() ?? null,
     };
   }
 
@@ -217,13 +294,25 @@ export class Volume implements BlockDevice {
     if (member.sizeBytes < requiredBytes) {
       throw new SoftraidError(`${member.name} partition too small, at least ${requiredBytes} bytes required`);
     }
+    const stale = await this.staleOnlyWhereDirty(chunkIndex, member);
+    if (this.state !== 'Degraded' || this.members.chunkState(chunkIndex) !== 'Offline' || this.rebuild !== null) {
+      throw new SoftraidError(`${name}: volume changed while the rebuild was prepared`);
+    }
+    // Bitmap copies and log records left on the member by an earlier life of
+    // this volume are stale: wipe them before it can take new ones.
+    const regions = record.reservedRegions ?? reservedRegionsDefault;
+    if (this.writeIntentRegionBytes !== 0) await wipeRegion(member, regions.bitmap);
+    if (this.ppl !== null) await wipeRegion(member, regions.journal);
     this.members.replaceMember(chunkIndex, member);
     record.chunks[chunkIndex]!.usableSizeBytes = alignDown(member.sizeBytes - record.dataOffsetBytes, 512);
     record.rebuildCheckpointBytes = 0;
     this.members.setChunkState(chunkIndex, 'Rebuild', 'rebuild started');
     await this.members.persist();
-    this.members.emit({ name: 'RebuildStarted', chunkIndex, member: member.name, message: `rebuild of ${name} started on ${member.name}` });
-    return this.launchRebuild(chunkIndex, 0);
+    // The new member takes every bitmap update from now on: give it the bits set so far.
+    await this.bitmap?.saveNow();
+    const how = stale === null ? '' : ` (returning member: only the ${this.bitmap!.setBitCount()} regions written while it was away)`;
+    this.members.emit({ name: 'RebuildStarted', chunkIndex, member: member.name, message: `rebuild of ${name} started on ${member.name}${how}` });
+    return this.launchRebuild(chunkIndex, 0, stale);
   }
 
   /**
@@ -233,6 +322,8 @@ export class Volume implements BlockDevice {
    */
   resumeRebuild(): RebuildHandle | null {
     this.checkOpen();
+    // The owner calls this right after assembly: log replay and resync start with it.
+    this.resumeResync();
     if (this.rebuild !== null || this.state === 'Offline') return null;
     const chunkIndex = this.record.chunks.findIndex((chunk) => chunk.state === 'Rebuild');
     if (chunkIndex < 0) return null;
@@ -249,44 +340,269 @@ export class Volume implements BlockDevice {
     return this.launchRebuild(chunkIndex, startBytes);
   }
 
+  /**
+   * After assembly: replays the partial parity log and, when the volume was
+   * not shut down cleanly, resyncs the regions the write-intent bitmap marks
+   * (all of them when no bitmap was found), in the background. Returns null
+   * on a level without resync; otherwise the handle (idempotent).
+   */
+  resumeResync(): ResyncHandle | null {
+    this.checkOpen();
+    if (this.discipline.resyncPiece === undefined || this.writeIntentRegionBytes === 0) return null;
+    this.resyncFinished ??= this.ready().then(() => this.runResync(null), (error: unknown) => {
+      if (error instanceof VolumeIoError) return { status: 'failed', reason: error.message } as const;
+      throw error;
+    });
+    return { finished: this.resyncFinished };
+  }
+
+  /**
+   * Resyncs every region (md's full resync), whatever the bitmap says: for
+   * measurements and for volumes whose bitmap was lost. Fails while another
+   * resync runs.
+   */
+  async fullResync(): Promise<ResyncOutcome> {
+    this.checkOpen();
+    await this.ready();
+    const bitmap = this.bitmap;
+    if (bitmap === null) throw new SoftraidError(`${this.record.deviceName}: no resync on this level`);
+    if (this.resync !== null) throw new SoftraidError(`${this.record.deviceName}: resync already in progress`);
+    bitmap.markResyncPending(true);
+    await bitmap.persist();
+    return this.runResync(null);
+  }
+
+  private async runResync(onlyBits: number[] | null): Promise<ResyncOutcome> {
+    const bitmap = this.bitmap;
+    assert(bitmap !== null, 'resync without a bitmap');
+    const bits = onlyBits ?? bitmap.pendingBits({ firstBit: 0, endBit: bitmap.bitCount });
+    if (bits.length === 0 || this.closing) return { status: 'finished', regions: 0, bytes: 0, elapsedMs: 0 };
+    const resync = new Resync({
+      clock: this.clock,
+      bitmap,
+      resyncRegion: (bit) => this.resyncRegion(bit),
+      isBusy: () => this.requestsInFlight.size > 0 || this.clock.nowMs() - this.lastRequestEndMs < this.limits.rebuildIdleAfterMs,
+    }, bits, {
+      pieceBytes: this.limits.rebuildPieceBytes,
+      rateBytesPerSecondMin: this.limits.rebuildRateBytesPerSecondMin,
+      rateBytesPerSecondMax: this.limits.rebuildRateBytesPerSecondMax,
+    });
+    this.resync = resync;
+    try {
+      return await resync.start();
+    } finally {
+      if (this.resync === resync) this.resync = null;
+    }
+  }
+
+  /** Resyncs what is still pending of one region, a rebuild piece at a time under the range lock. */
+  private async resyncRegion(bit: number): Promise<void> {
+    const bitmap = this.bitmap!;
+    const lockRangeOf = this.discipline.rebuildLockRange!;
+    const region = bitmap.rangeOf(bit);
+    for (let doneBytes = 0; doneBytes < region.lengthBytes && bitmap.isResyncPending(bit);) {
+      const lengthBytes = Math.min(this.limits.rebuildPieceBytes, region.lengthBytes - doneBytes);
+      const chunkOffsetBytes = region.offsetBytes + doneBytes;
+      const range = lockRangeOf(this.geometry, chunkOffsetBytes, lengthBytes);
+      const release = await this.locks.acquire(range.offsetBytes, range.lengthBytes);
+      try {
+        await this.withRetry(() => this.discipline.resyncPiece!(this.members, this.geometry, chunkOffsetBytes, lengthBytes));
+      } finally {
+        release();
+      }
+      doneBytes += lengthBytes;
+    }
+    bitmap.resyncDone(bit);
+  }
+
+  /**
+   * A request holding the lock of [offsetBytes, +lengthBytes) touches regions
+   * still pending resync: resyncs its own chunk range of them first, so that
+   * a read never sees mirrors disagree and a RAID 5 write never computes
+   * parity (or partial parity) from an inconsistent row.
+   */
+  private async resyncPendingUnderLock(offsetBytes: number, lengthBytes: number): Promise<void> {
+    const bitmap = this.bitmap;
+    if (bitmap === null || this.resyncFinished === null || lengthBytes === 0) return;
+    const chunkRange = this.discipline.chunkRangeOf!(this.geometry, offsetBytes, lengthBytes);
+    const pending = bitmap.pendingBits(bitmap.bitsOf(chunkRange));
+    for (const bit of pending) {
+      const region = bitmap.rangeOf(bit);
+      const startBytes = Math.max(region.offsetBytes, chunkRange.offsetBytes);
+      const endBytes = Math.min(region.offsetBytes + region.lengthBytes, chunkRange.offsetBytes + chunkRange.lengthBytes);
+      if (endBytes <= startBytes) continue;
+      await this.withRetry(() => this.discipline.resyncPiece!(this.members, this.geometry, startBytes, endBytes - startBytes));
+      if (startBytes === region.offsetBytes && endBytes === region.offsetBytes + region.lengthBytes) bitmap.resyncDone(bit);
+    }
+  }
+
+  /**
+   * Once, before the first I/O of any kind: replays the partial parity log
+   * (RAID 5) and loads the write-intent bitmap; when the volume was not shut
+   * down cleanly, marks its set bits (all bits when none was found) pending
+   * resync.
+   */
+  private ready(): Promise<void> {
+    this.readyPromise ??= this.recover();
+    return this.readyPromise;
+  }
+
+  private async recover(): Promise<void> {
+    // Log replay and resync write: first every member must record the dirty
+    // state (a member that missed the last save before the crash may not).
+    if (this.dirtyAtAssembly) {
+      this.members.touch();
+      await this.members.persist();
+    }
+    if (this.writeIntentRegionBytes !== 0) await this.loadBitmap();
+    if (this.ppl !== null) this.recoveryInfo.partialParityLog = await this.ppl.recover(this.record.uuid);
+  }
+
+  /**
+   * Loads the union of the members' bitmaps and writes it back to all of
+   * them, so that every member holds every set bit before anything is
+   * written (log replay included).
+   */
+  private async loadBitmap(): Promise<void> {
+    const regions = this.record.reservedRegions ?? reservedRegionsDefault;
+    const loaded = await WriteIntentBitmap.load(this.members, this.clock, regions.bitmap, this.writeIntentRegionBytes,
+      this.discipline.chunkUsedBytes(this.geometry, 0));
+    this.bitmap = loaded.bitmap;
+    this.bitmapFound = loaded.found;
+    this.recoveryInfo.bitmapFound = loaded.found;
+    // Without a bitmap, nobody can say where a member that is away now went
+    // stale: only members that take a save from now on are tracked.
+    if (!loaded.found) loaded.bitmap.lastClearEventCounter = this.record.eventCounter + 1;
+    if (this.dirtyAtAssembly) this.recoveryInfo.regionsPendingAtAssembly = loaded.bitmap.markResyncPending(!loaded.found);
+    await loaded.bitmap.saveNow();
+  }
+
+  /**
+   * A member coming back (the same volume and chunk index in its metadata,
+   * which is at least as recent as the last clearing of the bitmap) missed
+   * only writes to regions whose bits are set: returns the predicate of the
+   * pieces to copy, or null for a full rebuild.
+   */
+  private async staleOnlyWhereDirty(chunkIndex: number, member: ChunkBackend): Promise<((chunkOffsetBytes: number, lengthBytes: number) => boolean) | null> {
+    if (this.writeIntentRegionBytes === 0) return null;
+    await this.ready();
+    const bitmap = this.bitmap!;
+    let found;
+    try {
+      found = await readChunkMetadata(member);
+    } catch {
+      return null;
+    }
+    if (found === null || found.record.uuid !== this.record.uuid || found.chunkIndex !== chunkIndex) return null;
+    if (found.record.eventCounter < bitmap.lastClearEventCounter) return null;
+    return (chunkOffsetBytes, lengthBytes) => {
+      const bits = bitmap.bitsOf({ offsetBytes: chunkOffsetBytes, lengthBytes });
+      for (let bit = bits.firstBit; bit < bits.endBit; bit++) if (bitmap.isSet(bit)) return true;
+      return false;
+    };
+  }
+
+  /**
+   * The write path below the lock (docs/write-ordering.md): regions pending
+   * resync resynced, the write-intent bits durable, then the discipline's
+   * write, which logs partial parity between its reads and its writes (RAID
+   * 5, in pieces that bound the log space one write takes).
+   */
+  private async writeRange(offsetBytes: number, data: Uint8Array): Promise<void> {
+    await this.resyncPendingUnderLock(offsetBytes, data.length);
+    const bitmap = this.bitmap;
+    let bits: BitRange | null = null;
+    if (bitmap !== null) {
+      bits = bitmap.bitsOf(this.discipline.chunkRangeOf!(this.geometry, offsetBytes, data.length));
+      await bitmap.startWrite(bits);
+    }
+    const tickets: PplTicket[] = [];
+    const ppl = this.ppl;
+    const hooks = ppl === null ? {} : {
+      beforeWrites: async (entries: PartialParityEntry[]): Promise<void> => {
+        if (entries.length > 0) tickets.push(await ppl.log(entries, this.record.uuid));
+      },
+    };
+    try {
+      for (const piece of this.writePieces(offsetBytes, data.length)) {
+        const pieceData = data.subarray(piece.offsetBytes - offsetBytes, piece.offsetBytes - offsetBytes + piece.lengthBytes);
+        await this.withRetry(() => this.discipline.write(this.members, this.geometry, piece.offsetBytes, pieceData, hooks));
+      }
+    } finally {
+      for (const ticket of tickets) ticket.done();
+      if (bitmap !== null && bits !== null) bitmap.endWrite(bits);
+    }
+  }
+
+  /** RAID 5 with a log: whole rows in one piece, partial rows split at pplPieceBytesMax. */
+  private writePieces(offsetBytes: number, lengthBytes: number): ByteRange[] {
+    if (this.ppl === null) return [{ offsetBytes, lengthBytes }];
+    const rowBytes = this.geometry.stripSizeBytes * (this.geometry.chunkCount - 1);
+    const pieceBytesMax = Math.min(this.limits.pplPieceBytesMax, divFloor(this.ppl.capacityBytes, 4));
+    const pieces: ByteRange[] = [];
+    const endBytes = offsetBytes + lengthBytes;
+    for (let at = offsetBytes; at < endBytes;) {
+      const rowEndBytes = (divFloor(at, rowBytes) + 1) * rowBytes;
+      let pieceEnd: number;
+      if (at % rowBytes === 0 && rowEndBytes <= endBytes) {
+        pieceEnd = Math.min(endBytes - ((endBytes - at) % rowBytes), at + Math.max(rowBytes, alignDown(this.limits.zeroPieceBytes, rowBytes)));
+      } else {
+        pieceEnd = Math.min(endBytes, rowEndBytes, at + pieceBytesMax);
+      }
+      pieces.push({ offsetBytes: at, lengthBytes: pieceEnd - at });
+      at = pieceEnd;
+    }
+    return pieces;
+  }
+
   /** Flushes, stops a rebuild at a checkpoint, and on a clean close saves dirty = false. */
   async close(options: { clean: boolean }): Promise<void> {
     if (this.closing) return;
     this.closing = true;
     await this.rebuild?.abort();
+    await this.resync?.abort();
     await this.scrubRun?.stop();
     await Promise.all([...this.requestsInFlight]);
     let failure: unknown = null;
+    let resyncPending = false;
     try {
-      await this.members.flush();
+      await this.flushAll(0);
+      const bitmap = this.bitmap;
+      if (bitmap !== null) resyncPending = bitmap.pendingBits({ firstBit: 0, endBit: bitmap.bitCount }).length > 0;
     } catch (error) {
       failure = error;
     }
-    if (options.clean && failure === null && this.state !== 'Offline' && this.record.dirty) {
+    // A resync cut short keeps the volume dirty: the next assembly resumes it.
+    if (options.clean && failure === null && this.state !== 'Offline' && this.record.dirty && !resyncPending) {
       this.record.dirty = false;
       this.members.touch();
     }
     await this.members.persist();
+    this.dirtyOnDisk = this.record.dirty;
     if (failure !== null) throw failure;
   }
 
-  private launchRebuild(chunkIndex: number, startBytes: number): RebuildHandle {
+  private launchRebuild(chunkIndex: number, startBytes: number,
+    isPieceStale: ((chunkOffsetBytes: number, lengthBytes: number) => boolean) | null = null): RebuildHandle {
     const host: RebuildHost = {
       members: this.members,
       clock: this.clock,
-      rebuildPiece: (index, chunkOffsetBytes, lengthBytes) => this.rebuildPiece(index, chunkOffsetBytes, lengthBytes),
+      rebuildPiece: async (index, chunkOffsetBytes, lengthBytes) => {
+        await this.ready();
+        await this.rebuildPiece(index, chunkOffsetBytes, lengthBytes);
+      },
       isBusy: () => this.requestsInFlight.size > 0 || this.clock.nowMs() - this.lastRequestEndMs < this.limits.rebuildIdleAfterMs,
     };
     const rebuild = new Rebuild(host, chunkIndex, startBytes, this.discipline.chunkUsedBytes(this.geometry, chunkIndex), {
       pieceBytes: this.limits.rebuildPieceBytes,
       rateBytesPerSecondMin: this.limits.rebuildRateBytesPerSecondMin,
       rateBytesPerSecondMax: this.limits.rebuildRateBytesPerSecondMax,
-    });
+    }, isPieceStale);
     this.rebuild = rebuild;
     const finished = rebuild.start().finally(() => {
       if (this.rebuild === rebuild) this.rebuild = null;
     });
-    return { chunkIndex, finished };
+    return { chunkIndex, finished, partial: isPieceStale !== null };
   }
 
   /** md's speed_limit_min/max for rebuilds started or resumed from now on, and the one running. */
@@ -410,18 +726,46 @@ export class Volume implements BlockDevice {
     }
   }
 
-  /** First write since the volume was clean: record dirty before any data changes (md's safe mode). */
+  /**
+   * First write since the volume was clean: record dirty before any data
+   * changes (md's safe mode). The record's flag may already be set by the
+   * owner without being saved, so what counts is what the members hold.
+   */
   private async markDirty(): Promise<void> {
-    if (!this.record.dirty) {
+    if (!this.dirtyOnDisk) {
       this.record.dirty = true;
       this.members.touch();
     }
     await this.members.persist();
+    this.dirtyOnDisk = true;
   }
 
   private async flushMembers(): Promise<void> {
     await Promise.all([...this.writesInFlight]);
+    await this.flushAll(this.limits.bitmapCleanAfterMs);
+  }
+
+  /**
+   * A member flush with the log and the bitmap in step (docs/write-ordering.md):
+   * 1. flush every member: every write completed so far is durable;
+   * 2. RAID 5: zero the log records of the writes done before 1 started, and
+   *    flush again, so no valid record outlives the flush that covered it;
+   * 3. clear the bits of regions idle since before 1 (every chunk Online)
+   *    and save the bitmap.
+   */
+  private async flushAll(cleanAfterMs: number): Promise<void> {
+    const flushNumber = this.bitmap?.flushStarting() ?? 0;
+    const retiring = this.ppl?.takeDone() ?? [];
     await this.members.flush();
+    if (retiring.length > 0) {
+      await this.ppl!.retire(retiring);
+      await this.members.flush();
+    }
+    const bitmap = this.bitmap;
+    if (bitmap !== null) {
+      const mayClear = this.state === 'Online' && this.rebuild === null && this.record.chunks.every((chunk) => chunk.state === 'Online');
+      await bitmap.flushCompleted(flushNumber, { cleanAfterMs, eventCounter: this.record.eventCounter, mayClear });
+    }
   }
 
   private track(set: Set<Promise<void>>, request: Promise<void>): Promise<void> {
@@ -449,5 +793,16 @@ export class Volume implements BlockDevice {
       throw new VolumeIoError(operation === 'write' ? 'ENOSPC' : 'EINVAL',
         `${operation} at ${offsetBytes}+${lengthBytes} beyond the end of ${this.record.deviceName} (${this.sizeBytes} bytes)`);
     }
+  }
+}
+
+/** Zeroes a reserved region of a chunk that is not (yet) a member, and flushes it. */
+async function wipeRegion(chunk: ChunkBackend, region: { offsetBytes: number; lengthBytes: number }): Promise<void> {
+  try {
+    await chunk.write(new Uint8Array(region.lengthBytes), region.offsetBytes);
+    await chunk.flush();
+  } catch (error) {
+    if (error instanceof ChunkIoError) throw new SoftraidError(`${chunk.name}: cannot prepare it for rebuild: ${error.message}`);
+    throw error;
   }
 }
