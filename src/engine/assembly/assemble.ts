@@ -21,7 +21,7 @@ import type { BioMessage } from '../controller/types.js';
 import { isRedundant, levelTable } from '../levels.js';
 import { assertChunkTransition, volumeStateFromChunks, type ChunkState } from '../state.js';
 import type { VolumeRecord } from '../metadata/record.js';
-import { chunkNameBytes } from '../metadata/layout.js';
+import { chunkNameBytes, featureFlag } from '../metadata/layout.js';
 import { problemOf, readChunkMetadata, type ChunkMetadata } from '../metadata/io.js';
 import { fitName } from '../metadata/text.js';
 import { MetadataVersionError } from '../metadata/version-error.js';
@@ -31,6 +31,11 @@ export interface AssembleOptions {
   chunksInUse: ChunksInUse;
   /** Refuse chunks of any other volume (assembly by UUID). */
   expectedUuid?: string;
+  /**
+   * Bring up a RAID 5 volume that is both dirty and degraded although it has
+   * no partial parity log (md's --force / start_dirty_degraded).
+   */
+  forceDirtyDegraded?: boolean;
 }
 
 export interface AssembledVolume {
@@ -152,6 +157,17 @@ export async function assembleVolume(chunks: readonly ChunkBackend[], options: A
     assertChunkTransition(redundant, record.chunks[index]!.state, state);
     record.chunks[index]!.state = state;
   });
+  // md's policy: a parity volume both dirty and degraded may have lost data
+  // nobody was writing (the write hole), so it is refused unless forced —
+  // unless its partial parity log lets assembly make every row consistent.
+  const parity = record.kind === 'raid5' || record.kind === 'raid6';
+  const logged = ((record.featureFlags ?? 0) & featureFlag.partialParityLog) !== 0;
+  if (parity && record.dirty && members.includes(null) && !logged) {
+    if (!options.forceDirtyDegraded) {
+      throw new SoftraidError(`${deviceName} is dirty and degraded without a partial parity log: data may be corrupt; not brought up unless forced`);
+    }
+    messages.push({ type: 'warning', text: `${deviceName} is dirty and degraded: forced, data may be corrupt` });
+  }
   if (members.includes(null)) messages.push({ type: 'warning', text: `trying to bring up ${deviceName} degraded` });
   if (record.dirty) messages.push({ type: 'warning', text: `${deviceName} was not shutdown properly` });
   record.eventCounter = eventCounterMax;
