@@ -1,11 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, truncate, writeFile, readFile, symlink } from 'node:fs/promises';
+import { mkdtemp, rm, statfs, truncate, writeFile, readFile, symlink } from 'node:fs/promises';
 import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FileChunk, vectorsAfter } from './file.js';
-import { SoftraidError } from '../lib/errors.js';
+import { FileChunk, memorySyncIoBytesMax, vectorsAfter } from './file.js';
+import { ChunkIoError, SoftraidError } from '../lib/errors.js';
 import { AssertionError } from '../lib/assert.js';
 
 test('file chunk: positional read/write, size, identity, flush', async () => {
@@ -116,4 +116,55 @@ test('file chunk: vectorsAfter resumes a short vectored transfer at any byte', (
   assert.deepEqual(lengths(vectorsAfter(buffers, 9)), [1]);
   assert.equal(vectorsAfter(buffers, 4)[0]!.byteOffset, buffers[1]!.byteOffset + 1);
   assert.throws(() => vectorsAfter(buffers, 10), AssertionError);
+});
+
+test('file chunk: synchronous and thread-pool I/O give the same bytes and the same errors', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'softraid-file-'));
+  try {
+    const path = join(dir, 's.img');
+    await writeFile(path, '');
+    await truncate(path, 1 << 20);
+    const pooled = await FileChunk.open(path, { syncIoBytesMax: 0 });
+    const inline = await FileChunk.open(path, { syncIoBytesMax: 1 << 20 });
+    assert.equal(pooled.syncIoBytesMax, 0);
+    const pieces = [5000, 3, 60000].map((length, index) => new Uint8Array(length).fill(0x40 + index));
+    for (const [writer, reader] of [[pooled, inline], [inline, pooled]] as const) {
+      await writer.writev(pieces, 999);
+      await writer.write(pieces[1]!, 5);
+      const back = pieces.map((piece) => new Uint8Array(piece.length));
+      await reader.readv(back, 999);
+      back.forEach((piece, index) => assert.deepEqual(piece, pieces[index]));
+      const small = new Uint8Array(3);
+      await reader.read(small, 5);
+      assert.deepEqual(small, pieces[1]);
+      await writer.write(new Uint8Array(65069), 999);
+    }
+    // The file shrinks behind the chunk's back: a read past its end is EIO either way.
+    await truncate(path, 4096);
+    for (const chunk of [pooled, inline]) {
+      await assert.rejects(chunk.read(new Uint8Array(8192), 0), (error: unknown) => error instanceof ChunkIoError && error.errno === 'EIO');
+      await assert.rejects(chunk.readv([new Uint8Array(4096), new Uint8Array(4096)], 0),
+        (error: unknown) => error instanceof ChunkIoError && error.errno === 'EIO');
+      await chunk.close();
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('file chunk: a member on tmpfs does small I/O synchronously, elsewhere never', async () => {
+  const shm = '/dev/shm';
+  const onTmpfs = await statfs(shm).then((info) => info.type === 0x01021994, () => false);
+  if (!onTmpfs) return;
+  const dir = await mkdtemp(join(shm, 'softraid-file-'));
+  try {
+    const path = join(dir, 'm.img');
+    await writeFile(path, '');
+    await truncate(path, 1 << 20);
+    const chunk = await FileChunk.open(path);
+    assert.equal(chunk.syncIoBytesMax, memorySyncIoBytesMax);
+    await chunk.close();
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });
