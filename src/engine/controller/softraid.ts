@@ -470,7 +470,7 @@ export class SoftraidController implements Controller {
     const handle = await volume.startRebuild(chunkIndex, member);
     // The failed member is out of the volume now: release its handle (it may come back as a spare).
     if (replaced !== null && replaced !== member) await replaced.close().catch(() => undefined);
-    messages.push({ type: 'warning', text: `rebuild of ${volume.record.deviceName} started on ${member.name}` });
+    messages.push({ type: 'warning', text: `rebuild of ${volume.record.deviceName} started on ${member.name}${handle.partial ? ' (returning member: only the regions written while it was away)' : ''}` });
     this.track(handle.finished);
     void handle.finished.then((outcome) => this.reportRebuildOutcome(volume, handle.chunkIndex, outcome), () => undefined);
   }
