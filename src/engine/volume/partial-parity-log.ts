@@ -93,7 +93,11 @@ export class PartialParityLog {
       }
       if (unmodified.size > 0) this.counters.dataFlushes++;
       await settle([...unmodified].map((chunkIndex) => this.members.flushChunk(chunkIndex)));
-      await settle(placedRecords.map((record, i) => this.members.writeReserved(record.chunkIndex, this.region.offsetBytes + record.offsetBytes, encoded[i]!)));
+      // A parity chunk that dropped out since the row was planned takes no
+      // record: the request is planned again without it (no parity, no hole).
+      await settle(placedRecords.map((record, i) => (this.members.isWritable(record.chunkIndex)
+        ? this.members.writeReserved(record.chunkIndex, this.region.offsetBytes + record.offsetBytes, encoded[i]!)
+        : Promise.reject(new ChunkRetry(record.chunkIndex, new Error('went offline before its partial parity record was written'))))));
       await settle([...chunks].map((chunkIndex) => this.members.flushChunk(chunkIndex)));
     } catch (error) {
       ticket.done();
