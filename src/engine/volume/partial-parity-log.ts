@@ -112,7 +112,11 @@ export class PartialParityLog {
     return this.live.flat().filter((record) => record.done);
   }
 
-  /** After a member flush that started after they were done: zero their headers and free their space. */
+  /**
+   * After a member flush that started after they were done: zero their
+   * headers and free their space. The caller flushes again before the space
+   * can be reused durably (flushAll does, makeSpace does).
+   */
   async retire(records: readonly LiveRecord[]): Promise<void> {
     if (records.length === 0) return;
     const zero = new Uint8Array(pplHeaderBytes);
@@ -230,6 +234,9 @@ export class PartialParityLog {
       this.counters.spaceFlushes++;
       await this.members.flush();
       await this.retire(done);
+      // The zeroed headers must be durable before their space takes new records: a
+      // crash tearing both could otherwise leave the old record valid over a new one.
+      await this.members.flush();
       return;
     }
     assert(this.live.some((list) => list.length > 0), 'ppl: no space and nothing to wait for');

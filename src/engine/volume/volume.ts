@@ -566,6 +566,10 @@ export class Volume implements BlockDevice {
     let failure: unknown = null;
     let resyncPending = false;
     try {
+      // Recovery (log replay, bitmap load) may be running, or not have run
+      // at all if nothing touched the volume since assembly: it finishes
+      // first, so that a clean close never hides a replay or resync still due.
+      if (this.state !== 'Offline') await this.ready();
       await this.flushAll(0);
       const bitmap = this.bitmap;
       if (bitmap !== null) resyncPending = bitmap.pendingBits({ firstBit: 0, endBit: bitmap.bitCount }).length > 0;
