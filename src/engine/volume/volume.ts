@@ -334,6 +334,13 @@ export class Volume implements BlockDevice {
     if (!Number.isSafeInteger(startBytes) || startBytes < 0 || startBytes >= totalBytes) {
       message = 'bogus rebuild restart offset, starting from 0';
       startBytes = 0;
+    } else if (this.dirtyAtAssembly && this.ppl !== null && startBytes > 0) {
+      // A crash during a RAID 5 rebuild: rows behind the checkpoint whose
+      // write was cut may be inconsistent, and neither log replay nor resync
+      // can fix a row whose strip sits on the chunk being rebuilt (it is not
+      // readable). Regenerating it from the start makes every row consistent.
+      message = `${this.record.deviceName} was not shut down cleanly during the rebuild: restarting it from 0`;
+      startBytes = 0;
     }
     startBytes -= startBytes % pieceAlignBytes;
     this.members.emit({ name: 'RebuildStarted', chunkIndex, member: this.record.chunks[chunkIndex]!.name, message });
