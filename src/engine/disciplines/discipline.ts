@@ -51,6 +51,13 @@ export interface ChunkIo {
   isWritable(chunkIndex: number): boolean;
   read(chunkIndex: number, chunkOffsetBytes: number, into: Uint8Array): Promise<void>;
   write(chunkIndex: number, chunkOffsetBytes: number, data: Uint8Array): Promise<void>;
+  /**
+   * Vectored forms: the buffers lie one after another on the chunk from
+   * chunkOffsetBytes on (at most chunkIoVectorsMax of them). One chunk call
+   * where the backend has readv/writev; one sub-I/O each otherwise.
+   */
+  readv(chunkIndex: number, chunkOffsetBytes: number, into: readonly Uint8Array[]): Promise<void>;
+  writev(chunkIndex: number, chunkOffsetBytes: number, data: readonly Uint8Array[]): Promise<void>;
   /** A per-volume counter for round-robin reads (softraid's sr1_counter++). */
   nextRoundRobin(): number;
 }

@@ -1,6 +1,7 @@
 // RAID 1: an n-way mirror (softraid_raid1.c).
 import { assert } from '../../lib/assert.js';
 import { levelTable } from '../levels.js';
+import { allocParityBuffer, freeParityBuffer } from '../parity/index.js';
 import { settleAll, unavailable } from './sub-io.js';
 import type { ChunkIo, Discipline, Geometry } from './discipline.js';
 
@@ -58,21 +59,30 @@ export const raid1: Discipline = {
     let source = -1;
     for (let chunkIndex = 0; chunkIndex < io.chunkCount && source < 0; chunkIndex++) if (io.isReadable(chunkIndex)) source = chunkIndex;
     if (source < 0) unavailable(`RAID 1: no chunk online to resync from`);
-    const buffer = new Uint8Array(lengthBytes);
-    await io.read(source, chunkOffsetBytes, buffer);
-    const writes: Promise<void>[] = [];
-    for (let chunkIndex = 0; chunkIndex < io.chunkCount; chunkIndex++) {
-      if (chunkIndex !== source && io.isWritable(chunkIndex)) writes.push(io.write(chunkIndex, chunkOffsetBytes, buffer));
+    const buffer = allocParityBuffer(lengthBytes);
+    try {
+      await io.read(source, chunkOffsetBytes, buffer);
+      const writes: Promise<void>[] = [];
+      for (let chunkIndex = 0; chunkIndex < io.chunkCount; chunkIndex++) {
+        if (chunkIndex !== source && io.isWritable(chunkIndex)) writes.push(io.write(chunkIndex, chunkOffsetBytes, buffer));
+      }
+      await settleAll(writes);
+    } finally {
+      freeParityBuffer(buffer);
     }
-    await settleAll(writes);
   },
 
   /** Copies the range from one readable mirror onto the rebuilding chunk. */
   async rebuildPiece(io, _g, chunkIndex, chunkOffsetBytes, lengthBytes) {
     const source = raid1ReadChunk(io, chunkIndex);
     if (source === null) unavailable(`RAID 1: no chunk online to rebuild chunk ${chunkIndex} from`);
-    const buffer = new Uint8Array(lengthBytes);
-    await io.read(source, chunkOffsetBytes, buffer);
-    await io.write(chunkIndex, chunkOffsetBytes, buffer);
+    // From the arena's free list: reused, not allocated and zeroed per piece.
+    const buffer = allocParityBuffer(lengthBytes);
+    try {
+      await io.read(source, chunkOffsetBytes, buffer);
+      await io.write(chunkIndex, chunkOffsetBytes, buffer);
+    } finally {
+      freeParityBuffer(buffer);
+    }
   },
 };

@@ -1,9 +1,9 @@
 // The RAID 5 write path: per row, keep parity exact with the fewest reads,
 // whatever chunk is missing, so that a later rebuild is exact.
 import { assert } from '../../lib/assert.js';
-import { xorInto } from '../parity/index.js';
+import { allocParityBuffer, freeParityBuffer, xorMany } from '../parity/index.js';
 import { raid5DataChunk, raid5Map, type Raid5Geometry, type Raid5Strip } from './raid5-layout.js';
-import { settleAll, unavailable } from './sub-io.js';
+import { ChunkRuns, settleAll, unavailable } from './sub-io.js';
 import type { ChunkIo, PartialParityEntry, WriteHooks } from './discipline.js';
 
 /**
@@ -21,12 +21,6 @@ interface Segment {
   endInStripBytes: number;
   touched: Raid5Strip[];
   mode: ParityMode;
-}
-
-interface ChunkRead {
-  chunkIndex: number;
-  chunkOffsetBytes: number;
-  into: Uint8Array;
 }
 
 interface RowPlan {
@@ -59,38 +53,47 @@ interface RowPlan {
  */
 export async function raid5Write(io: ChunkIo, geometry: Raid5Geometry, offsetBytes: number, data: Uint8Array, hooks: WriteHooks = {}): Promise<void> {
   const strips = raid5Map(offsetBytes, data.length, geometry);
-  const reads: ChunkRead[] = [];
-  const plans: RowPlan[] = [];
-  for (let first = 0; first < strips.length;) {
-    let end = first + 1;
-    while (end < strips.length && strips[end]!.row === strips[first]!.row) end++;
-    plans.push(planRow(io, geometry, strips.slice(first, end), offsetBytes, data, reads));
-    first = end;
-  }
-  await settleAll(reads.map((read) => io.read(read.chunkIndex, read.chunkOffsetBytes, read.into)));
+  // Parity and the strips read for it live in the parity arena (the XOR runs
+  // in place there); all of them go back when every sub-I/O has settled.
+  const scratch: Uint8Array[] = [];
+  try {
+    const reads = new ChunkRuns();
+    const plans: RowPlan[] = [];
+    for (let first = 0; first < strips.length;) {
+      let end = first + 1;
+      while (end < strips.length && strips[end]!.row === strips[first]!.row) end++;
+      plans.push(planRow(io, geometry, strips.slice(first, end), reads, scratch));
+      first = end;
+    }
+    await settleAll(reads.operations(io, 'read'));
 
-  const stripSizeBytes = geometry.stripSizeBytes;
-  for (const plan of plans) computeParity(plan, offsetBytes, data, stripSizeBytes);
-  if (hooks.beforeWrites) await hooks.beforeWrites(partialParityEntries(io, plans, stripSizeBytes));
+    const stripSizeBytes = geometry.stripSizeBytes;
+    for (const plan of plans) computeParity(plan, offsetBytes, data, stripSizeBytes);
+    if (hooks.beforeWrites) await hooks.beforeWrites(partialParityEntries(io, plans, stripSizeBytes));
 
-  const writes: Promise<void>[] = [];
-  for (const plan of plans) {
-    if (io.isWritable(plan.parityChunkIndex)) {
-      for (const run of parityRuns(plan)) {
-        writes.push(io.write(plan.parityChunkIndex, plan.row * stripSizeBytes + run.startInStripBytes,
-          plan.parity.subarray(run.startInStripBytes - plan.spanStartInStripBytes, run.endInStripBytes - plan.spanStartInStripBytes)));
+    // Row by row, so that each chunk's pieces come in chunk-offset order and
+    // a chunk's data and parity strips of consecutive rows make one writev.
+    const writes = new ChunkRuns();
+    let next = 0;
+    for (const plan of plans) {
+      if (io.isWritable(plan.parityChunkIndex)) {
+        for (const run of parityRuns(plan)) {
+          writes.add(plan.parityChunkIndex, plan.row * stripSizeBytes + run.startInStripBytes,
+            plan.parity.subarray(run.startInStripBytes - plan.spanStartInStripBytes, run.endInStripBytes - plan.spanStartInStripBytes));
+        }
+      }
+      for (; next < strips.length && strips[next]!.row === plan.row; next++) {
+        const strip = strips[next]!;
+        if (io.isWritable(strip.chunkIndex)) writes.add(strip.chunkIndex, strip.chunkOffsetBytes, newDataOf(strip, offsetBytes, data, 0, strip.lengthBytes));
       }
     }
+    await settleAll(writes.operations(io, 'write'));
+  } finally {
+    for (const buffer of scratch) freeParityBuffer(buffer);
   }
-  for (const strip of strips) {
-    if (!io.isWritable(strip.chunkIndex)) continue;
-    writes.push(io.write(strip.chunkIndex, strip.chunkOffsetBytes, newDataOf(strip, offsetBytes, data, 0, strip.lengthBytes)));
-  }
-  await settleAll(writes);
 }
 
-function planRow(io: ChunkIo, geometry: Raid5Geometry, rowStrips: Raid5Strip[], offsetBytes: number, data: Uint8Array,
-  reads: ChunkRead[]): RowPlan {
+function planRow(io: ChunkIo, geometry: Raid5Geometry, rowStrips: Raid5Strip[], reads: ChunkRuns, scratch: Uint8Array[]): RowPlan {
   const { chunkCount, stripSizeBytes, layout } = geometry;
   const dataChunks = chunkCount - 1;
   const row = rowStrips[0]!.row;
@@ -105,21 +108,12 @@ function planRow(io: ChunkIo, geometry: Raid5Geometry, rowStrips: Raid5Strip[], 
     unavailable(`RAID 5: two chunks of row ${row} are offline, cannot write volume byte ${rowStrips[0]!.volumeOffsetBytes}`);
   }
 
-  // Segment boundaries: every touched strip's start and end within the strip.
-  const bounds = [...new Set(rowStrips.flatMap((s) => [inStripStart(s, stripSizeBytes), inStripStart(s, stripSizeBytes) + s.lengthBytes]))]
-    .sort((a, b) => a - b);
-  const segments: Segment[] = [];
-  for (let i = 0; i + 1 < bounds.length; i++) {
-    const start = bounds[i]!;
-    const end = bounds[i + 1]!;
-    const touched = rowStrips.filter((s) => inStripStart(s, stripSizeBytes) <= start && inStripStart(s, stripSizeBytes) + s.lengthBytes >= end);
-    if (touched.length === 0) continue;
-    segments.push({ startInStripBytes: start, endInStripBytes: end, touched, mode: chooseMode(io, parityChunkIndex,
-      parityReadable, unreadableDataIndexes, touched, dataChunks) });
-  }
+  const segments = rowSegments(rowStrips, stripSizeBytes, dataChunks).map((segment) => ({
+    ...segment, mode: chooseMode(io, parityChunkIndex, parityReadable, unreadableDataIndexes, segment.touched, dataChunks),
+  }));
   const spanStart = segments[0]!.startInStripBytes;
   const spanEnd = segments.at(-1)!.endInStripBytes;
-  const parity = new Uint8Array(spanEnd - spanStart);
+  const parity = arenaBuffer(spanEnd - spanStart, scratch);
   const xorSources: Uint8Array[][] = [];
   const parityPrefilled: boolean[] = [];
   for (const segment of segments) {
@@ -130,10 +124,10 @@ function planRow(io: ChunkIo, geometry: Raid5Geometry, rowStrips: Raid5Strip[], 
     xorSources.push(sources);
     parityPrefilled.push(segment.mode === 'rmw' || (segment.mode === 'rcw' && segment.touched.length < dataChunks));
     if (segment.mode === 'rmw') {
-      reads.push({ chunkIndex: parityChunkIndex, chunkOffsetBytes, into: parityView });
+      reads.add(parityChunkIndex, chunkOffsetBytes, parityView);
       for (const strip of segment.touched) {
-        const old = new Uint8Array(lengthBytes);
-        reads.push({ chunkIndex: strip.chunkIndex, chunkOffsetBytes, into: old });
+        const old = arenaBuffer(lengthBytes, scratch);
+        reads.add(strip.chunkIndex, chunkOffsetBytes, old);
         sources.push(old);
       }
     } else if (segment.mode === 'rcw') {
@@ -141,14 +135,42 @@ function planRow(io: ChunkIo, geometry: Raid5Geometry, rowStrips: Raid5Strip[], 
       let intoParity = true;
       for (let k = 0; k < dataChunks; k++) {
         if (touchedIndexes.has(k)) continue;
-        const into = intoParity ? parityView : new Uint8Array(lengthBytes);
-        reads.push({ chunkIndex: raid5DataChunk(row, k, chunkCount, layout), chunkOffsetBytes, into });
+        const into = intoParity ? parityView : arenaBuffer(lengthBytes, scratch);
+        reads.add(raid5DataChunk(row, k, chunkCount, layout), chunkOffsetBytes, into);
         if (!intoParity) sources.push(into);
         intoParity = false;
       }
     }
   }
   return { row, parityChunkIndex, segments, spanStartInStripBytes: spanStart, parity, xorSources, parityPrefilled, partialParity: [] };
+}
+
+function arenaBuffer(lengthBytes: number, scratch: Uint8Array[]): Uint8Array {
+  const buffer = allocParityBuffer(lengthBytes);
+  scratch.push(buffer);
+  return buffer;
+}
+
+/**
+ * The row's column segments: ranges of in-strip offsets over which the same
+ * data strips are written. A whole row (every strip written in full, the
+ * sequential-write case) is one segment, without sorting anything.
+ */
+function rowSegments(rowStrips: Raid5Strip[], stripSizeBytes: number, dataChunks: number): Omit<Segment, 'mode'>[] {
+  if (rowStrips.length === dataChunks && rowStrips.every((s) => s.lengthBytes === stripSizeBytes)) {
+    return [{ startInStripBytes: 0, endInStripBytes: stripSizeBytes, touched: rowStrips }];
+  }
+  // Segment boundaries: every touched strip's start and end within the strip.
+  const bounds = [...new Set(rowStrips.flatMap((s) => [inStripStart(s, stripSizeBytes), inStripStart(s, stripSizeBytes) + s.lengthBytes]))]
+    .sort((a, b) => a - b);
+  const segments: Omit<Segment, 'mode'>[] = [];
+  for (let i = 0; i + 1 < bounds.length; i++) {
+    const start = bounds[i]!;
+    const end = bounds[i + 1]!;
+    const touched = rowStrips.filter((s) => inStripStart(s, stripSizeBytes) <= start && inStripStart(s, stripSizeBytes) + s.lengthBytes >= end);
+    if (touched.length > 0) segments.push({ startInStripBytes: start, endInStripBytes: end, touched });
+  }
+  return segments;
 }
 
 /**
@@ -185,23 +207,30 @@ function chooseMode(io: ChunkIo, parityChunkIndex: number, parityReadable: boole
   return touched.length + 1 <= dataChunks - touched.length ? 'rmw' : 'rcw';
 }
 
-/** After the reads: turns the plan's parity buffer into the new parity. */
+/**
+ * After the reads: turns the plan's parity buffer into the new parity, one
+ * multi-source XOR per step (the parity and the strips read are in the
+ * arena; only the caller's new data is staged into the kernel).
+ */
 function computeParity(plan: RowPlan, offsetBytes: number, data: Uint8Array, stripSizeBytes: number): void {
   plan.segments.forEach((segment, index) => {
     if (segment.mode === 'data-only') return;
     const parityView = plan.parity.subarray(segment.startInStripBytes - plan.spanStartInStripBytes,
       segment.endInStripBytes - plan.spanStartInStripBytes);
-    let first = !plan.parityPrefilled[index]!;
-    for (const source of plan.xorSources[index]!) xorInto(parityView, source);
-    // Before the new data goes in, the buffer holds the XOR of the unmodified strips (read, or old parity ^ old data).
-    plan.partialParity[index] = first ? null : parityView.slice();
-    for (const strip of segment.touched) {
-      const inStrip = segment.startInStripBytes - inStripStart(strip, stripSizeBytes);
-      const newData = newDataOf(strip, offsetBytes, data, inStrip, parityView.length);
-      if (first) parityView.set(newData);
-      else xorInto(parityView, newData);
-      first = false;
+    const sources = plan.xorSources[index]!;
+    const newData = segment.touched.map((strip) =>
+      newDataOf(strip, offsetBytes, data, segment.startInStripBytes - inStripStart(strip, stripSizeBytes), parityView.length));
+    if (!plan.parityPrefilled[index]!) {
+      // A whole column written: parity is the XOR of the new data alone.
+      assert(sources.length === 0, 'raid5: strips read for a column written whole');
+      plan.partialParity[index] = null;
+      xorMany(parityView, newData);
+      return;
     }
+    // Before the new data goes in, the buffer holds the XOR of the unmodified strips (read, or old parity ^ old data).
+    if (sources.length > 0) xorMany(parityView, [parityView, ...sources]);
+    plan.partialParity[index] = parityView.slice();
+    xorMany(parityView, [parityView, ...newData]);
   });
 }
 

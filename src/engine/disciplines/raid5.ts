@@ -3,11 +3,11 @@
 // in raid5-layout.ts, the write path in raid5-write.ts.
 import { assert } from '../../lib/assert.js';
 import { divCeil, divFloor } from '../../lib/units.js';
-import { xorInto } from '../parity/index.js';
+import { allocParityBuffer, freeParityBuffer, xorMany } from '../parity/index.js';
 import { assertStriped } from './geometry.js';
 import { raid5DataChunk, raid5Map, raid5ParityChunk, type Raid5Geometry } from './raid5-layout.js';
 import { raid5Write } from './raid5-write.js';
-import { settleAll, unavailable } from './sub-io.js';
+import { ChunkRuns, settleAll, unavailable } from './sub-io.js';
 import type { ChunkIo, Discipline, Geometry } from './discipline.js';
 
 export { raid5Map, raid5DataChunk, raid5ParityChunk, type Raid5Strip, type Raid5Geometry } from './raid5-layout.js';
@@ -27,20 +27,33 @@ function rowBytesOf(geometry: Geometry): number {
 }
 
 /**
- * Reads the range of every chunk but `missingChunkIndex` and XORs them into
- * `into`: what the missing chunk holds there (data or parity alike). The
- * first read lands in `into`, the others in scratch buffers.
+ * Plans reads of the range on every chunk but `missingChunkIndex` into
+ * arena buffers (the XOR then runs in place, without staging copies); the
+ * first buffer returned is where reconstructed() leaves the result. The
+ * caller frees every buffer in `scratch`.
  */
-function planReconstruction(io: ChunkIo, missingChunkIndex: number, chunkOffsetBytes: number, into: Uint8Array,
-  reads: Promise<void>[], xors: [Uint8Array, Uint8Array][]): void {
-  let first = true;
+function planReconstruction(io: ChunkIo, missingChunkIndex: number, chunkOffsetBytes: number, lengthBytes: number,
+  runs: ChunkRuns, scratch: Uint8Array[]): Uint8Array[] {
+  const sources: Uint8Array[] = [];
   for (let chunkIndex = 0; chunkIndex < io.chunkCount; chunkIndex++) {
     if (chunkIndex === missingChunkIndex) continue;
-    const target = first ? into : new Uint8Array(into.length);
-    reads.push(io.read(chunkIndex, chunkOffsetBytes, target));
-    if (!first) xors.push([into, target]);
-    first = false;
+    const buffer = allocParityBuffer(lengthBytes);
+    scratch.push(buffer);
+    sources.push(buffer);
+    runs.add(chunkIndex, chunkOffsetBytes, buffer);
   }
+  return sources;
+}
+
+/** After the reads: what the missing chunk holds there, in sources[0]. */
+function reconstructed(sources: Uint8Array[]): Uint8Array {
+  const target = sources[0]!;
+  if (sources.length > 1) xorMany(target, sources);
+  return target;
+}
+
+function freeAll(buffers: readonly Uint8Array[]): void {
+  for (const buffer of buffers) freeParityBuffer(buffer);
 }
 
 function assertOthersReadable(io: ChunkIo, missingChunkIndex: number, what: string): void {
@@ -81,16 +94,23 @@ export const raid5: Discipline = {
     for (const strip of strips) {
       if (!io.isReadable(strip.chunkIndex)) assertOthersReadable(io, strip.chunkIndex, `read volume byte ${strip.volumeOffsetBytes}`);
     }
-    const reads: Promise<void>[] = [];
-    const xors: [Uint8Array, Uint8Array][] = [];
-    for (const strip of strips) {
-      const start = strip.volumeOffsetBytes - offsetBytes;
-      const view = into.subarray(start, start + strip.lengthBytes);
-      if (io.isReadable(strip.chunkIndex)) reads.push(io.read(strip.chunkIndex, strip.chunkOffsetBytes, view));
-      else planReconstruction(io, strip.chunkIndex, strip.chunkOffsetBytes, view, reads, xors);
+    // Reads adjacent on a chunk go in one vectored call: the data strips a
+    // request reads there and, degraded, the ranges read to reconstruct.
+    const runs = new ChunkRuns();
+    const scratch: Uint8Array[] = [];
+    const missing: { view: Uint8Array; sources: Uint8Array[] }[] = [];
+    try {
+      for (const strip of strips) {
+        const start = strip.volumeOffsetBytes - offsetBytes;
+        const view = into.subarray(start, start + strip.lengthBytes);
+        if (io.isReadable(strip.chunkIndex)) runs.add(strip.chunkIndex, strip.chunkOffsetBytes, view);
+        else missing.push({ view, sources: planReconstruction(io, strip.chunkIndex, strip.chunkOffsetBytes, view.length, runs, scratch) });
+      }
+      await settleAll(runs.operations(io, 'read'));
+      for (const { view, sources } of missing) view.set(reconstructed(sources));
+    } finally {
+      freeAll(scratch);
     }
-    await settleAll(reads);
-    for (const [target, source] of xors) xorInto(target, source);
   },
 
   write: (io, g, offsetBytes, data, hooks) => raid5Write(io, raid5GeometryOf(g), offsetBytes, data, hooks),
@@ -119,12 +139,15 @@ export const raid5: Discipline = {
       if (!io.isWritable(parityChunkIndex) || !dataChunks.every((chunkIndex) => io.isReadable(chunkIndex))) continue;
       const startBytes = Math.max(chunkOffsetBytes, row * g.stripSizeBytes);
       const endBytes = Math.min(chunkOffsetBytes + lengthBytes, (row + 1) * g.stripSizeBytes);
-      const parity = new Uint8Array(endBytes - startBytes);
-      const strips = dataChunks.map(() => new Uint8Array(endBytes - startBytes));
-      await settleAll(dataChunks.map((chunkIndex, i) => io.read(chunkIndex, startBytes, strips[i]!)));
-      for (const strip of strips) xorInto(parity, strip);
-      // The parity chunk may have failed meanwhile: then there is no parity to fix.
-      if (io.isWritable(parityChunkIndex)) await io.write(parityChunkIndex, startBytes, parity);
+      const strips = dataChunks.map(() => allocParityBuffer(endBytes - startBytes));
+      try {
+        await settleAll(dataChunks.map((chunkIndex, i) => io.read(chunkIndex, startBytes, strips[i]!)));
+        const parity = reconstructed(strips);
+        // The parity chunk may have failed meanwhile: then there is no parity to fix.
+        if (io.isWritable(parityChunkIndex)) await io.write(parityChunkIndex, startBytes, parity);
+      } finally {
+        freeAll(strips);
+      }
     }
   },
 
@@ -138,12 +161,14 @@ export const raid5: Discipline = {
   /** The chunk's range is the XOR of the same range on all others, whether data or parity. */
   async rebuildPiece(io, _g, chunkIndex, chunkOffsetBytes, lengthBytes) {
     assertOthersReadable(io, chunkIndex, `rebuild chunk ${chunkIndex}`);
-    const buffer = new Uint8Array(lengthBytes);
-    const reads: Promise<void>[] = [];
-    const xors: [Uint8Array, Uint8Array][] = [];
-    planReconstruction(io, chunkIndex, chunkOffsetBytes, buffer, reads, xors);
-    await settleAll(reads);
-    for (const [target, source] of xors) xorInto(target, source);
-    await io.write(chunkIndex, chunkOffsetBytes, buffer);
+    const runs = new ChunkRuns();
+    const scratch: Uint8Array[] = [];
+    try {
+      const sources = planReconstruction(io, chunkIndex, chunkOffsetBytes, lengthBytes, runs, scratch);
+      await settleAll(runs.operations(io, 'read'));
+      await io.write(chunkIndex, chunkOffsetBytes, reconstructed(sources));
+    } finally {
+      freeAll(scratch);
+    }
   },
 };

@@ -12,6 +12,8 @@ export interface VolumeLimits {
   zeroPieceBytes: number;
   /** Chunk bytes rebuilt per locked piece. */
   rebuildPieceBytes: number;
+  /** Rebuild pieces in progress at once (each locked on its own). */
+  rebuildPiecesInFlightMax: number;
   /** md's speed_limit_min: the rebuild rate while the volume serves other I/O. */
   rebuildRateBytesPerSecondMin: number;
   /** md's speed_limit_max: the rebuild rate when the volume is idle. */
@@ -30,6 +32,7 @@ export const volumeLimitsDefault: Readonly<VolumeLimits> = {
   requestsWaitingMax: 4096,
   zeroPieceBytes: 1 * MiB,
   rebuildPieceBytes: 256 * KiB,
+  rebuildPiecesInFlightMax: 4,
   rebuildRateBytesPerSecondMin: 1000 * KiB,
   rebuildRateBytesPerSecondMax: 200_000 * KiB,
   rebuildIdleAfterMs: 500,

@@ -6,7 +6,7 @@ import { ChunkIoError, VolumeIoError } from '../../lib/errors.js';
 import { levelTable } from '../levels.js';
 import { assertChunkTransition, assertVolumeTransition, volumeStateFromChunks, type ChunkState, type VolumeState } from '../state.js';
 import { ChunkRetry } from '../disciplines/sub-io.js';
-import type { ChunkBackend } from '../chunk.js';
+import { chunkIoVectorsMax, type ChunkBackend } from '../chunk.js';
 import type { ChunkIo } from '../disciplines/discipline.js';
 import type { VolumeRecord } from '../metadata/record.js';
 import type { VolumeDeps, VolumeEvent } from './events.js';
@@ -101,6 +101,27 @@ export class MemberSet implements ChunkIo {
     this.assertInDataArea(chunkIndex, chunkOffsetBytes, data.length);
     try {
       await this.members[chunkIndex]!.write(data, this.record.dataOffsetBytes + chunkOffsetBytes);
+    } catch (error) {
+      return this.chunkFailed(chunkIndex, error);
+    }
+    this.writesCompleted[chunkIndex]!++;
+  }
+
+  async readv(chunkIndex: number, chunkOffsetBytes: number, into: readonly Uint8Array[]): Promise<void> {
+    assert(this.isReadable(chunkIndex), `read from chunk ${chunkIndex} in state ${this.chunkState(chunkIndex)}`);
+    this.assertInDataArea(chunkIndex, chunkOffsetBytes, totalBytes(into));
+    try {
+      await vectored(this.members[chunkIndex]!, 'read', into, this.record.dataOffsetBytes + chunkOffsetBytes);
+    } catch (error) {
+      return this.chunkFailed(chunkIndex, error);
+    }
+  }
+
+  async writev(chunkIndex: number, chunkOffsetBytes: number, data: readonly Uint8Array[]): Promise<void> {
+    assert(this.isWritable(chunkIndex), `write to chunk ${chunkIndex} in state ${this.chunkState(chunkIndex)}`);
+    this.assertInDataArea(chunkIndex, chunkOffsetBytes, totalBytes(data));
+    try {
+      await vectored(this.members[chunkIndex]!, 'write', data, this.record.dataOffsetBytes + chunkOffsetBytes);
     } catch (error) {
       return this.chunkFailed(chunkIndex, error);
     }
@@ -272,4 +293,30 @@ export class MemberSet implements ChunkIo {
       && chunkOffsetBytes + lengthBytes <= this.record.chunks[chunkIndex]!.usableSizeBytes,
     `chunk ${chunkIndex}: I/O ${chunkOffsetBytes}+${lengthBytes} outside its data area`);
   }
+}
+
+function totalBytes(buffers: readonly Uint8Array[]): number {
+  let sum = 0;
+  for (const buffer of buffers) sum += buffer.length;
+  return sum;
+}
+
+/**
+ * One readv/writev where the backend has them; otherwise one call per
+ * buffer, every one settled before the first failure is reported (none may
+ * still be writing into a caller's buffer).
+ */
+async function vectored(member: ChunkBackend, direction: 'read' | 'write', buffers: readonly Uint8Array[], offsetBytes: number): Promise<void> {
+  assert(buffers.length >= 1 && buffers.length <= chunkIoVectorsMax, `vectored ${direction} of ${buffers.length} buffers`);
+  const native = direction === 'read' ? member.readv : member.writev;
+  if (native !== undefined) return native.call(member, buffers, offsetBytes);
+  const calls: Promise<void>[] = [];
+  let at = offsetBytes;
+  for (const buffer of buffers) {
+    calls.push(direction === 'read' ? member.read(buffer, at) : member.write(buffer, at));
+    at += buffer.length;
+  }
+  const results = await Promise.allSettled(calls);
+  const failure = results.find((result) => result.status === 'rejected');
+  if (failure?.status === 'rejected') throw failure.reason;
 }

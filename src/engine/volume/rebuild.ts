@@ -3,6 +3,7 @@
 // overlapping requests by the volume. Writes during a rebuild reach the
 // rebuilding chunk in every range, rebuilt or not, so the range behind the
 // checkpoint stays exact and the range ahead is overwritten consistently.
+import { assert } from '../../lib/assert.js';
 import { VolumeIoError } from '../../lib/errors.js';
 import { divFloor } from '../../lib/units.js';
 import { RateLimiter } from './rate-limiter.js';
@@ -38,6 +39,8 @@ export interface RebuildHost {
 
 export interface RebuildPacing {
   pieceBytes: number;
+  /** Pieces regenerated at once (default 1); the checkpoint is the lowest piece not done. */
+  piecesInFlightMax?: number;
   rateBytesPerSecondMin: number;
   rateBytesPerSecondMax: number;
 }
@@ -104,45 +107,60 @@ export class Rebuild {
     return this.bytesTotal === 0 ? 100 : divFloor(bytes * 100, this.bytesTotal);
   }
 
+  /**
+   * Up to piecesInFlightMax pieces run at once (each under its own lock), so
+   * one piece's reads overlap another's XOR and writes. Pieces finish in any
+   * order; bytesDone, the milestones and the checkpoint follow the lowest
+   * piece not yet done, so a resumed rebuild never skips a piece.
+   */
   private async run(): Promise<RebuildOutcome> {
     const members = this.host.members;
     const record = members.record;
+    const piecesMax = Math.max(1, this.pacing.piecesInFlightMax ?? 1);
+    const pending = new Map<number, Promise<void>>();
+    const finished = new Set<number>();
+    const outcome: { failed: { reason: string; range: ByteRange } | null } = { failed: null };
+    let issueBytes = this.bytesDone;
     let savedPercent = this.percentOf(this.bytesDone);
-    while (this.bytesDone < this.bytesTotal) {
-      if (this.aborting) {
-        record.rebuildCheckpointBytes = this.bytesDone;
-        members.touch();
-        await members.persist();
-        return { status: 'aborted', checkpointBytes: this.bytesDone };
+    for (;;) {
+      while (!this.aborting && outcome.failed === null && issueBytes < this.bytesTotal && pending.size < piecesMax) {
+        const offsetBytes = issueBytes;
+        const lengthBytes = this.pieceLengthAt(offsetBytes);
+        issueBytes += lengthBytes;
+        const skipped = this.isPieceStale !== null && !this.isPieceStale(offsetBytes, lengthBytes);
+        if (!skipped) this.piecesCopied++;
+        const piece = (skipped ? Promise.resolve() : this.host.rebuildPiece(this.chunkIndex, offsetBytes, lengthBytes)).then(() => {
+          finished.add(offsetBytes);
+        }, (error: unknown) => {
+          if (!(error instanceof VolumeIoError) && !(error instanceof RebuildTargetLost)) throw error;
+          // The lowest failed piece is the one reported.
+          if (outcome.failed === null || offsetBytes < outcome.failed.range.offsetBytes) {
+            outcome.failed = { reason: error.message, range: { offsetBytes, lengthBytes } };
+          }
+        }).finally(() => pending.delete(offsetBytes));
+        pending.set(offsetBytes, piece);
+        if (skipped) continue;
+        const rate = this.host.isBusy() ? this.pacing.rateBytesPerSecondMin : this.pacing.rateBytesPerSecondMax;
+        await this.limiter.pace(lengthBytes, rate);
+        // Pieces finish while the pacing waits: progress and checkpoints follow them as they go.
+        savedPercent = await this.advance(finished, savedPercent);
       }
-      const lengthBytes = Math.min(this.pacing.pieceBytes, this.bytesTotal - this.bytesDone);
-      const skipped = this.isPieceStale !== null && !this.isPieceStale(this.bytesDone, lengthBytes);
-      if (!skipped) this.piecesCopied++;
-      try {
-        if (!skipped) await this.host.rebuildPiece(this.chunkIndex, this.bytesDone, lengthBytes);
-      } catch (error) {
-        if (!(error instanceof VolumeIoError) && !(error instanceof RebuildTargetLost)) throw error;
-        return this.fail(error.message, { offsetBytes: this.bytesDone, lengthBytes });
+      if (pending.size === 0) {
+        // Pieces may have finished while the last advance saved a checkpoint.
+        savedPercent = await this.advance(finished, savedPercent);
+        if (pending.size === 0) break;
+        continue;
       }
-      const before = this.percentOf(this.bytesDone);
-      this.bytesDone += lengthBytes;
-      const after = this.percentOf(this.bytesDone);
-      for (const milestone of milestonesPercent) {
-        if (before < milestone && after >= milestone) {
-          members.emit({ name: `Rebuild${milestone}`, chunkIndex: this.chunkIndex, member: record.chunks[this.chunkIndex]!.name,
-            message: `rebuild of ${record.chunks[this.chunkIndex]!.name} ${milestone}% done` });
-        }
-      }
-      // softraid saves the checkpoint whenever the integer percent changes.
-      if (after !== savedPercent && this.bytesDone < this.bytesTotal) {
-        savedPercent = after;
-        record.rebuildCheckpointBytes = this.bytesDone;
-        members.touch();
-        await members.persist();
-      }
-      if (skipped) continue;
-      const rate = this.host.isBusy() ? this.pacing.rateBytesPerSecondMin : this.pacing.rateBytesPerSecondMax;
-      await this.limiter.pace(lengthBytes, rate);
+      await Promise.race(pending.values());
+      savedPercent = await this.advance(finished, savedPercent);
+    }
+    if (outcome.failed !== null) return this.fail(outcome.failed.reason, outcome.failed.range);
+    if (this.bytesDone < this.bytesTotal) {
+      assert(this.aborting, 'rebuild: loop ended before the last piece');
+      record.rebuildCheckpointBytes = this.bytesDone;
+      members.touch();
+      await members.persist();
+      return { status: 'aborted', checkpointBytes: this.bytesDone };
     }
     if (members.chunkState(this.chunkIndex) !== 'Rebuild') return this.fail('rebuild target went offline', null);
     record.rebuildCheckpointBytes = 0;
@@ -152,6 +170,33 @@ export class Rebuild {
     members.emit({ name: 'RebuildFinished', chunkIndex: this.chunkIndex, member: name, message: `rebuild of ${name} finished` });
     members.emit({ name: 'SpareActive', chunkIndex: this.chunkIndex, member: name, message: `${name} is now online` });
     return { status: 'finished' };
+  }
+
+  private pieceLengthAt(offsetBytes: number): number {
+    return Math.min(this.pacing.pieceBytes, this.bytesTotal - offsetBytes);
+  }
+
+  /** Moves bytesDone over the finished pieces at its front: milestones, and the checkpoint when the percent changes. */
+  private async advance(finished: Set<number>, savedPercent: number): Promise<number> {
+    const members = this.host.members;
+    const record = members.record;
+    const before = this.percentOf(this.bytesDone);
+    while (finished.delete(this.bytesDone)) this.bytesDone += this.pieceLengthAt(this.bytesDone);
+    const after = this.percentOf(this.bytesDone);
+    for (const milestone of milestonesPercent) {
+      if (before < milestone && after >= milestone) {
+        members.emit({ name: `Rebuild${milestone}`, chunkIndex: this.chunkIndex, member: record.chunks[this.chunkIndex]!.name,
+          message: `rebuild of ${record.chunks[this.chunkIndex]!.name} ${milestone}% done` });
+      }
+    }
+    // softraid saves the checkpoint whenever the integer percent changes.
+    if (after !== savedPercent && this.bytesDone < this.bytesTotal) {
+      record.rebuildCheckpointBytes = this.bytesDone;
+      members.touch();
+      await members.persist();
+      return after;
+    }
+    return savedPercent;
   }
 
   /**

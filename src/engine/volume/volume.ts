@@ -606,6 +606,7 @@ export class Volume implements BlockDevice {
     };
     const rebuild = new Rebuild(host, chunkIndex, startBytes, this.discipline.chunkUsedBytes(this.geometry, chunkIndex), {
       pieceBytes: this.limits.rebuildPieceBytes,
+      piecesInFlightMax: this.limits.rebuildPiecesInFlightMax,
       rateBytesPerSecondMin: this.limits.rebuildRateBytesPerSecondMin,
       rateBytesPerSecondMax: this.limits.rebuildRateBytesPerSecondMax,
     }, isPieceStale);
