@@ -647,6 +647,8 @@ export class Volume implements BlockDevice {
     }
     if (this.scrubRun !== null) throw new SoftraidError(`${name}: scrub already in progress`);
     if (this.rebuild !== null || this.state === 'Rebuild') throw new SoftraidError(`${name}: rebuild in progress`);
+    // Regions a crash left dirty would count as mismatches: crash recovery first.
+    if (this.resync !== null) throw new SoftraidError(`${name}: resync in progress`);
     if (this.state !== 'Online') throw new SoftraidError(`${name}: volume is ${this.state}, a scrub needs every chunk online`);
     const lockRange = this.discipline.rebuildLockRange;
     const scrub = new Scrub({
