@@ -180,3 +180,28 @@ test('controller: a member failing while its metadata is written fails the reque
   assert.equal(made.ok, true, JSON.stringify(made.messages));
   await controller.shutdown();
 });
+
+test('controller: after a crash the resync of dirty regions runs at assembly and is logged', async () => {
+  const { controller, chunks } = fixture({ a: 8 * MiB, b: 8 * MiB });
+  await controller.create({ level: 'raid1', chunkNames: ['a', 'b'], force: false, noAutoAssemble: false });
+  const volume = controller.blockDevice('sd0')!;
+  // FUA: durable at once, and no flush afterwards that could let the bitmap clean its bit.
+  await volume.write(3 * MiB, new Uint8Array(64 * 1024).fill(7), { fua: true });
+  // Power cut: no clean shutdown; the members keep what was made durable.
+  for (const chunk of chunks.values()) chunk.crash();
+  const logged: string[] = [];
+  const after = new SoftraidController({
+    openChunk: async (name) => { const chunk = chunks.get(name)!; chunk.reopen(); return chunk; },
+    random: (bytes) => randomFillSync(bytes), clock: realClock,
+    log: (message) => logged.push(message.text),
+  });
+  const scanned = await after.scan(['a', 'b']);
+  assert.equal(scanned.ok, true, JSON.stringify(scanned.messages));
+  assert.ok(scanned.messages.some((message) => /was not shutdown properly/.test(message.text)), JSON.stringify(scanned.messages));
+  await waitFor(() => logged.some((line) => /^sd0: resync of [1-9]\d* dirty regions \(\d+ bytes\) finished in \d+ ms$/.test(line)),
+    `the resync log line (logged: ${JSON.stringify(logged)})`);
+  const back = new Uint8Array(64 * 1024);
+  await after.blockDevice('sd0')!.read(3 * MiB, back);
+  assert.ok(back.every((byte) => byte === 7));
+  await after.shutdown();
+});

@@ -459,6 +459,17 @@ export class SoftraidController implements Controller {
       this.track(resumed.finished);
       void resumed.finished.then((outcome) => this.reportRebuildOutcome(volume, resumed.chunkIndex, outcome), () => undefined);
     }
+    // Crash recovery (log replay, then resync of the regions the bitmap marks) runs in the background: say how it ended.
+    const resync = volume.resumeResync();
+    if (resync) {
+      void resync.finished.then((outcome) => {
+        if (outcome.status === 'finished' && outcome.regions > 0) {
+          this.options.log?.({ type: 'info', text: `${deviceName}: resync of ${outcome.regions} dirty regions (${outcome.bytes} bytes) finished in ${Math.round(outcome.elapsedMs)} ms` });
+        } else if (outcome.status === 'failed') {
+          this.options.log?.({ type: 'warning', text: `${deviceName}: resync failed: ${outcome.reason}` });
+        }
+      }, () => undefined);
+    }
     this.notifyChanged();
     return volume;
   }
