@@ -18,7 +18,7 @@ export default tseslint.config(
   },
   {
     files: ['src/engine/**/*.ts'],
-    ignores: ['src/engine/**/*.test.ts'],
+    ignores: ['src/engine/**/*.test.ts', 'src/engine/**/*.test-helper.ts'],
     rules: {
       'no-restricted-imports': ['error', {
         patterns: [{ group: ['node:*', 'fs', 'net', 'fs/*', 'child_process', '../chunk/*', '../../chunk/*', '../nbd/*', '../../nbd/*'],

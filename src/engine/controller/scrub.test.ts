@@ -1,71 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomFillSync } from 'node:crypto';
-import { MemoryChunk, seededRandom } from '../../chunk/memory.js';
-import { SoftraidError } from '../../lib/errors.js';
 import { KiB, MiB } from '../../lib/units.js';
-import { SoftraidController, formatRanges } from './softraid.js';
-import type { BioMessage, ControllerEvent } from './types.js';
-import type { ChunkBackend } from '../chunk.js';
-import type { Clock } from '../volume/events.js';
-import type { VolumeLimits } from '../volume/limits.js';
-
-/** Time moves only when the test says so; sleepers wake in due order. */
-class ManualClock implements Clock {
-  private now = 0;
-  private sleepers: { dueMs: number; wake: () => void }[] = [];
-  nowMs(): number {
-    return this.now;
-  }
-  sleepMs(durationMs: number): Promise<void> {
-    return new Promise((resolve) => this.sleepers.push({ dueMs: this.now + durationMs, wake: resolve }));
-  }
-  async advance(durationMs: number): Promise<void> {
-    const end = this.now + durationMs;
-    for (;;) {
-      await new Promise((resolve) => setImmediate(resolve));
-      const next = this.sleepers.filter((sleeper) => sleeper.dueMs <= end).sort((a, b) => a.dueMs - b.dueMs)[0];
-      if (!next) break;
-      this.now = Math.max(this.now, next.dueMs);
-      this.sleepers.splice(this.sleepers.indexOf(next), 1);
-      next.wake();
-    }
-    this.now = end;
-  }
-}
-
-const realClock: Clock = { nowMs: () => performance.now(), sleepMs: (ms) => new Promise((resolve) => setTimeout(resolve, ms)) };
-
-function fixture(sizes: Record<string, number>, options: { clock?: Clock; limits?: Partial<VolumeLimits> } = {}) {
-  const chunks = new Map<string, MemoryChunk>();
-  const random = seededRandom(7);
-  for (const [name, sizeBytes] of Object.entries(sizes)) chunks.set(name, new MemoryChunk(name, sizeBytes, random));
-  const events: ControllerEvent[] = [];
-  const log: BioMessage[] = [];
-  const controller = new SoftraidController({
-    openChunk: async (name) => {
-      const chunk = chunks.get(name);
-      if (!chunk) throw new SoftraidError(`chunk ${name}: No such file or directory`);
-      chunk.reopen();
-      return chunk as ChunkBackend;
-    },
-    random: (bytes) => randomFillSync(bytes),
-    clock: options.clock ?? realClock,
-    volumeLimits: { rebuildRateBytesPerSecondMin: 1000 * MiB, rebuildRateBytesPerSecondMax: 1000 * MiB, ...options.limits },
-    log: (message) => log.push(message),
-    wallClockMs: () => Date.UTC(2026, 0, 2, 3, 4, 5),
-  });
-  controller.onEvent((event) => events.push(event));
-  return { controller, chunks, events, log };
-}
-
-async function waitFor(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const start = Date.now();
-  while (!condition()) {
-    if (Date.now() - start > timeoutMs) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
+import { formatRanges } from './softraid.js';
+import { ManualClock, fixture, waitFor } from './fixture.test-helper.js';
 
 test('controller scrub: started by name, mismatches in the view and the log, last result kept', async () => {
   const { controller, chunks, events, log } = fixture({ a: 4 * MiB, b: 4 * MiB });

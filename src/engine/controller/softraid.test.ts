@@ -1,46 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomFillSync } from 'node:crypto';
-import { MemoryChunk, seededRandom } from '../../chunk/memory.js';
-import { SoftraidError } from '../../lib/errors.js';
 import { MiB } from '../../lib/units.js';
 import { SoftraidController } from './softraid.js';
-import type { ControllerEvent } from './types.js';
-import type { ChunkBackend } from '../chunk.js';
-
-const realClock = {
-  nowMs: () => performance.now(),
-  sleepMs: (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)),
-};
-
-/** A pool of named memory chunks standing in for files; opening one that is open hands out the same storage. */
-function fixture(sizes: Record<string, number>) {
-  const chunks = new Map<string, MemoryChunk>();
-  const random = seededRandom(7);
-  for (const [name, sizeBytes] of Object.entries(sizes)) chunks.set(name, new MemoryChunk(name, sizeBytes, random));
-  const events: ControllerEvent[] = [];
-  const controller = new SoftraidController({
-    openChunk: async (name) => {
-      const chunk = chunks.get(name);
-      if (!chunk) throw new SoftraidError(`chunk ${name}: No such file or directory`);
-      chunk.reopen();
-      return chunk as ChunkBackend;
-    },
-    random: (bytes) => randomFillSync(bytes),
-    clock: realClock,
-    volumeLimits: { rebuildRateBytesPerSecondMin: 1000 * MiB, rebuildRateBytesPerSecondMax: 1000 * MiB },
-  });
-  controller.onEvent((event) => events.push(event));
-  return { controller, chunks, events };
-}
-
-async function waitFor(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const start = Date.now();
-  while (!condition()) {
-    if (Date.now() - start > timeoutMs) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
+import { fixture, realClock, waitFor } from './fixture.test-helper.js';
 
 test('controller: RAID 5 create, member fails, hot spare rebuilds, data intact', async () => {
   const { controller, chunks, events } = fixture({ a: 8 * MiB, b: 8 * MiB, c: 8 * MiB, d: 8 * MiB, spare: 9 * MiB });
