@@ -92,6 +92,8 @@ export class Volume implements BlockDevice {
   private lastRequestEndMs = Number.NEGATIVE_INFINITY;
   private zeroes: Uint8Array | null = null;
   private rebuild: Rebuild | null = null;
+  /** Settles when the last rebuild launched has ended and let go of `rebuild`. */
+  private rebuildEnded: Promise<void> = Promise.resolve();
   private closing = false;
   /** The dirty flag as the members hold it (the record's may be set by the owner before it is saved). */
   private dirtyOnDisk: boolean;
@@ -284,6 +286,9 @@ export class Volume implements BlockDevice {
     const record = this.record;
     const name = record.deviceName;
     if (!this.discipline.capabilities.rebuild) throw new SoftraidError(`${name}: discipline does not support rebuild`);
+    // A rebuild whose target just dropped out (the volume is Degraded again)
+    // may still be finishing its pieces in flight: let it wind down first.
+    if (this.rebuild !== null && this.state === 'Degraded') await this.rebuildEnded;
     if (this.state === 'Rebuild' || this.rebuild !== null) throw new SoftraidError(`${name}: rebuild already in progress`);
     if (this.state !== 'Degraded') throw new SoftraidError(`${name}: volume not degraded`);
     if (!Number.isSafeInteger(chunkIndex) || chunkIndex < 0 || chunkIndex >= this.geometry.chunkCount
@@ -614,6 +619,7 @@ export class Volume implements BlockDevice {
     const finished = rebuild.start().finally(() => {
       if (this.rebuild === rebuild) this.rebuild = null;
     });
+    this.rebuildEnded = finished.then(() => undefined, () => undefined);
     return { chunkIndex, finished, partial: isPieceStale !== null };
   }
 
