@@ -122,104 +122,55 @@ export class FileChunk implements ChunkBackend {
 
   async read(buffer: Uint8Array, offsetBytes: number): Promise<void> {
     this.checkRange('read', offsetBytes, buffer.length);
-    if (buffer.length <= this.syncIoBytesMax) return this.readvNow([buffer], offsetBytes, buffer.length);
-    let done = 0;
-    while (done < buffer.length) {
-      let bytesRead: number;
-      try {
-        bytesRead = await readAt(this.fd, buffer, done, buffer.length - done, offsetBytes + done);
-      } catch (error) {
-        throw this.ioError('read', offsetBytes, buffer.length, error);
-      }
-      if (bytesRead === 0) throw new ChunkIoError('read', this.name, offsetBytes + done, buffer.length - done, 'EIO', 'unexpected end of device');
-      done += bytesRead;
-    }
+    return this.transfer('read', [buffer], offsetBytes, buffer.length);
   }
 
   async write(buffer: Uint8Array, offsetBytes: number): Promise<void> {
     this.checkRange('write', offsetBytes, buffer.length);
-    if (buffer.length <= this.syncIoBytesMax) return this.writevNow([buffer], offsetBytes, buffer.length);
-    let done = 0;
-    while (done < buffer.length) {
-      try {
-        done += await writeAt(this.fd, buffer, done, buffer.length - done, offsetBytes + done);
-      } catch (error) {
-        throw this.ioError('write', offsetBytes, buffer.length, error);
-      }
-    }
+    return this.transfer('write', [buffer], offsetBytes, buffer.length);
   }
 
   async readv(buffers: readonly Uint8Array[], offsetBytes: number): Promise<void> {
     if (buffers.length === 1) return this.read(buffers[0]!, offsetBytes);
-    const lengthBytes = this.checkVectors('readv', buffers, offsetBytes);
-    if (lengthBytes <= this.syncIoBytesMax) return this.readvNow(buffers, offsetBytes, lengthBytes);
-    let pending = buffers;
-    let done = 0;
-    while (done < lengthBytes) {
-      let bytesRead: number;
-      try {
-        bytesRead = await readvAt(this.fd, pending, offsetBytes + done);
-      } catch (error) {
-        throw this.ioError('read', offsetBytes, lengthBytes, error);
-      }
-      if (bytesRead === 0) throw new ChunkIoError('read', this.name, offsetBytes + done, lengthBytes - done, 'EIO', 'unexpected end of device');
-      done += bytesRead;
-      if (done < lengthBytes) pending = vectorsAfter(pending, bytesRead);
-    }
+    return this.transfer('read', buffers, offsetBytes, this.checkVectors('readv', buffers, offsetBytes));
   }
 
   async writev(buffers: readonly Uint8Array[], offsetBytes: number): Promise<void> {
     if (buffers.length === 1) return this.write(buffers[0]!, offsetBytes);
-    const lengthBytes = this.checkVectors('writev', buffers, offsetBytes);
-    if (lengthBytes <= this.syncIoBytesMax) return this.writevNow(buffers, offsetBytes, lengthBytes);
-    let pending = buffers;
-    let done = 0;
-    while (done < lengthBytes) {
-      let bytesWritten: number;
-      try {
-        bytesWritten = await writevAt(this.fd, pending, offsetBytes + done);
-      } catch (error) {
-        throw this.ioError('write', offsetBytes, lengthBytes, error);
-      }
-      done += bytesWritten;
-      if (done < lengthBytes) pending = vectorsAfter(pending, bytesWritten);
-    }
+    return this.transfer('write', buffers, offsetBytes, this.checkVectors('writev', buffers, offsetBytes));
   }
 
-  /** Synchronous read of a checked range (a member in memory, small I/O). */
-  private readvNow(buffers: readonly Uint8Array[], offsetBytes: number, lengthBytes: number): void {
+  /**
+   * Moves a checked range between the buffers and the member, resuming short
+   * transfers: synchronously for small I/O on a member in memory
+   * (syncIoBytesMax), through the thread pool otherwise; one buffer with
+   * pread/pwrite, several with preadv/pwritev.
+   */
+  private async transfer(operation: 'read' | 'write', buffers: readonly Uint8Array[], offsetBytes: number, lengthBytes: number): Promise<void> {
+    const now = lengthBytes <= this.syncIoBytesMax;
     let pending = buffers;
     let done = 0;
     while (done < lengthBytes) {
-      let bytesRead: number;
+      const positionBytes = offsetBytes + done;
+      let moved: number;
       try {
-        bytesRead = pending.length === 1
-          ? readSync(this.fd, pending[0]!, 0, pending[0]!.length, offsetBytes + done)
-          : readvSync(this.fd, pending, offsetBytes + done);
+        if (operation === 'read') {
+          moved = pending.length === 1
+            ? (now ? readSync(this.fd, pending[0]!, 0, pending[0]!.length, positionBytes) : await readAt(this.fd, pending[0]!, 0, pending[0]!.length, positionBytes))
+            : (now ? readvSync(this.fd, pending, positionBytes) : await readvAt(this.fd, pending, positionBytes));
+        } else {
+          moved = pending.length === 1
+            ? (now ? writeSync(this.fd, pending[0]!, 0, pending[0]!.length, positionBytes) : await writeAt(this.fd, pending[0]!, 0, pending[0]!.length, positionBytes))
+            : (now ? writevSync(this.fd, pending, positionBytes) : await writevAt(this.fd, pending, positionBytes));
+        }
       } catch (error) {
-        throw this.ioError('read', offsetBytes, lengthBytes, error);
+        throw this.ioError(operation, offsetBytes, lengthBytes, error);
       }
-      if (bytesRead === 0) throw new ChunkIoError('read', this.name, offsetBytes + done, lengthBytes - done, 'EIO', 'unexpected end of device');
-      done += bytesRead;
-      if (done < lengthBytes) pending = vectorsAfter(pending, bytesRead);
-    }
-  }
-
-  /** Synchronous write of a checked range (a member in memory, small I/O). */
-  private writevNow(buffers: readonly Uint8Array[], offsetBytes: number, lengthBytes: number): void {
-    let pending = buffers;
-    let done = 0;
-    while (done < lengthBytes) {
-      let bytesWritten: number;
-      try {
-        bytesWritten = pending.length === 1
-          ? writeSync(this.fd, pending[0]!, 0, pending[0]!.length, offsetBytes + done)
-          : writevSync(this.fd, pending, offsetBytes + done);
-      } catch (error) {
-        throw this.ioError('write', offsetBytes, lengthBytes, error);
+      if (moved === 0 && operation === 'read') {
+        throw new ChunkIoError('read', this.name, positionBytes, lengthBytes - done, 'EIO', 'unexpected end of device');
       }
-      done += bytesWritten;
-      if (done < lengthBytes) pending = vectorsAfter(pending, bytesWritten);
+      done += moved;
+      if (done < lengthBytes) pending = vectorsAfter(pending, moved);
     }
   }
 
