@@ -5,20 +5,14 @@ import { MemoryChunk, seededRandom } from '../../chunk/memory.js';
 import { readChunkMetadata, saveVolumeMetadata, writeChunkMetadata } from '../metadata/io.js';
 import { copyAOffsetBytes, copyBOffsetBytes } from '../metadata/layout.js';
 import { MetadataVersionError } from '../metadata/version-error.js';
-import { copyChecksum, encodeMetadata } from '../metadata/codec.js';
+import { encodeMetadata } from '../metadata/codec.js';
 import type { RaidLevel } from '../levels.js';
 import { createVolume } from './create.js';
 import { assembleVolume } from './assemble.js';
+import { setVersion } from '../metadata/fixtures.test-helper.js';
 
 const MiB = 1024 * 1024;
 
-/** Stamps a newer format version on the copy at `offsetBytes`, with a valid checksum (as a newer writer would). */
-function setVersion(bytes: Uint8Array, offsetBytes: number, version: number): void {
-  const view = new DataView(bytes.buffer, offsetBytes);
-  view.setUint32(8, version, true);
-  const copyBytes = view.getUint32(16, true);
-  view.setUint32(20, copyChecksum(bytes.subarray(offsetBytes, offsetBytes + copyBytes)), true);
-}
 const notInUse = { chunksInUse: () => false };
 
 function randomFrom(seed: number): (bytes: Uint8Array) => void {

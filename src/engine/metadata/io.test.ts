@@ -6,17 +6,10 @@ import { readChunkMetadata, saveVolumeMetadata, wipeChunkMetadata, writeChunkMet
 import { copyAOffsetBytes, copyBOffsetBytes } from './layout.js';
 import type { VolumeRecord } from './record.js';
 import { MetadataVersionError } from './version-error.js';
-import { copyChecksum } from './codec.js';
+import { setVersion } from './fixtures.test-helper.js';
 
 const MiB = 1024 * 1024;
 
-/** Stamps a newer format version on the copy at `offsetBytes`, with a valid checksum (as a newer writer would). */
-function setVersion(bytes: Uint8Array, offsetBytes: number, version: number): void {
-  const view = new DataView(bytes.buffer, offsetBytes);
-  view.setUint32(8, version, true);
-  const copyBytes = view.getUint32(16, true);
-  view.setUint32(20, copyChecksum(bytes.subarray(offsetBytes, offsetBytes + copyBytes)), true);
-}
 
 function raid1(chunkCount = 2): VolumeRecord {
   return {
