@@ -29,4 +29,13 @@ export interface BlockDevice {
   /** Advisory discard: afterwards the range reads back as zeroes or as its old contents. */
   trim(offsetBytes: number, lengthBytes: number): Promise<void>;
   flush(): Promise<void>;
+  /**
+   * Optional, the block layer's plugging: a submitter says it is in the
+   * middle of handing over more requests (an NBD connection receiving a
+   * frame), and later that it is not. While any submitter is plugged, a
+   * device may hold a partial write a moment for the next request to
+   * complete it; it never acknowledges a write it has not written.
+   */
+  plug?(): void;
+  unplug?(): void;
 }

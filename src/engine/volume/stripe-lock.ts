@@ -1,12 +1,18 @@
 // Overlap serialization (softraid's work-unit collisions): a request whose
-// volume range overlaps one queued or running before it waits for it, in
-// arrival order; requests that do not overlap run in parallel. RAID 5 locks
-// whole rows (its discipline's lockRange), so this is also its stripe lock.
+// volume range conflicts with one queued or running before it waits for it,
+// in arrival order; requests that do not conflict run in parallel. Two
+// ranges conflict when they overlap and at least one of them is exclusive:
+// reads take the range shared (they never wait for each other), writes,
+// rebuild and scrub pieces exclusive. RAID 5 locks whole rows (its
+// discipline's lockRange), so this is also its stripe lock.
 import { assert } from '../../lib/assert.js';
+
+export type LockMode = 'shared' | 'exclusive';
 
 interface Entry {
   startBytes: number;
   endBytes: number;
+  shared: boolean;
   granted: boolean;
   grant: () => void;
 }
@@ -26,14 +32,17 @@ export class RangeLock {
   }
 
   /**
-   * Queues the range at once (the caller's order is the order overlapping
-   * requests run in) and resolves when every earlier overlapping entry has
-   * been released.
+   * Queues the range at once (the caller's order is the order conflicting
+   * requests run in) and resolves when every earlier conflicting entry has
+   * been released. A shared entry queued behind an exclusive one waits too,
+   * so that a stream of reads never starves a write.
    */
-  acquire(offsetBytes: number, lengthBytes: number): Promise<Release> {
+  acquire(offsetBytes: number, lengthBytes: number, mode: LockMode = 'exclusive'): Promise<Release> {
     assert(this.entries.length < this.entriesMax, `RangeLock: more than ${this.entriesMax} entries`);
-    const entry: Entry = { startBytes: offsetBytes, endBytes: offsetBytes + Math.max(1, lengthBytes), granted: false, grant: () => {} };
-    const free = !this.entries.some((other) => overlaps(other, entry));
+    const entry: Entry = {
+      startBytes: offsetBytes, endBytes: offsetBytes + Math.max(1, lengthBytes), shared: mode === 'shared', granted: false, grant: () => {},
+    };
+    const free = !this.entries.some((other) => conflicts(other, entry));
     this.entries.push(entry);
     const release: Release = () => this.release(entry);
     if (free) {
@@ -51,9 +60,9 @@ export class RangeLock {
     this.entries.splice(index, 1);
     for (let i = index; i < this.entries.length; i++) {
       const waiting = this.entries[i]!;
-      if (waiting.granted || !overlaps(waiting, entry)) continue;
+      if (waiting.granted || !conflicts(waiting, entry)) continue;
       let blocked = false;
-      for (let j = 0; j < i && !blocked; j++) blocked = overlaps(this.entries[j]!, waiting);
+      for (let j = 0; j < i && !blocked; j++) blocked = conflicts(this.entries[j]!, waiting);
       if (!blocked) {
         waiting.granted = true;
         waiting.grant();
@@ -62,6 +71,6 @@ export class RangeLock {
   }
 }
 
-function overlaps(a: Entry, b: Entry): boolean {
-  return a.startBytes < b.endBytes && b.startBytes < a.endBytes;
+function conflicts(a: Entry, b: Entry): boolean {
+  return a.startBytes < b.endBytes && b.startBytes < a.endBytes && !(a.shared && b.shared);
 }

@@ -4,16 +4,17 @@
 // when a chunk drops out, keeps flush ordering, and schedules rebuilds.
 import { assert } from '../../lib/assert.js';
 import { ChunkIoError, SoftraidError, VolumeIoError } from '../../lib/errors.js';
-import { alignDown, divFloor } from '../../lib/units.js';
+import { alignDown, alignUp, divFloor } from '../../lib/units.js';
 import { levelTable, type Raid5Layout, type RaidLevel } from '../levels.js';
 import { disciplineFor } from '../disciplines/registry.js';
-import { geometryFromRecord } from '../disciplines/geometry.js';
+import { geometryFromRecord, parityRowBytes } from '../disciplines/geometry.js';
 import { ChunkRetry } from '../disciplines/sub-io.js';
 import { Admission } from './admission.js';
 import { volumeLimitsDefault, type VolumeLimits } from './limits.js';
 import { MemberSet } from './member-set.js';
 import { Rebuild, RebuildTargetLost, type RebuildHost, type RebuildOutcome, type RebuildProgress } from './rebuild.js';
-import { RangeLock } from './stripe-lock.js';
+import { RangeLock, type LockMode } from './stripe-lock.js';
+import { RowGather } from './row-gather.js';
 import { WriteIntentBitmap, type BitRange } from './write-intent.js';
 import { PartialParityLog, type PplTicket, type RecoveryResult } from './partial-parity-log.js';
 import { Resync, type ResyncOutcome } from './resync.js';
@@ -109,6 +110,15 @@ export class Volume implements BlockDevice {
   private resync: Resync | null = null;
   private resyncFinished: Promise<ResyncOutcome> | null = null;
   private recoveryInfo: RecoveryInfo;
+  /** ready() has finished: reads may share their range unless a resync is due there. */
+  private recovered = false;
+  /** Parity levels: the volume bytes of a row, and the gathering of partial rows into whole ones. */
+  private readonly rowBytes: number;
+  private readonly gather: RowGather | null;
+  /** Where the last write to arrive ended: the next one starting there is part of a sequential stream. */
+  private lastWriteEndBytes = -1;
+  /** Submitters in the middle of handing over requests (BlockDevice.plug). */
+  private plugged = 0;
 
   constructor(record: VolumeRecord, members: (ChunkBackend | null)[], private readonly deps: VolumeDeps, limits: Partial<VolumeLimits> = {}) {
     this.limits = { ...volumeLimitsDefault, ...limits };
@@ -134,6 +144,10 @@ export class Volume implements BlockDevice {
     this.members = new MemberSet(record, [...members], this.discipline.capabilities.redundant, deps);
     this.locks = new RangeLock(this.limits.requestsInFlightMax + 4);
     this.admission = new Admission(this.limits.requestsInFlightMax, this.limits.requestsWaitingMax);
+    this.rowBytes = parityRowBytes(this.geometry);
+    this.gather = this.rowBytes > 0
+      ? new RowGather(this.rowBytes, { submit: (at, data) => this.lockedWrite(at, data), sleepMs: (ms) => this.clock.sleepMs(ms) })
+      : null;
     // Not every member may hold the dirty state the assembled record shows: the first write saves it again.
     this.dirtyOnDisk = false;
     this.dirtyAtAssembly = record.dirty;
@@ -171,6 +185,11 @@ export class Volume implements BlockDevice {
     return this.bitmap;
   }
 
+  /** Parity levels: what write gathering did (row-gather.ts); null on other levels. */
+  get writeGathering(): RowGather['counters'] | null {
+    return this.gather?.counters ?? null;
+  }
+
   get partialParityLog(): PartialParityLog | null {
     return this.ppl;
   }
@@ -186,7 +205,9 @@ export class Volume implements BlockDevice {
   async read(offsetBytes: number, into: Uint8Array): Promise<void> {
     this.checkRequest(offsetBytes, into.length, 'read');
     if (into.length === 0) return;
-    await this.track(this.requestsInFlight, this.locked(offsetBytes, into.length, async () => {
+    this.gather?.noteArrival();
+    this.gather?.releaseOverlapping(offsetBytes, into.length);
+    await this.track(this.requestsInFlight, this.locked(offsetBytes, into.length, this.readLockMode(offsetBytes, into.length), async () => {
       await this.ready();
       await this.resyncPendingUnderLock(offsetBytes, into.length);
       await this.withRetry(() => this.discipline.read(this.members, this.geometry, offsetBytes, into));
@@ -196,14 +217,71 @@ export class Volume implements BlockDevice {
   async write(offsetBytes: number, data: Uint8Array, options: WriteOptions): Promise<void> {
     this.checkRequest(offsetBytes, data.length, 'write');
     if (data.length > 0) {
-      const request = this.locked(offsetBytes, data.length, async () => {
-        await this.markDirty();
-        await this.ready();
-        await this.writeRange(offsetBytes, data);
-      });
+      const request = this.gather === null ? this.lockedWrite(offsetBytes, data) : this.writeByRows(offsetBytes, data, !options.fua);
       await this.track(this.writesInFlight, this.track(this.requestsInFlight, request));
     }
     if (options.fua) await this.flushMembers();
+  }
+
+  plug(): void {
+    this.plugged++;
+  }
+
+  unplug(): void {
+    assert(this.plugged > 0, 'Volume: unplug without plug');
+    this.plugged--;
+    this.releaseHeldIfIdle();
+  }
+
+  /** Nothing in flight and nothing being handed over: no request is coming soon to complete a held row. */
+  private releaseHeldIfIdle(): void {
+    if (this.plugged === 0 && this.admission.requestsInFlight === 0) this.gather?.releaseAll();
+  }
+
+  private lockedWrite(offsetBytes: number, data: Uint8Array): Promise<void> {
+    return this.locked(offsetBytes, data.length, 'exclusive', async () => {
+      await this.markDirty();
+      await this.ready();
+      await this.writeRange(offsetBytes, data);
+    });
+  }
+
+  /**
+   * Parity levels: a write is cut at row boundaries and each piece takes its
+   * own row lock, so that two requests sharing a row wait for each other
+   * only there, and their whole rows go ahead in parallel. Partial rows go
+   * through the row gatherer: the last one of a sequential write may wait
+   * for the next request to complete it (row-gather.ts). Pieces are queued
+   * synchronously, in order, so conflicting requests still run in arrival
+   * order row by row.
+   */
+  private async writeByRows(offsetBytes: number, data: Uint8Array, mayHold: boolean): Promise<void> {
+    const gather = this.gather!;
+    const rowBytes = this.rowBytes;
+    const endBytes = offsetBytes + data.length;
+    // Held only in a sequential stream with company: more requests in flight or on their way.
+    const hold = mayHold && offsetBytes === this.lastWriteEndBytes;
+    this.lastWriteEndBytes = endBytes;
+    const company = (): boolean => this.admission.requestsInFlight > 0 || this.plugged > 0;
+    gather.noteArrival();
+    const pieces: Promise<void>[] = [];
+    const view = (from: number, to: number): Uint8Array => data.subarray(from - offsetBytes, to - offsetBytes);
+    const wholeStart = Math.min(alignUp(offsetBytes, rowBytes), endBytes);
+    const wholeEnd = Math.max(alignDown(endBytes, rowBytes), wholeStart);
+    if (offsetBytes < wholeStart) {
+      // Head piece: the whole request when it ends inside its first row.
+      const isLast = wholeStart === endBytes;
+      pieces.push(gather.offer(offsetBytes, view(offsetBytes, wholeStart), isLast && hold && company()));
+    }
+    if (wholeStart < wholeEnd) {
+      gather.releaseOverlapping(wholeStart, wholeEnd - wholeStart);
+      pieces.push(this.lockedWrite(wholeStart, view(wholeStart, wholeEnd)));
+    }
+    if (wholeEnd < endBytes) {
+      pieces.push(gather.offer(wholeEnd, view(wholeEnd, endBytes), hold && company()));
+    }
+    const outcomes = await Promise.allSettled(pieces);
+    for (const outcome of outcomes) if (outcome.status === 'rejected') throw outcome.reason;
   }
 
   /**
@@ -216,7 +294,9 @@ export class Volume implements BlockDevice {
     if (lengthBytes > 0) {
       this.zeroes ??= new Uint8Array(this.limits.zeroPieceBytes);
       const zeroes = this.zeroes;
-      const request = this.locked(offsetBytes, lengthBytes, async () => {
+      this.gather?.noteArrival();
+      this.gather?.releaseOverlapping(offsetBytes, lengthBytes);
+      const request = this.locked(offsetBytes, lengthBytes, 'exclusive', async () => {
         await this.markDirty();
         await this.ready();
         for (let done = 0; done < lengthBytes;) {
@@ -468,6 +548,7 @@ export class Volume implements BlockDevice {
     }
     if (this.writeIntentRegionBytes !== 0) await this.loadBitmap();
     if (this.ppl !== null) this.recoveryInfo.partialParityLog = await this.ppl.recover(this.record.uuid);
+    this.recovered = true;
   }
 
   /**
@@ -571,9 +652,11 @@ export class Volume implements BlockDevice {
   async close(options: { clean: boolean }): Promise<void> {
     if (this.closing) return;
     this.closing = true;
+    if (process.env.GATHER_DEBUG) console.error('gather', this.gather?.counters, this.ppl?.counters);
     await this.rebuild?.abort();
     await this.resync?.abort();
     await this.scrubRun?.stop();
+    this.gather?.releaseAll();
     await Promise.all([...this.requestsInFlight]);
     let failure: unknown = null;
     let resyncPending = false;
@@ -712,12 +795,12 @@ export class Volume implements BlockDevice {
   }
 
   /** Admission, then the overlap lock, queued synchronously so overlapping requests run in arrival order. */
-  private async locked(offsetBytes: number, lengthBytes: number, operation: () => Promise<void>): Promise<void> {
+  private async locked(offsetBytes: number, lengthBytes: number, mode: LockMode, operation: () => Promise<void>): Promise<void> {
     const waiting = this.admission.enter();
     try {
       if (waiting !== null) await waiting;
       const range = this.discipline.lockRange(this.geometry, offsetBytes, lengthBytes);
-      const release = await this.locks.acquire(range.offsetBytes, range.lengthBytes);
+      const release = await this.locks.acquire(range.offsetBytes, range.lengthBytes, mode);
       try {
         await operation();
       } finally {
@@ -726,7 +809,21 @@ export class Volume implements BlockDevice {
     } finally {
       this.admission.leave();
       this.lastRequestEndMs = this.clock.nowMs();
+      this.releaseHeldIfIdle();
     }
+  }
+
+  /**
+   * Reads share their range (they never wait for each other, RAID 5 reads
+   * of one row included) once recovery has run and no resync is due there:
+   * a read that must resync first writes, so it takes the range alone.
+   */
+  private readLockMode(offsetBytes: number, lengthBytes: number): LockMode {
+    if (!this.recovered) return 'exclusive';
+    const bitmap = this.bitmap;
+    if (bitmap === null || this.resyncFinished === null) return 'shared';
+    const pending = bitmap.pendingBits(bitmap.bitsOf(this.discipline.chunkRangeOf!(this.geometry, offsetBytes, lengthBytes)));
+    return pending.length === 0 ? 'shared' : 'exclusive';
   }
 
   /**
@@ -761,6 +858,7 @@ export class Volume implements BlockDevice {
   }
 
   private async flushMembers(): Promise<void> {
+    this.gather?.releaseAll();
     await Promise.all([...this.writesInFlight]);
     await this.flushAll(this.limits.bitmapCleanAfterMs);
   }
