@@ -14,6 +14,7 @@ import type { Socket } from 'node:net';
 import { TLSSocket, type SecureContext } from 'node:tls';
 import { assert } from '../lib/assert.js';
 import { MiB } from '../lib/units.js';
+import type { BlockDevice } from '../engine/block-device.js';
 import type { BufferPool } from './buffer-pool.js';
 import { withDirectReads } from './direct-read-socket.js';
 import type { ExportRegistry } from './export-registry.js';
@@ -71,6 +72,8 @@ export class NbdConnection {
   private closed = false;
   private upgrading = false;
   private timer: NodeJS.Timeout | undefined;
+  /** The device told that this client is in the middle of sending a request (BlockDevice.plug). */
+  private pluggedDevice: BlockDevice | null = null;
   private resolveClosed!: () => void;
   readonly closedPromise = new Promise<void>((resolve) => { this.resolveClosed = resolve; });
 
@@ -149,6 +152,7 @@ export class NbdConnection {
     if (this.closed) return;
     this.closed = true;
     clearTimeout(this.timer);
+    this.setPlugged(false);
     this.context.onClosed(this);
     this.resolveClosed();
   };
@@ -180,6 +184,7 @@ export class NbdConnection {
       }
       if (frame === undefined) {
         this.setPaused(false);
+        this.setPlugged(this.parser.inFrame);
         return;
       }
       this.handle(frame);
@@ -191,6 +196,19 @@ export class NbdConnection {
     return this.requestsInFlight < limits.requestsInFlightMax
       && this.inFlightBytes < limits.inFlightBytesMax
       && this.socket.writableLength < limits.replyQueueBytesMax;
+  }
+
+  /**
+   * While a request is half received, its device may hold a partial write
+   * for it to complete (the RAID 5 row gatherer); once input runs out at a
+   * frame boundary, nothing more is known to be coming.
+   */
+  private setPlugged(plugged: boolean): void {
+    const device = plugged ? this.session?.device ?? null : null;
+    if (device === this.pluggedDevice) return;
+    this.pluggedDevice?.unplug?.();
+    this.pluggedDevice = device;
+    device?.plug?.();
   }
 
   private setPaused(paused: boolean): void {

@@ -72,6 +72,11 @@ export class ClientStreamParser {
     return this.end - this.start;
   }
 
+  /** Part of a frame has arrived and the rest has not: the client is in the middle of sending it. */
+  get inFrame(): boolean {
+    return this.end > this.start || this.body.kind !== 'none';
+  }
+
   /**
    * Where the next socket read should land: the rest of a large WRITE
    * payload when nothing else is buffered, else the receive buffer's free

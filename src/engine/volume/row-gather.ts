@@ -24,6 +24,7 @@
 // simulator stays deterministic.
 import { assert } from '../../lib/assert.js';
 import { divFloor } from '../../lib/units.js';
+import { allocParityBuffer, freeParityBuffer } from '../parity/index.js';
 
 export interface RowGatherHost {
   /** Writes `data` at volume `offsetBytes` through the locked write path, queued at once. */
@@ -40,7 +41,7 @@ export interface RowGatherLimits {
   holdMsMax: number;
 }
 
-export const rowGatherLimitsDefault: Readonly<RowGatherLimits> = { arrivalsMax: 16, groupsMax: 64, holdMsMax: 5 };
+export const rowGatherLimitsDefault: Readonly<RowGatherLimits> = { arrivalsMax: 16, groupsMax: 64, holdMsMax: 20 };
 
 interface Piece {
   offsetBytes: number;
@@ -152,13 +153,13 @@ export class RowGather {
     assert(this.groups.get(group.row) === group, 'RowGather: group let go twice');
     this.groups.delete(group.row);
     this.counters.letGo++;
-    let data: Uint8Array;
     if (group.pieces.length === 1) {
-      data = group.pieces[0]!.data;
-    } else {
-      data = new Uint8Array(group.endBytes - group.startBytes);
-      for (const piece of group.pieces) data.set(piece.data, piece.offsetBytes - group.startBytes);
+      this.host.submit(group.startBytes, group.pieces[0]!.data).then(group.resolve, group.reject);
+      return;
     }
-    this.host.submit(group.startBytes, data).then(group.resolve, group.reject);
+    // The merged row goes in the parity arena (pooled, not zeroed), where the XOR reads it in place.
+    const data = allocParityBuffer(group.endBytes - group.startBytes);
+    for (const piece of group.pieces) data.set(piece.data, piece.offsetBytes - group.startBytes);
+    this.host.submit(group.startBytes, data).finally(() => freeParityBuffer(data)).then(group.resolve, group.reject);
   }
 }

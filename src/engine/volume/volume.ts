@@ -652,7 +652,6 @@ export class Volume implements BlockDevice {
   async close(options: { clean: boolean }): Promise<void> {
     if (this.closing) return;
     this.closing = true;
-    if (process.env.GATHER_DEBUG) console.error('gather', this.gather?.counters, this.ppl?.counters);
     await this.rebuild?.abort();
     await this.resync?.abort();
     await this.scrubRun?.stop();

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { seededRandom } from '../../lib/random.js';
 import { dataOffsetBytesDefault } from '../metadata/layout.js';
-import { createTestVolume, openVolume, randomBytes } from '../../../tests/sim/harness.js';
+import { createTestVolume, openVolume, randomBytes, type FakeClock } from '../../../tests/sim/harness.js';
 import { checkRedundancy, firstDifference } from '../../../tests/sim/consistency.js';
 import type { MemoryChunk } from '../../chunk/memory.js';
 
@@ -108,4 +108,24 @@ test('RAID 5: a merged row that cannot be written fails both requests it carried
   await assert.rejects(a);
   await assert.rejects(b);
   await volume.close({ clean: false }).catch(() => {});
+});
+
+test('RAID 5: while a submitter is plugged a sequential tail waits for company; unplugging with nothing in flight lets it go', async () => {
+  const { record, members } = await createTestVolume({ level: 'raid5', chunkCount: 4, stripSizeBytes: 64 * KiB, chunkDataSizeBytes: 8 * MiB }, 41);
+  // A clock whose sleeps never end: nothing but the plug decides how long the tail is held.
+  const frozen = { nowMs: () => 0, sleepMs: () => new Promise<void>(() => {}) };
+  const { volume } = openVolume(record, members, {}, frozen as unknown as FakeClock);
+  await volume.write(0, new Uint8Array(192 * KiB).fill(1), { fua: false });
+  volume.plug();
+  let done = false;
+  // Sequential after the first write, ends inside row 1, nothing else in flight: held only because of the plug.
+  const tail = volume.write(192 * KiB, new Uint8Array(64 * KiB).fill(2), { fua: false }).then(() => { done = true; });
+  for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(volume.writeGathering!.held, 1);
+  assert.equal(done, false, 'held while plugged');
+  volume.unplug();
+  await tail;
+  assert.equal(done, true);
+  assert.equal(checkRedundancy(record, members), null);
+  await volume.close({ clean: true });
 });
