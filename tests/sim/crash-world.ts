@@ -136,6 +136,8 @@ export class CrashWorld {
       rebuildRateBytesPerSecondMax: 256 * 1024 * 1024,
       bitmapCleanAfterMs: this.random() < 0.5 ? 0 : 50,
       pplPieceBytesMax: this.random() < 0.5 ? 64 * 1024 : 8 * 1024,
+      // Small volumes: the format's finest regions, so that crashes leave many regions to tell apart.
+      writeIntentRegionBytesAtLeast: 64 * 1024,
     };
     this.writesThisBoot = 0;
     this.volume = new Volume(this.record, assembled.members, { saveMetadata: saveVolumeMetadata, onEvent: () => {}, clock: this.clock }, limits);

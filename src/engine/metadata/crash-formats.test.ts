@@ -14,12 +14,15 @@ const MiB = 1024 * KiB;
 const GiB = 1024 * MiB;
 const TiB = 1024 * GiB;
 
-test('write-intent region size: 64 KiB at least, a strip at least, doubled until the bits fit a copy', () => {
+test('write-intent region size: 4 MiB (or what is asked, 64 KiB at least), a strip at least, doubled until the bits fit a copy', () => {
   const region = reservedRegionsDefault.bitmap;
   assert.equal(bitmapBitsMax(region), (64 * KiB - 512) * 8);
-  assert.equal(writeIntentRegionBytesFor(16 * MiB, 0, region), 64 * KiB);
-  assert.equal(writeIntentRegionBytesFor(16 * MiB, 1 * MiB, region), 1 * MiB);
-  assert.equal(writeIntentRegionBytesFor(1 * TiB, 64 * KiB, region), 4 * MiB);
+  assert.equal(writeIntentRegionBytesFor(16 * MiB, 0, region), 4 * MiB);
+  assert.equal(writeIntentRegionBytesFor(16 * MiB, 64 * KiB, region, 64 * KiB), 64 * KiB);
+  assert.equal(writeIntentRegionBytesFor(16 * MiB, 1 * MiB, region, 64 * KiB), 1 * MiB);
+  assert.equal(writeIntentRegionBytesFor(1 * TiB, 64 * KiB, region, 64 * KiB), 4 * MiB);
+  assert.equal(writeIntentRegionBytesFor(4 * TiB, 64 * KiB, region), 16 * MiB);
+  assert.throws(() => writeIntentRegionBytesFor(16 * MiB, 0, region, 32 * KiB), /below the format's minimum/);
   assert.equal(bitmapCopyOffsetBytes(region, 1), 128 * KiB + 64 * KiB);
   assert.equal(bitmapCopyOffsetBytes(region, 2), 128 * KiB);
 });

@@ -9,7 +9,7 @@ import { assert } from '../../lib/assert.js';
 import { alignUp, divCeil, isPowerOfTwo, KiB } from '../../lib/units.js';
 import { crc32c } from './crc32c.js';
 import { uuidBytes, uuidFromString, uuidToString } from './uuid.js';
-import { blockBytes, writeIntentRegionBytesMin, type Region } from './layout.js';
+import { blockBytes, writeIntentRegionBytesDefault, writeIntentRegionBytesMin, type Region } from './layout.js';
 
 /** ASCII "SRBITMAP". */
 export const bitmapMagicBytes: Uint8Array = new TextEncoder().encode('SRBITMAP');
@@ -59,10 +59,13 @@ export function bitmapBitsMax(region: Region): number {
 
 /**
  * The region size for a chunk data area of `chunkUsedBytes`: the smallest
- * power of two, at least 64 KiB and one strip, whose bits fit a copy.
+ * power of two, at least `regionBytesAtLeast` (4 MiB unless asked) and one
+ * strip, whose bits fit a copy.
  */
-export function writeIntentRegionBytesFor(chunkUsedBytes: number, stripSizeBytes: number, region: Region): number {
-  let regionBytes = Math.max(writeIntentRegionBytesMin, stripSizeBytes);
+export function writeIntentRegionBytesFor(chunkUsedBytes: number, stripSizeBytes: number, region: Region,
+  regionBytesAtLeast = writeIntentRegionBytesDefault): number {
+  assert(isPowerOfTwo(regionBytesAtLeast) && regionBytesAtLeast >= writeIntentRegionBytesMin, `write-intent region ${regionBytesAtLeast} below the format's minimum`);
+  let regionBytes = Math.max(regionBytesAtLeast, stripSizeBytes);
   while (divCeil(Math.max(chunkUsedBytes, 1), regionBytes) > bitmapBitsMax(region)) regionBytes *= 2;
   assert(isPowerOfTwo(regionBytes), `write-intent region ${regionBytes} is not a power of two`);
   return regionBytes;

@@ -16,7 +16,8 @@ import { checkRedundancy, firstDifference } from '../../../tests/sim/consistency
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
-const fast = { rebuildRateBytesPerSecondMin: 100 * MiB, rebuildRateBytesPerSecondMax: 100 * MiB, rebuildPieceBytes: 64 * KiB };
+// The format's finest write-intent regions (64 KiB), so that these small volumes have many.
+const fast = { rebuildRateBytesPerSecondMin: 100 * MiB, rebuildRateBytesPerSecondMax: 100 * MiB, rebuildPieceBytes: 64 * KiB, writeIntentRegionBytesAtLeast: 64 * KiB };
 
 async function fill(volume: { sizeBytes: number; write(o: number, d: Uint8Array, f: { fua: boolean }): Promise<void> }, seed: number): Promise<Uint8Array> {
   const data = randomBytes(seededRandom(seed), volume.sizeBytes);

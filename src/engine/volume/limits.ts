@@ -1,5 +1,6 @@
 // Every limit of the volume I/O path, named with its unit.
 import { KiB, MiB } from '../../lib/units.js';
+import { writeIntentRegionBytesDefault } from '../metadata/layout.js';
 
 export interface VolumeLimits {
   /** Largest read or write accepted (NBD's customary 32 MiB). */
@@ -24,6 +25,8 @@ export interface VolumeLimits {
   bitmapCleanAfterMs: number;
   /** RAID 5: partial-row writes are split into pieces of at most this, which bounds one write's partial parity log records. */
   pplPieceBytesMax: number;
+  /** A volume opened for the first time gets write-intent regions of at least this (metadata/layout.ts: 4 MiB, mdadm's default). */
+  writeIntentRegionBytesAtLeast: number;
 }
 
 export const volumeLimitsDefault: Readonly<VolumeLimits> = {
@@ -31,11 +34,12 @@ export const volumeLimitsDefault: Readonly<VolumeLimits> = {
   requestsInFlightMax: 256,
   requestsWaitingMax: 4096,
   zeroPieceBytes: 1 * MiB,
-  rebuildPieceBytes: 256 * KiB,
+  rebuildPieceBytes: 1 * MiB,
   rebuildPiecesInFlightMax: 4,
   rebuildRateBytesPerSecondMin: 1000 * KiB,
   rebuildRateBytesPerSecondMax: 200_000 * KiB,
   rebuildIdleAfterMs: 500,
   bitmapCleanAfterMs: 5000,
   pplPieceBytesMax: 64 * KiB,
+  writeIntentRegionBytesAtLeast: writeIntentRegionBytesDefault,
 };

@@ -160,7 +160,8 @@ export class Volume implements BlockDevice {
     this.writeIntentRegionBytes = 0;
     if (this.discipline.resyncPiece !== undefined && this.discipline.chunkRangeOf !== undefined && regions.bitmap.lengthBytes > 0) {
       this.writeIntentRegionBytes = record.writeIntentRegionBytes
-        || writeIntentRegionBytesFor(this.discipline.chunkUsedBytes(this.geometry, 0), this.geometry.stripSizeBytes, regions.bitmap);
+        || writeIntentRegionBytesFor(this.discipline.chunkUsedBytes(this.geometry, 0), this.geometry.stripSizeBytes, regions.bitmap,
+          this.limits.writeIntentRegionBytesAtLeast);
       wanted |= featureFlag.writeIntentBitmap;
     }
     this.ppl = null;
