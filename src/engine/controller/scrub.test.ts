@@ -109,10 +109,12 @@ test('a failed rebuild is logged with the volume byte ranges it could not regene
   chunks.get('b')!.faults = { badRanges: [{ offsetBytes: dataOffsetBytes + 300 * KiB, lengthBytes: 512, operations: ['read'] }] };
   assert.equal((await controller.rebuild('sd0', 'n')).ok, true);
   await waitFor(() => log.some((message) => message.text.startsWith('rebuild of sd0 on n failed')), 'the failure line');
-  // Chunk 2's piece [256 KiB, 512 KiB) is rows 4-7; chunk 2 holds parity in row 6 (left-asymmetric, n = 3: row mod 3 = 0).
+  // Chunk 2's piece [0, 1 MiB) (the default 1 MiB rebuild piece) is rows 0-15; chunk 2 holds parity in rows 0, 3, ..., 15
+  // (left-asymmetric, n = 3: row mod 3 = 0) and data in the other ten, the second strip of each 128 KiB row. The log shows eight.
   const line = log.find((message) => message.text.startsWith('rebuild of sd0 on n failed'))!;
   assert.equal(line.type, 'error');
-  assert.match(line.text, /^rebuild of sd0 on n failed at volume bytes 589824-655359, 720896-786431, 983040-1048575: .*; the volume is offline/);
+  assert.match(line.text, new RegExp('^rebuild of sd0 on n failed at volume bytes 196608-262143, 327680-393215, 589824-655359, 720896-786431, '
+    + '983040-1048575, 1114112-1179647, 1376256-1441791, 1507328-1572863 and 2 more: .*; the volume is offline'));
   assert.equal(formatRanges([{ offsetBytes: 0, lengthBytes: 512 }], 2), '0-511 and 2 more');
   await controller.shutdown();
 });
