@@ -6,7 +6,13 @@ import { assert } from '../../lib/assert.js';
 import type { ParityArena } from './arena.js';
 import { sameBytes } from './raid6-js.js';
 
-export const stagingWindowBytes = 16 * 1024;
+/**
+ * 64 KiB: a RAID 5 strip per window. Measured (bench/parity.ts's machine, 2 plain
+ * sources and 1 in the arena into a plain target of 64 KiB): 4.0 GB/s with
+ * 16 KiB windows, 5.5 with 32, 6.0 with 64, 5.5 with 128; the cost below
+ * 64 KiB is the loop's per-window work, above it the windows leave the cache.
+ */
+export const stagingWindowBytes = 64 * 1024;
 /** Sources one staged call may take; more fall back to JS. */
 export const stagingSourcesMax = 15;
 
@@ -29,22 +35,33 @@ export class StagingArea {
     assert(sources.length >= 1 && sources.length <= stagingSourcesMax, `staged xorMany: ${sources.length} sources`);
     const lengthBytes = target.length;
     const targetOwned = this.arena.owns(target);
+    // Per source, decided once: the target itself, in the arena already, or staged through its slot.
+    const kinds = sources.map((source) => (sameBytes(source, target) ? aliasedKind : this.arena.owns(source) ? ownedKind : stagedKind));
+    const windows: Uint8Array[] = new Array<Uint8Array>(sources.length);
     for (let start = 0; start < lengthBytes; start += stagingWindowBytes) {
       const end = Math.min(lengthBytes, start + stagingWindowBytes);
       const windowBytes = end - start;
       const targetWindow = targetOwned ? target.subarray(start, end) : this.slots[0]!.subarray(0, windowBytes);
-      const sourceWindows = sources.map((source, index) => {
-        if (sameBytes(source, target)) {
+      for (let index = 0; index < sources.length; index++) {
+        const source = sources[index]!;
+        const kind = kinds[index]!;
+        if (kind === aliasedKind) {
           if (!targetOwned) targetWindow.set(source.subarray(start, end));
-          return targetWindow;
+          windows[index] = targetWindow;
+        } else if (kind === ownedKind) {
+          windows[index] = source.subarray(start, end);
+        } else {
+          const slot = this.slots[index + 1]!.subarray(0, windowBytes);
+          slot.set(source.subarray(start, end));
+          windows[index] = slot;
         }
-        if (this.arena.owns(source)) return source.subarray(start, end);
-        const slot = this.slots[index + 1]!.subarray(0, windowBytes);
-        slot.set(source.subarray(start, end));
-        return slot;
-      });
-      this.arena.xorMany(targetWindow, sourceWindows);
+      }
+      this.arena.xorMany(targetWindow, windows);
       if (!targetOwned) target.set(targetWindow, start);
     }
   }
 }
+
+const aliasedKind = 0;
+const ownedKind = 1;
+const stagedKind = 2;
