@@ -21,6 +21,7 @@ import {
 import { blockBytes, type Region } from '../metadata/layout.js';
 import type { PartialParityEntry } from '../disciplines/discipline.js';
 import type { MemberSet } from './member-set.js';
+import { FlushCoalescer } from './flush-coalescer.js';
 
 interface LiveRecord {
   chunkIndex: number;
@@ -47,9 +48,12 @@ export class PartialParityLog {
   private readonly live: LiveRecord[][];
   private spaceWaiters: (() => void)[] = [];
   readonly counters = { records: 0, spaceFlushes: 0, invalidated: 0, dataFlushes: 0 };
+  /** Concurrent partial-row writes share the flushes around their records (group commit). */
+  readonly flushes: FlushCoalescer;
 
   constructor(private readonly members: MemberSet, readonly region: Region) {
     this.live = Array.from({ length: members.chunkCount }, () => []);
+    this.flushes = new FlushCoalescer(members.chunkCount, (chunkIndex) => members.flushChunk(chunkIndex));
     assert(region.lengthBytes >= 4 * pplHeaderBytes && region.lengthBytes % blockBytes === 0, 'ppl: journal region too small');
   }
 
@@ -92,13 +96,13 @@ export class PartialParityLog {
         }
       }
       if (unmodified.size > 0) this.counters.dataFlushes++;
-      await settle([...unmodified].map((chunkIndex) => this.members.flushChunk(chunkIndex)));
+      await settle([...unmodified].map((chunkIndex) => this.flushes.flush(chunkIndex)));
       // A parity chunk that dropped out since the row was planned takes no
       // record: the request is planned again without it (no parity, no hole).
       await settle(placedRecords.map((record, i) => (this.members.isWritable(record.chunkIndex)
         ? this.members.writeReserved(record.chunkIndex, this.region.offsetBytes + record.offsetBytes, encoded[i]!)
         : Promise.reject(new ChunkRetry(record.chunkIndex, new Error('went offline before its partial parity record was written'))))));
-      await settle([...chunks].map((chunkIndex) => this.members.flushChunk(chunkIndex)));
+      await settle([...chunks].map((chunkIndex) => this.flushes.flush(chunkIndex)));
     } catch (error) {
       ticket.done();
       throw error;
@@ -121,6 +125,8 @@ export class PartialParityLog {
     if (records.length === 0) return;
     const zero = new Uint8Array(pplHeaderBytes);
     await settleTolerant(records.map(async (record) => {
+      // Another flush may have retired it already, and its space may hold a new record.
+      if (!this.live[record.chunkIndex]!.includes(record)) return;
       if (this.members.isWritable(record.chunkIndex)) {
         await this.members.writeReserved(record.chunkIndex, this.region.offsetBytes + record.offsetBytes, zero);
       }
@@ -227,8 +233,18 @@ export class PartialParityLog {
     return placed;
   }
 
+  /** Writers that find no space share one round of making it, instead of each flushing every member. */
+  private makingSpace: Promise<void> | null = null;
+
+  private makeSpace(): Promise<void> {
+    this.makingSpace ??= this.makeSpaceOnce().finally(() => {
+      this.makingSpace = null;
+    });
+    return this.makingSpace;
+  }
+
   /** Retires done records (one member flush first) or waits for a write in flight to finish. */
-  private async makeSpace(): Promise<void> {
+  private async makeSpaceOnce(): Promise<void> {
     const done = this.takeDone();
     if (done.length > 0) {
       this.counters.spaceFlushes++;
