@@ -3,7 +3,9 @@ import assert from 'node:assert/strict';
 import { MemoryChunk, seededRandom } from '../../chunk/memory.js';
 import { assembleTestVolume, createTestVolume, FakeClock, openVolume, randomBytes } from '../../../tests/sim/harness.js';
 import { checkRedundancy, firstDifference } from '../../../tests/sim/consistency.js';
-import type { Clock } from './events.js';
+import { saveVolumeMetadata } from '../metadata/io.js';
+import { Volume } from './volume.js';
+import type { Clock, VolumeDeps } from './events.js';
 
 const MiB = 1024 * 1024;
 const KiB = 1024;
@@ -179,4 +181,43 @@ test('a write error on the rebuild target stops the rebuild with FailSpare and t
   assert.equal(volume.info().chunks[0]!.state, 'Offline');
   assert.ok(events.some((e) => e.name === 'FailSpare'));
   await assert.rejects(volume.startRebuild(1, replacement), /no offline chunk 1/);
+});
+
+test('pieces keep being rebuilt while a checkpoint save is in progress; the checkpoint saved is a boundary of done pieces', async () => {
+  const spec = { level: 'raid5', chunkCount: 3, stripSizeBytes: 16 * KiB, chunkDataSizeBytes: MiB } as const;
+  const { record, members } = await createTestVolume(spec, 61);
+  const model = randomBytes(seededRandom(62), 2 * MiB);
+  const clock = new FakeClock();
+  let held: { release: () => void } | null = null;
+  let holding = false;
+  const checkpointsSaved: number[] = [];
+  const deps: VolumeDeps = {
+    saveMetadata: async (saved, chunks) => {
+      if (holding && held === null) await new Promise<void>((resolve) => { held = { release: resolve }; });
+      if (saved.rebuildCheckpointBytes > 0) checkpointsSaved.push(saved.rebuildCheckpointBytes);
+      return saveVolumeMetadata(saved, chunks);
+    },
+    onEvent: () => {},
+    clock,
+  };
+  const volume = new Volume(record, members, deps, { rebuildPieceBytes: 16 * KiB, rebuildPiecesInFlightMax: 2 });
+  await volume.write(0, model, { fua: false });
+  await volume.setChunkOffline(1);
+  const replacement = newMember('new1', members[1]!.sizeBytes);
+  const handle = await volume.startRebuild(1, replacement);
+  // The next checkpoint save is held: the rebuild goes on past it instead of waiting.
+  holding = true;
+  for (let spins = 0; (volume.info().progress?.percent ?? 100) < 50; spins++) {
+    assert.ok(spins < 10000, `rebuild stalled at ${volume.info().progress?.percent}% behind a held checkpoint save`);
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  assert.ok(held !== null, 'a checkpoint save started');
+  holding = false;
+  (held as { release: () => void }).release();
+  assert.deepEqual(await handle.finished, { status: 'finished' });
+  assert.ok(checkpointsSaved.length >= 1 && checkpointsSaved.length < 64, `${checkpointsSaved.length} checkpoint saves for 64 pieces`);
+  assert.ok(checkpointsSaved.every((bytes) => bytes % (16 * KiB) === 0), 'every checkpoint on a piece boundary');
+  assert.equal(volume.record.rebuildCheckpointBytes, 0);
+  assert.equal(checkRedundancy(volume.record, [members[0]!, replacement, members[2]!]), null);
+  assert.equal(firstDifference(model, await readAll(volume)), -1);
 });

@@ -58,6 +58,10 @@ export class Rebuild {
   private readonly startedMs: number;
   private aborting = false;
   private readonly limiter: RateLimiter;
+  /** The checkpoint save in progress (at most one): pieces keep being issued meanwhile. */
+  private checkpointSave: Promise<void> | null = null;
+  /** A checkpoint save that threw (a bug, not an I/O error): rethrown by the loop. */
+  private checkpointError: { error: unknown } | null = null;
   /** Pieces actually regenerated (a partial rebuild skips the clean ones). */
   piecesCopied = 0;
   finished: Promise<RebuildOutcome> = Promise.resolve({ status: 'finished' });
@@ -143,17 +147,18 @@ export class Rebuild {
         const rate = this.host.isBusy() ? this.pacing.rateBytesPerSecondMin : this.pacing.rateBytesPerSecondMax;
         await this.limiter.pace(lengthBytes, rate);
         // Pieces finish while the pacing waits: progress and checkpoints follow them as they go.
-        savedPercent = await this.advance(finished, savedPercent);
+        savedPercent = this.advance(finished, savedPercent);
       }
       if (pending.size === 0) {
-        // Pieces may have finished while the last advance saved a checkpoint.
-        savedPercent = await this.advance(finished, savedPercent);
+        // Pieces may have finished while the last advance ran.
+        savedPercent = this.advance(finished, savedPercent);
         if (pending.size === 0) break;
         continue;
       }
       await Promise.race(pending.values());
-      savedPercent = await this.advance(finished, savedPercent);
+      savedPercent = this.advance(finished, savedPercent);
     }
+    await this.checkpointSaved();
     if (outcome.failed !== null) return this.fail(outcome.failed.reason, outcome.failed.range);
     if (this.bytesDone < this.bytesTotal) {
       assert(this.aborting, 'rebuild: loop ended before the last piece');
@@ -176,8 +181,17 @@ export class Rebuild {
     return Math.min(this.pacing.pieceBytes, this.bytesTotal - offsetBytes);
   }
 
-  /** Moves bytesDone over the finished pieces at its front: milestones, and the checkpoint when the percent changes. */
-  private async advance(finished: Set<number>, savedPercent: number): Promise<number> {
+  /**
+   * Moves bytesDone over the finished pieces at its front: milestones, and
+   * the checkpoint when the percent changes. The save runs in the
+   * background: waiting for it (eight metadata copies encoded, checksummed,
+   * written and flushed) would leave the pieces in flight to drain with
+   * none issued behind them. While one save runs, a newer percent waits for
+   * the next advance after it, so the checkpoint on disk is always a
+   * boundary below which every piece is done.
+   */
+  private advance(finished: Set<number>, savedPercent: number): number {
+    if (this.checkpointError !== null) throw this.checkpointError.error;
     const members = this.host.members;
     const record = members.record;
     const before = this.percentOf(this.bytesDone);
@@ -190,13 +204,23 @@ export class Rebuild {
       }
     }
     // softraid saves the checkpoint whenever the integer percent changes.
-    if (after !== savedPercent && this.bytesDone < this.bytesTotal) {
+    if (after !== savedPercent && this.bytesDone < this.bytesTotal && this.checkpointSave === null) {
       record.rebuildCheckpointBytes = this.bytesDone;
       members.touch();
-      await members.persist();
+      this.checkpointSave = members.persist().catch((error: unknown) => {
+        this.checkpointError = { error };
+      }).finally(() => {
+        this.checkpointSave = null;
+      });
       return after;
     }
     return savedPercent;
+  }
+
+  /** Waits for the checkpoint save in progress, if any; rethrows what it threw. */
+  private async checkpointSaved(): Promise<void> {
+    while (this.checkpointSave !== null) await this.checkpointSave;
+    if (this.checkpointError !== null) throw this.checkpointError.error;
   }
 
   /**
