@@ -40,10 +40,17 @@ export interface ParserLimits {
   bufferedBytesMax: number;
 }
 
-/** Initial size of a connection's receive buffer: one socket read takes up to this much. */
+/** Initial size of a connection's receive buffer. */
 const RECEIVE_BYTES_INITIAL = 256 * KiB;
 /** A socket read is never offered less room than this (the buffer is compacted or grown). */
 const READ_BYTES_MIN = 16 * KiB;
+/**
+ * Nor more than this: a read into the receive buffer may pick up the start
+ * of a large WRITE payload after its header, and those bytes are copied out;
+ * 64 KiB bounds that copy per request (a 256 KiB read copied up to a quarter
+ * of a 1 MiB payload) and still holds 15 headers with 4 KiB payloads.
+ */
+const RECEIVE_READ_BYTES_MAX = 64 * KiB;
 /** A WRITE payload with at least this much still to come is read straight into its buffer. */
 const DIRECT_READ_BYTES_MIN = 64 * KiB;
 const TWO_POW_32 = 4294967296;
@@ -89,7 +96,7 @@ export class ClientStreamParser {
       return body.into.subarray(body.filledBytes);
     }
     this.makeRoom(READ_BYTES_MIN);
-    return this.receive.subarray(this.end);
+    return this.receive.subarray(this.end, this.end + RECEIVE_READ_BYTES_MAX);
   }
 
   /** `lengthBytes` arrived at the start of `target`, a buffer readTarget() returned. */
