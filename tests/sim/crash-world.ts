@@ -256,7 +256,15 @@ export class CrashWorld {
       disk.disappeared = false;
     }
     this.absent.clear();
-    const allOnline = this.volume.record.chunks.every((chunk) => chunk.state === 'Online');
+    // Only when every disk's durable metadata says so: the volume's record in
+    // memory may be ahead of what a crash let reach the disks (a save torn
+    // after the rebuild's end, say), and a disk pulled then could take the
+    // only copy that says the rebuild finished.
+    let allOnline = true;
+    for (const disk of this.disks) {
+      const found = await readChunkMetadata(disk.handle()).catch(() => null);
+      if (found === null || !found.record.chunks.every((chunk) => chunk.state === 'Online')) allOnline = false;
+    }
     if (allOnline && this.random() < 0.3) {
       const index = Math.floor(this.random() * this.disks.length);
       this.absent.add(index);
