@@ -93,6 +93,8 @@ test('bioctl -t start/stop/repair/get on a real daemon: progress, mismatch count
   assert.equal(bioctl(space, ['-t', 'start', 'sd0']).status, 0);
   const check = await waitForLastScrub('check', 1);
   assert.deepEqual({ status: check.status, mismatch: check.mismatch_sectors, done: check.bytes_done === check.bytes_total }, { status: 'finished', mismatch: 2, done: true });
+  // The warning is its own line, written after the event line waitForLastScrub saw: it may arrive a moment later.
+  for (let waited = 0; !daemon.log().includes('scrub of sd0 finished') && waited < 5000; waited += 20) await new Promise((resolve) => setTimeout(resolve, 20));
   assert.match(daemon.log(), /softraidd: warning: scrub of sd0 finished: 2 mismatched sectors\n/);
 
   assert.deepEqual(bioctl(space, ['-t', 'repair', 'softraid0']), { status: 0, stdout: 'softraid0: repair of sd0 started\n', stderr: '' });
