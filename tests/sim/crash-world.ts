@@ -50,11 +50,14 @@ export interface SimStats {
   resyncedRegions: number;
   pplRecordsReplayed: number;
   bytesChecked: number;
+  /** RAID 5: partial rows of concurrent sequential writes merged into whole rows. */
+  rowsGathered: number;
 }
 
 export function emptyStats(): SimStats {
   return { steps: 0, crashes: 0, tornCrashes: 0, cleanRestarts: 0, memberFailures: 0, partialRebuilds: 0, fullRebuilds: 0,
-    dirtyDegradedAssemblies: 0, orderingChecks: 0, resyncedRegions: 0, pplRecordsReplayed: 0, bytesChecked: 0 };
+    dirtyDegradedAssemblies: 0, orderingChecks: 0, resyncedRegions: 0, pplRecordsReplayed: 0, bytesChecked: 0,
+    rowsGathered: 0 };
 }
 
 export function describeConfig(config: SimConfig): string {
@@ -313,18 +316,30 @@ export class CrashWorld {
   }
 
   /** Concurrent non-overlapping writes (some FUA) and reads, perhaps cut by a crash. */
+  /**
+   * Up to six requests at once on disjoint ranges; one batch in four is a
+   * sequential stream of writes, each starting where the one before ended
+   * (RAID 5 gathers their shared partial rows into whole ones).
+   */
   private async batchStep(): Promise<void> {
     const count = 1 + Math.floor(this.random() * 6);
+    const stream = this.random() < 0.25 ? { at: this.randomRange().offsetBytes } : null;
     const taken: { offsetBytes: number; lengthBytes: number }[] = [];
     const overlaps = (a: { offsetBytes: number; lengthBytes: number }): boolean =>
       taken.some((b) => a.offsetBytes < b.offsetBytes + b.lengthBytes && b.offsetBytes < a.offsetBytes + a.lengthBytes);
     const work: (() => Promise<void>)[] = [];
+    const gatheredBefore = this.volume.writeGathering?.rowsCompleted ?? 0;
     for (let r = 0; r < count; r++) {
-      const range = this.randomRange();
+      let range = this.randomRange();
+      if (stream !== null) {
+        range = { offsetBytes: stream.at, lengthBytes: Math.min(range.lengthBytes, this.volume.sizeBytes - stream.at) };
+        if (range.lengthBytes <= 0) break;
+        stream.at += range.lengthBytes;
+      }
       if (overlaps(range)) continue;
       taken.push(range);
       const { offsetBytes, lengthBytes } = range;
-      if (this.random() < 0.6) {
+      if (stream !== null || this.random() < 0.6) {
         const data = randomBytes(this.random, lengthBytes);
         const fua = this.random() < 0.15;
         this.mustMatch.fill(0, offsetBytes, offsetBytes + lengthBytes);
@@ -343,7 +358,10 @@ export class CrashWorld {
         work.push(() => this.readAndCheck(offsetBytes, lengthBytes));
       }
     }
+    const gathering = this.volume.writeGathering;
     await this.underCrash(() => Promise.all(work.map((run) => run())), 0.25);
+    // A crash replaces the volume: only a batch that completed adds its figure.
+    if (gathering !== null && this.volume.writeGathering === gathering) this.stats.rowsGathered += gathering.rowsCompleted - gatheredBefore;
   }
 
   private async flushStep(): Promise<void> {
