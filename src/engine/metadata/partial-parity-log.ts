@@ -51,6 +51,14 @@ export function pplRecordBytes(lengthBytes: number, withPartialParity: boolean):
   return pplHeaderBytes + (withPartialParity ? alignUp(lengthBytes, blockBytes) : 0);
 }
 
+/** The last volume UUID encoded, parsed once: every record of a volume carries the same one. */
+let lastUuid: { text: string; bytes: Uint8Array } = { text: '', bytes: new Uint8Array(0) };
+
+function uuidBytesOf(text: string): Uint8Array {
+  if (lastUuid.text !== text) lastUuid = { text, bytes: uuidFromString(text) };
+  return lastUuid.bytes;
+}
+
 export function encodePplRecord(record: PplRecord): Uint8Array {
   assert(record.lengthBytes > 0 && Number.isSafeInteger(record.chunkOffsetBytes), 'ppl: bad range');
   assert(record.partialParity === null || record.partialParity.length === record.lengthBytes, 'ppl: partial parity length');
@@ -59,7 +67,7 @@ export function encodePplRecord(record: PplRecord): Uint8Array {
   const view = new DataView(bytes.buffer);
   bytes.set(pplMagicBytes, pplField.magic);
   view.setUint32(pplField.recordBytes, recordBytes, true);
-  bytes.set(uuidFromString(record.uuid), pplField.uuid);
+  bytes.set(uuidBytesOf(record.uuid), pplField.uuid);
   view.setBigUint64(pplField.sequence, BigInt(record.sequence), true);
   view.setUint32(pplField.parityChunkIndex, record.parityChunkIndex, true);
   view.setUint32(pplField.flags, record.partialParity !== null ? pplFlagPartialParity : 0, true);
