@@ -23,6 +23,14 @@ export class MemberSet implements ChunkIo {
   /** Per chunk: data writes completed, and how many of them a completed flush covers. */
   private readonly writesCompleted: number[];
   private readonly writesFlushed: number[];
+  /**
+   * Per chunk, hashed by strip-sized bucket of chunk offsets: the
+   * writesCompleted count of the last completed write there. A bucket whose
+   * count is above writesFlushed may hold unflushed data; collisions only
+   * ever say "maybe", which costs a flush, never a missed one.
+   */
+  private readonly lastWriteByBucket: Float64Array[];
+  private readonly bucketBytes: number;
 
   constructor(
     readonly record: VolumeRecord,
@@ -33,6 +41,8 @@ export class MemberSet implements ChunkIo {
     assert(record.kind !== 'hotspare', 'MemberSet: hot spare record');
     this.chunkCount = record.chunkCount;
     this.writesCompleted = new Array<number>(record.chunkCount).fill(0);
+    this.lastWriteByBucket = Array.from({ length: record.chunkCount }, () => new Float64Array(writeBucketsPerChunk));
+    this.bucketBytes = Math.max(record.stripSizeBytes, 4096);
     this.writesFlushed = new Array<number>(record.chunkCount).fill(0);
     assert(members.length === this.chunkCount, `volume ${record.deviceName}: ${members.length} members for ${this.chunkCount} chunks`);
     this.toleratedMissing = levelTable[record.kind].toleratedMissing(this.chunkCount);
@@ -104,7 +114,7 @@ export class MemberSet implements ChunkIo {
     } catch (error) {
       return this.chunkFailed(chunkIndex, error);
     }
-    this.writesCompleted[chunkIndex]!++;
+    this.writeCompleted(chunkIndex, chunkOffsetBytes, data.length);
   }
 
   async readv(chunkIndex: number, chunkOffsetBytes: number, into: readonly Uint8Array[]): Promise<void> {
@@ -125,12 +135,31 @@ export class MemberSet implements ChunkIo {
     } catch (error) {
       return this.chunkFailed(chunkIndex, error);
     }
-    this.writesCompleted[chunkIndex]!++;
+    this.writeCompleted(chunkIndex, chunkOffsetBytes, totalBytes(data));
+  }
+
+  private writeCompleted(chunkIndex: number, chunkOffsetBytes: number, lengthBytes: number): void {
+    const count = ++this.writesCompleted[chunkIndex]!;
+    const buckets = this.lastWriteByBucket[chunkIndex]!;
+    const last = Math.floor((chunkOffsetBytes + lengthBytes - 1) / this.bucketBytes);
+    for (let bucket = Math.floor(chunkOffsetBytes / this.bucketBytes); bucket <= last; bucket++) buckets[bucket % writeBucketsPerChunk] = count;
   }
 
   /** The chunk holds data writes no completed flush has made durable yet. */
   hasUnflushedWrites(chunkIndex: number): boolean {
     return this.writesCompleted[chunkIndex]! > this.writesFlushed[chunkIndex]!;
+  }
+
+  /** As hasUnflushedWrites, for a range of the chunk's data area: false only when none there is unflushed. */
+  hasUnflushedWritesIn(chunkIndex: number, chunkOffsetBytes: number, lengthBytes: number): boolean {
+    const flushed = this.writesFlushed[chunkIndex]!;
+    if (this.writesCompleted[chunkIndex]! <= flushed) return false;
+    const buckets = this.lastWriteByBucket[chunkIndex]!;
+    const last = Math.floor((chunkOffsetBytes + Math.max(lengthBytes, 1) - 1) / this.bucketBytes);
+    for (let bucket = Math.floor(chunkOffsetBytes / this.bucketBytes); bucket <= last; bucket++) {
+      if (buckets[bucket % writeBucketsPerChunk]! > flushed) return true;
+    }
+    return false;
   }
 
   /**
@@ -294,6 +323,9 @@ export class MemberSet implements ChunkIo {
     `chunk ${chunkIndex}: I/O ${chunkOffsetBytes}+${lengthBytes} outside its data area`);
   }
 }
+
+/** Buckets per chunk for hasUnflushedWritesIn (a hash: collisions only cost a flush). */
+const writeBucketsPerChunk = 4096;
 
 function totalBytes(buffers: readonly Uint8Array[]): number {
   let sum = 0;

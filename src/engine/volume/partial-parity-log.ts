@@ -88,11 +88,13 @@ export class PartialParityLog {
       // The partial parity stands for the unmodified strips as the chunks hold
       // them: what earlier writes left there in volatile caches is made
       // durable first (md's ppl_do_flush), or a crash could lose it under a
-      // record that assumes it.
+      // record that assumes it. Only where the record's range was written
+      // since the last flush: random writes elsewhere on the chunk do not matter.
       const unmodified = new Set<number>();
       for (const entry of entries) {
         for (let chunkIndex = 0; chunkIndex < this.members.chunkCount; chunkIndex++) {
-          if (!entry.modifiedChunkIndexes.includes(chunkIndex) && this.members.hasUnflushedWrites(chunkIndex)) unmodified.add(chunkIndex);
+          if (!entry.modifiedChunkIndexes.includes(chunkIndex) && chunkIndex !== entry.parityChunkIndex
+            && this.members.hasUnflushedWritesIn(chunkIndex, entry.chunkOffsetBytes, entry.lengthBytes)) unmodified.add(chunkIndex);
         }
       }
       if (unmodified.size > 0) this.counters.dataFlushes++;
