@@ -358,23 +358,31 @@ async function benchConfig(config: string): Promise<ConfigOutcome> {
 interface Row {
   config: string;
   workload: string;
-  ours: FioResult & { cpuPercent: number };
-  nbdkit: FioResult & { cpuPercent: number };
+  ours: Picked;
+  nbdkit: Picked;
   /** Median of the per-repetition ratios (each pair measured back to back). */
   ratio: number;
   target: number | null;
 }
+
+/**
+ * A server's medians. CPU seconds per GiB moved is the steadiest figure on a
+ * shared machine: throughput swings with the other processes' load, the CPU
+ * a server spends per byte much less.
+ */
+type Picked = FioResult & { cpuPercent: number; cpuSecondsPerGiB: number };
 
 function summarize(outcomes: ConfigOutcome[]): Row[] {
   const rows: Row[] = [];
   for (const outcome of outcomes) {
     for (const workload of options.workloads) {
       const of = (server: Server['name']): Sample[] => outcome.samples.filter((s) => s.workload === workload && s.server === server);
-      const pick = (samples: Sample[]): FioResult & { cpuPercent: number } => ({
+      const pick = (samples: Sample[]): Picked => ({
         mibPerSecond: median(samples.map((s) => s.mibPerSecond)),
         iops: median(samples.map((s) => s.iops)),
         p99Ms: median(samples.map((s) => s.p99Ms)),
         cpuPercent: median(samples.map((s) => s.cpuPercent)),
+        cpuSecondsPerGiB: median(samples.map((s) => (s.cpuPercent / 100) / (s.mibPerSecond / 1024))),
       });
       const ours = of('softraid');
       const theirs = of('nbdkit');
@@ -391,14 +399,14 @@ function verdict(met: boolean): string {
 
 function ioTable(rows: Row[]): string {
   const lines = [
-    '| config | workload | softraid MiB/s | IOPS | p99 ms | CPU % | nbdkit MiB/s | IOPS | p99 ms | CPU % | ratio | target |',
-    '|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|',
+    '| config | workload | softraid MiB/s | IOPS | p99 ms | CPU % | CPU s/GiB | nbdkit MiB/s | IOPS | p99 ms | CPU % | CPU s/GiB | ratio | target |',
+    '|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|',
   ];
   for (const row of rows) {
     const target = row.target === null ? '–' : `≥ ${row.target.toFixed(1)}× ${verdict(row.ratio >= row.target)}`;
-    lines.push(`| ${row.config} | ${row.workload} | ${row.ours.mibPerSecond.toFixed(0)} | ${row.ours.iops.toFixed(0)} | ${row.ours.p99Ms.toFixed(2)} | ${row.ours.cpuPercent.toFixed(0)} `
-      + `| ${row.nbdkit.mibPerSecond.toFixed(0)} | ${row.nbdkit.iops.toFixed(0)} | ${row.nbdkit.p99Ms.toFixed(2)} | ${row.nbdkit.cpuPercent.toFixed(0)} `
-      + `| ${row.ratio.toFixed(2)}× | ${target} |`);
+    const server = (picked: Picked): string => `${picked.mibPerSecond.toFixed(0)} | ${picked.iops.toFixed(0)} | ${picked.p99Ms.toFixed(2)} `
+      + `| ${picked.cpuPercent.toFixed(0)} | ${picked.cpuSecondsPerGiB.toFixed(2)}`;
+    lines.push(`| ${row.config} | ${row.workload} | ${server(row.ours)} | ${server(row.nbdkit)} | ${row.ratio.toFixed(2)}× | ${target} |`);
   }
   return lines.join('\n');
 }
