@@ -204,13 +204,18 @@ function track(name: Server['name'], child: ChildProcess, uri: string): Server {
   return server;
 }
 
+/** bin/softraidd's default libuv thread pool (32), or UV_THREADPOOL_SIZE from the environment. */
+const threadPoolSize = process.env.UV_THREADPOOL_SIZE ?? '32';
+
 async function startOurs(config: string, memberPaths: string[], socketPath: string): Promise<{ server: Server; sizeBytes: number }> {
   const spec = configSpecs[config]!;
   const nodeFlags = options.cpuProfileDir === undefined ? []
     : ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`, `--cpu-prof-name=softraid-${config}-${Date.now()}.cpuprofile`];
   const args = [...nodeFlags, join(distDir, 'serve-volume.js'), '--level', spec.level, '--socket', socketPath,
     ...memberPaths.flatMap((path) => ['--chunk', path]), ...spec.missing.flatMap((index) => ['--missing', String(index)])];
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  // The thread pool softraidd's launcher (bin/softraidd) gives the daemon, unless the environment says otherwise.
+  const env = { ...process.env, UV_THREADPOOL_SIZE: threadPoolSize };
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
   const server = track('softraid', child, `nbd+unix:///sd0?socket=${socketPath}`);
   const lines = createInterface({ input: child.stdout! });
   const ready = new Promise<{ sizeBytes: number; state: string }>((resolve, reject) => {
@@ -527,7 +532,7 @@ async function machine(): Promise<Record<string, string>> {
     node: process.version,
     fio: await versionOf('fio', ['--version']),
     nbdkit: await versionOf('nbdkit', ['--version']),
-    UV_THREADPOOL_SIZE: process.env.UV_THREADPOOL_SIZE ?? 'unset (4)',
+    UV_THREADPOOL_SIZE: `${threadPoolSize} (the serving process)`,
     source: await sourceState(),
   };
 }

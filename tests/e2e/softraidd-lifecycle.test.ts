@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { statSync, writeFileSync } from 'node:fs';
+import { readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { bioctl, run, softraiddPath, startSoftraidd, workspace } from './softraidd-harness.js';
 
@@ -25,6 +25,10 @@ test('lifecycle: modes, live socket refused, reload, clean stop, assembly at sta
 
     assert.equal(bioctl(space, ['-c', '1', '-l', 'a,b', 'softraid0']).status, 0);
     assert.equal(bioctl(space, ['-C', 'noauto', '-c', '1', '-l', 'c,d', 'softraid0']).status, 0);
+    // The launcher sized libuv's thread pool (member I/O in flight) before Node started it: 32, not 4.
+    const poolThreads = Number(process.env['UV_THREADPOOL_SIZE'] ?? 32);
+    const threads = readdirSync(`/proc/${daemon.child.pid}/task`).length;
+    assert.ok(threads >= poolThreads, `softraidd runs ${threads} threads, fewer than a pool of ${poolThreads}`);
 
     writeFileSync(configFile, 'rebuild-rate-max = 32M\nbogus = 1\n');
     daemon.child.kill('SIGHUP');
