@@ -81,6 +81,8 @@ const usage = `usage: npm run bench -- [options]
   --rebuild-mib N          member size for the rebuild measurement (default 1024; 0 skips)
   --rebuild-levels LIST    raid1,raid5 (default both)
   --rebuild-limit-mbps N   rate limit for the limited rebuild, 10^6 B/s (default 100)
+  --latency-ms N           also run volumes over members with N ms of latency (bench/latency.ts;
+                           needs nbdfuse and FUSE; off by default)
   --no-parity              skip the parity kernels
   --no-io                  skip the fio runs
   --cpu-prof DIR           profile each serving process (node --cpu-prof) and summarize it
@@ -100,6 +102,7 @@ const { values: flags } = parseArgs({
     'rebuild-mib': { type: 'string' },
     'rebuild-levels': { type: 'string' },
     'rebuild-limit-mbps': { type: 'string' },
+    'latency-ms': { type: 'string' },
     'no-parity': { type: 'boolean', default: false },
     'no-io': { type: 'boolean', default: false },
     'cpu-prof': { type: 'string' },
@@ -137,6 +140,7 @@ const options = {
   rebuildMemberBytes: positive(flags['rebuild-mib'], flags.quick ? 256 : 1024, '--rebuild-mib') * MiB,
   rebuildLevels: listOf(flags['rebuild-levels'], { raid1: 0, raid5: 0 }, 'rebuild level'),
   rebuildLimitBytesPerSecond: positive(flags['rebuild-limit-mbps'], 100, '--rebuild-limit-mbps') * 1e6,
+  latencyMs: flags['latency-ms'] === undefined ? 0 : positive(flags['latency-ms'], 0, '--latency-ms'),
   parity: !flags['no-parity'],
   io: !flags['no-io'],
   cpuProfileDir: flags['cpu-prof'],
@@ -598,6 +602,12 @@ async function main(): Promise<void> {
         rebuilds.push(...await benchRebuild(level));
       }
       console.log(`\n## Rebuild of one ${options.rebuildMemberBytes / MiB} MiB member (idle volume)\n\n${rebuildTable(rebuilds)}`);
+    }
+    if (options.latencyMs > 0) {
+      process.stderr.write('members with latency\n');
+      const latency = await execFileAsync(process.execPath, [join(distDir, 'latency.js'), '--latency-ms', String(options.latencyMs),
+        '--runtime', String(options.runtimeSeconds)], { timeout: 600_000 });
+      console.log(`\n${latency.stdout.trimEnd()}`);
     }
   } finally {
     for (const server of [...running]) await stopServer(server);
