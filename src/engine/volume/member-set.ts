@@ -96,46 +96,40 @@ export class MemberSet implements ChunkIo {
     return this.roundRobin;
   }
 
-  async read(chunkIndex: number, chunkOffsetBytes: number, into: Uint8Array): Promise<void> {
-    assert(this.isReadable(chunkIndex), `read from chunk ${chunkIndex} in state ${this.chunkState(chunkIndex)}`);
-    this.assertInDataArea(chunkIndex, chunkOffsetBytes, into.length);
-    try {
-      await this.members[chunkIndex]!.read(into, this.record.dataOffsetBytes + chunkOffsetBytes);
-    } catch (error) {
-      return this.chunkFailed(chunkIndex, error);
-    }
+  read(chunkIndex: number, chunkOffsetBytes: number, into: Uint8Array): Promise<void> {
+    return this.transfer(chunkIndex, chunkOffsetBytes, 'read', into);
   }
 
-  async write(chunkIndex: number, chunkOffsetBytes: number, data: Uint8Array): Promise<void> {
-    assert(this.isWritable(chunkIndex), `write to chunk ${chunkIndex} in state ${this.chunkState(chunkIndex)}`);
-    this.assertInDataArea(chunkIndex, chunkOffsetBytes, data.length);
-    try {
-      await this.members[chunkIndex]!.write(data, this.record.dataOffsetBytes + chunkOffsetBytes);
-    } catch (error) {
-      return this.chunkFailed(chunkIndex, error);
-    }
-    this.writeCompleted(chunkIndex, chunkOffsetBytes, data.length);
+  write(chunkIndex: number, chunkOffsetBytes: number, data: Uint8Array): Promise<void> {
+    return this.transfer(chunkIndex, chunkOffsetBytes, 'write', data);
   }
 
-  async readv(chunkIndex: number, chunkOffsetBytes: number, into: readonly Uint8Array[]): Promise<void> {
-    assert(this.isReadable(chunkIndex), `read from chunk ${chunkIndex} in state ${this.chunkState(chunkIndex)}`);
-    this.assertInDataArea(chunkIndex, chunkOffsetBytes, totalBytes(into));
-    try {
-      await vectored(this.members[chunkIndex]!, 'read', into, this.record.dataOffsetBytes + chunkOffsetBytes);
-    } catch (error) {
-      return this.chunkFailed(chunkIndex, error);
-    }
+  readv(chunkIndex: number, chunkOffsetBytes: number, into: readonly Uint8Array[]): Promise<void> {
+    return this.transfer(chunkIndex, chunkOffsetBytes, 'read', into);
   }
 
-  async writev(chunkIndex: number, chunkOffsetBytes: number, data: readonly Uint8Array[]): Promise<void> {
-    assert(this.isWritable(chunkIndex), `write to chunk ${chunkIndex} in state ${this.chunkState(chunkIndex)}`);
-    this.assertInDataArea(chunkIndex, chunkOffsetBytes, totalBytes(data));
+  writev(chunkIndex: number, chunkOffsetBytes: number, data: readonly Uint8Array[]): Promise<void> {
+    return this.transfer(chunkIndex, chunkOffsetBytes, 'write', data);
+  }
+
+  /** Data-area I/O of one chunk (one buffer, or several one after another): the failure policy applies to any error. */
+  private async transfer(chunkIndex: number, chunkOffsetBytes: number, direction: 'read' | 'write',
+    buffers: Uint8Array | readonly Uint8Array[]): Promise<void> {
+    const reading = direction === 'read';
+    assert(reading ? this.isReadable(chunkIndex) : this.isWritable(chunkIndex),
+      `${direction} ${reading ? 'from' : 'to'} chunk ${chunkIndex} in state ${this.chunkState(chunkIndex)}`);
+    const lengthBytes = buffers instanceof Uint8Array ? buffers.length : totalBytes(buffers);
+    this.assertInDataArea(chunkIndex, chunkOffsetBytes, lengthBytes);
+    const member = this.members[chunkIndex]!;
+    const offsetBytes = this.record.dataOffsetBytes + chunkOffsetBytes;
     try {
-      await vectored(this.members[chunkIndex]!, 'write', data, this.record.dataOffsetBytes + chunkOffsetBytes);
+      if (!(buffers instanceof Uint8Array)) await vectored(member, direction, buffers, offsetBytes);
+      else if (reading) await member.read(buffers, offsetBytes);
+      else await member.write(buffers, offsetBytes);
     } catch (error) {
       return this.chunkFailed(chunkIndex, error);
     }
-    this.writeCompleted(chunkIndex, chunkOffsetBytes, totalBytes(data));
+    if (!reading) this.writeCompleted(chunkIndex, chunkOffsetBytes, lengthBytes);
   }
 
   private writeCompleted(chunkIndex: number, chunkOffsetBytes: number, lengthBytes: number): void {
