@@ -21,6 +21,23 @@ export interface RebuildProgress {
   etaSeconds: number | null;
 }
 
+/** Whole percent of bytesTotal done (100 when there is nothing to do). */
+export function percentDone(bytesDone: number, bytesTotal: number): number {
+  return bytesTotal === 0 ? 100 : divFloor(bytesDone * 100, bytesTotal);
+}
+
+/** A background pass's figures: percent done, bytes per second since it started, seconds left at that rate. */
+export function progressFigures(bytesDone: number, bytesTotal: number, bytesAtStart: number, elapsedMs: number):
+  Pick<RebuildProgress, 'percent' | 'rateBytesPerSecond' | 'etaSeconds'> {
+  const elapsedSeconds = elapsedMs / 1000;
+  const rateBytesPerSecond = elapsedSeconds > 0 ? Math.round((bytesDone - bytesAtStart) / elapsedSeconds) : 0;
+  return {
+    percent: percentDone(bytesDone, bytesTotal),
+    rateBytesPerSecond,
+    etaSeconds: rateBytesPerSecond > 0 ? Math.ceil((bytesTotal - bytesDone) / rateBytesPerSecond) : null,
+  };
+}
+
 export type RebuildOutcome =
   | { status: 'finished' }
   /** The range (chunk-relative) that could not be rebuilt, when a piece failed. */
@@ -88,16 +105,12 @@ export class Rebuild {
   }
 
   progress(): RebuildProgress {
-    const elapsedSeconds = (this.host.clock.nowMs() - this.startedMs) / 1000;
-    const rateBytesPerSecond = elapsedSeconds > 0 ? Math.round((this.bytesDone - this.startedBytes) / elapsedSeconds) : 0;
     return {
       operation: 'rebuild',
       chunkIndex: this.chunkIndex,
-      percent: this.percentOf(this.bytesDone),
       bytesDone: this.bytesDone,
       bytesTotal: this.bytesTotal,
-      rateBytesPerSecond,
-      etaSeconds: rateBytesPerSecond > 0 ? Math.ceil((this.bytesTotal - this.bytesDone) / rateBytesPerSecond) : null,
+      ...progressFigures(this.bytesDone, this.bytesTotal, this.startedBytes, this.host.clock.nowMs() - this.startedMs),
     };
   }
 
@@ -108,7 +121,7 @@ export class Rebuild {
   }
 
   private percentOf(bytes: number): number {
-    return this.bytesTotal === 0 ? 100 : divFloor(bytes * 100, this.bytesTotal);
+    return percentDone(bytes, this.bytesTotal);
   }
 
   /**

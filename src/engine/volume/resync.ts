@@ -5,10 +5,9 @@
 // pending resync it first themselves (Volume), so reads never see two
 // mirrors disagree. Progress is reported as operation 'resync'.
 import { VolumeIoError } from '../../lib/errors.js';
-import { divFloor } from '../../lib/units.js';
 import { RateLimiter } from './rate-limiter.js';
 import type { Clock } from './events.js';
-import type { RebuildPacing, RebuildProgress } from './rebuild.js';
+import { progressFigures, type RebuildPacing, type RebuildProgress } from './rebuild.js';
 import type { WriteIntentBitmap } from './write-intent.js';
 
 export interface ResyncHost {
@@ -49,16 +48,12 @@ export class Resync {
   }
 
   progress(): RebuildProgress {
-    const elapsedSeconds = (this.host.clock.nowMs() - this.startedMs) / 1000;
-    const rateBytesPerSecond = elapsedSeconds > 0 ? Math.round(this.bytesDone / elapsedSeconds) : 0;
     return {
       operation: 'resync',
       chunkIndex: -1,
-      percent: this.bytesTotal === 0 ? 100 : divFloor(this.bytesDone * 100, this.bytesTotal),
       bytesDone: this.bytesDone,
       bytesTotal: this.bytesTotal,
-      rateBytesPerSecond,
-      etaSeconds: rateBytesPerSecond > 0 ? Math.ceil((this.bytesTotal - this.bytesDone) / rateBytesPerSecond) : null,
+      ...progressFigures(this.bytesDone, this.bytesTotal, 0, this.host.clock.nowMs() - this.startedMs),
     };
   }
 

@@ -17,6 +17,7 @@
 import { assert } from '../../lib/assert.js';
 import { ChunkIoError, SoftraidError, VolumeIoError } from '../../lib/errors.js';
 import { divFloor } from '../../lib/units.js';
+import { progressFigures } from './rebuild.js';
 import { xorInto } from '../parity/index.js';
 import { ChunkRetry } from '../disciplines/sub-io.js';
 import { raid5ParityChunk } from '../disciplines/raid5-layout.js';
@@ -137,16 +138,12 @@ export class Scrub {
   }
 
   progress(): ScrubProgress {
-    const elapsedSeconds = (this.host.clock.nowMs() - this.startedMs) / 1000;
-    const rateBytesPerSecond = elapsedSeconds > 0 ? Math.round(this.bytesDone / elapsedSeconds) : 0;
     return {
       operation: 'scrub',
       repair: this.options.repair,
-      percent: this.bytesTotal === 0 ? 100 : divFloor(this.bytesDone * 100, this.bytesTotal),
       bytesDone: this.bytesDone,
       bytesTotal: this.bytesTotal,
-      rateBytesPerSecond,
-      etaSeconds: rateBytesPerSecond > 0 ? Math.ceil((this.bytesTotal - this.bytesDone) / rateBytesPerSecond) : null,
+      ...progressFigures(this.bytesDone, this.bytesTotal, 0, this.host.clock.nowMs() - this.startedMs),
       mismatchSectors: this.counts.mismatchSectors,
     };
   }
