@@ -67,6 +67,7 @@ test('RAID 1 after a crash: only the dirty regions are resynced, in the backgrou
   assert.equal(regionBytes, 64 * KiB);
   assert.ok(outcome.status === 'finished' && outcome.regions >= 2 && outcome.regions <= 3, `resynced ${JSON.stringify(outcome)}`);
   assert.equal(reopened.volume.recovery.regionsPendingAtAssembly, outcome.status === 'finished' ? outcome.regions : -1);
+  assert.equal(reopened.volume.writeIntent!.resyncPendingCount, 0, 'every pending region counted off as resynced');
   assert.equal(checkRedundancy(third.record, members), null, 'mirrors agree after resync');
   const into = new Uint8Array(4096);
   await reopened.volume.read(3 * MiB, into);

@@ -516,7 +516,7 @@ export class Volume implements BlockDevice {
    */
   private async resyncPendingUnderLock(offsetBytes: number, lengthBytes: number): Promise<void> {
     const bitmap = this.bitmap;
-    if (bitmap === null || this.resyncFinished === null || lengthBytes === 0) return;
+    if (bitmap === null || this.resyncFinished === null || lengthBytes === 0 || bitmap.resyncPendingCount === 0) return;
     const chunkRange = this.discipline.chunkRangeOf!(this.geometry, offsetBytes, lengthBytes);
     const pending = bitmap.pendingBits(bitmap.bitsOf(chunkRange));
     for (const bit of pending) {
@@ -821,7 +821,7 @@ export class Volume implements BlockDevice {
   private readLockMode(offsetBytes: number, lengthBytes: number): LockMode {
     if (!this.recovered) return 'exclusive';
     const bitmap = this.bitmap;
-    if (bitmap === null || this.resyncFinished === null) return 'shared';
+    if (bitmap === null || this.resyncFinished === null || bitmap.resyncPendingCount === 0) return 'shared';
     const pending = bitmap.pendingBits(bitmap.bitsOf(this.discipline.chunkRangeOf!(this.geometry, offsetBytes, lengthBytes)));
     return pending.length === 0 ? 'shared' : 'exclusive';
   }

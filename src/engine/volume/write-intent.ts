@@ -34,6 +34,7 @@ export class WriteIntentBitmap {
   private readonly bits: Uint8Array;
   /** Regions to resync after a crash (a subset of the set bits until resynced). */
   private readonly resyncPending: Uint8Array;
+  private pendingCount = 0;
   private readonly writesInFlight: Int32Array;
   private readonly lastWriteEndMs: Float64Array;
   /** Flushes started when the region's last write completed: a later flush covers it. */
@@ -128,12 +129,18 @@ export class WriteIntentBitmap {
     return this.resyncPending[bit] === 1;
   }
 
+  /** Bits still pending resync: while 0, requests skip looking for them. */
+  get resyncPendingCount(): number {
+    return this.pendingCount;
+  }
+
   /** After a crash: every set bit (or every bit, for a full resync) must be resynced. */
   markResyncPending(all: boolean): number {
     let count = 0;
     for (let bit = 0; bit < this.bitCount; bit++) {
       if (all && !this.isSet(bit)) this.setBit(bit);
       if (this.isSet(bit)) {
+        if (this.resyncPending[bit] === 0) this.pendingCount++;
         this.resyncPending[bit] = 1;
         count++;
       }
@@ -142,6 +149,7 @@ export class WriteIntentBitmap {
   }
 
   resyncDone(bit: number): void {
+    if (this.resyncPending[bit] === 1) this.pendingCount--;
     this.resyncPending[bit] = 0;
   }
 
