@@ -21,9 +21,10 @@ import type { VolumeLimits } from '../volume/limits.js';
 import type { BlockDevice } from '../block-device.js';
 import { volumeRangesOnChunk, type ScrubResult } from '../volume/scrub.js';
 import type { RebuildOutcome } from '../volume/rebuild.js';
+import type { ByteRange } from '../disciplines/discipline.js';
 import type {
   BioMessage, Controller, ControllerEvent, ControllerReply, CreateRequest, HotSpareView, InquiryView,
-  PatrolView, RebuildRateLimits, ScrubResultView, ScrubSchedule, VolumeByteRange, VolumeView,
+  PatrolView, RebuildRateLimits, ScrubResultView, ScrubSchedule, VolumeView,
 } from './types.js';
 
 export interface SoftraidControllerOptions {
@@ -659,25 +660,17 @@ function percentOf(result: ScrubResult): number {
 }
 
 function scrubResultView(result: ScrubResult, startedAtWallMs: number): ScrubResultView {
+  const { startedAtMs, finishedAtMs, ...counts } = result;
   return {
-    repair: result.repair,
-    status: result.status,
-    reason: result.reason,
-    startedAt: new Date(startedAtWallMs).toISOString(),
-    durationSeconds: Math.round(result.finishedAtMs - result.startedAtMs) / 1000,
-    bytesDone: result.bytesDone,
-    bytesTotal: result.bytesTotal,
-    mismatchSectors: result.mismatchSectors,
-    repairedSectors: result.repairedSectors,
-    mediaErrorSectors: result.mediaErrorSectors,
-    mediaErrorSectorsRewritten: result.mediaErrorSectorsRewritten,
+    ...counts,
     unreadableRanges: result.unreadableRanges.map((range) => ({ ...range })),
-    unreadableRangesDropped: result.unreadableRangesDropped,
+    startedAt: new Date(startedAtWallMs).toISOString(),
+    durationSeconds: Math.round(finishedAtMs - startedAtMs) / 1000,
   };
 }
 
 /** "262144-327679, 393216-393727 and 3 more": inclusive byte numbers. */
-export function formatRanges(ranges: readonly VolumeByteRange[], dropped = 0): string {
+export function formatRanges(ranges: readonly ByteRange[], dropped = 0): string {
   const shown = ranges.slice(0, logRangesMax).map((range) => `${range.offsetBytes}-${range.offsetBytes + range.lengthBytes - 1}`);
   const more = ranges.length - shown.length + dropped;
   return shown.length === 0 ? 'none' : `${shown.join(', ')}${more > 0 ? ` and ${more} more` : ''}`;

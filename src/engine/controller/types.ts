@@ -4,6 +4,7 @@
 import type { ChunkState, VolumeState } from '../state.js';
 import type { RaidLevel, Raid5Layout } from '../levels.js';
 import type { BlockDevice } from '../block-device.js';
+import type { ScrubResult } from '../volume/scrub.js';
 
 /** bio_status message types. */
 export type BioMessageType = 'info' | 'warning' | 'error';
@@ -30,33 +31,15 @@ export interface ProgressView {
   mismatchSectors?: number;
 }
 
-/** A volume byte range [offsetBytes, offsetBytes + lengthBytes). */
-export interface VolumeByteRange {
-  offsetBytes: number;
-  lengthBytes: number;
-}
-
-/** How the last scrub of a volume ended (docs/scrub.md). */
-export interface ScrubResultView {
-  repair: boolean;
-  status: 'finished' | 'stopped' | 'failed';
-  reason: string | null;
+/**
+ * How the last scrub of a volume ended (docs/scrub.md): the volume's
+ * ScrubResult with wall-clock time instead of the volume's clock.
+ */
+export type ScrubResultView = Omit<ScrubResult, 'startedAtMs' | 'finishedAtMs'> & {
   /** Wall-clock start, ISO 8601 UTC. */
   startedAt: string;
   durationSeconds: number;
-  /** Bytes of each chunk's data area checked, of bytesTotal. */
-  bytesDone: number;
-  bytesTotal: number;
-  /** 512-byte sectors found inconsistent (md's mismatch_cnt). */
-  mismatchSectors: number;
-  repairedSectors: number;
-  /** Chunk sectors that failed to read, and those regenerated and rewritten. */
-  mediaErrorSectors: number;
-  mediaErrorSectorsRewritten: number;
-  /** Volume bytes with no good copy left (lost; never replaced by zeros). */
-  unreadableRanges: VolumeByteRange[];
-  unreadableRangesDropped: number;
-}
+};
 
 /** bioctl -t's patrol settings and state (BIOCPATROL), for the controller or one volume. */
 export interface PatrolView {
