@@ -9,17 +9,11 @@
 //     --chunk /dev/shm/m0 --chunk /dev/shm/m1 --limit-bytes-per-second N
 import { parseArgs } from 'node:util';
 import { FileChunk } from '../src/chunk/file.js';
-import { raidLevels, type RaidLevel } from '../src/engine/levels.js';
-import { buildBenchVolume, residentBytes } from './volume-setup.js';
+import { buildBenchVolume, parseLevel, residentBytes } from './volume-setup.js';
 
 /** "No limit": the rate limiter computes a due time of 0 ms past the window start, so it never sleeps. */
 const rateUnlimitedBytesPerSecond = Number.MAX_SAFE_INTEGER;
 
-function parseLevel(text: string): RaidLevel {
-  const level = raidLevels.find((name) => name === text);
-  if (level === undefined) throw new Error(`rebuild: unknown level ${text}`);
-  return level;
-}
 
 const { values } = parseArgs({
   options: {
@@ -33,7 +27,7 @@ const { values } = parseArgs({
 if (values.level === undefined || values.chunk === undefined || values.spare === undefined) {
   throw new Error('rebuild: --level, --chunk and --spare are required');
 }
-const { volume, chunks } = await buildBenchVolume({ level: parseLevel(values.level), memberPaths: values.chunk, missingChunkIndexes: [], deviceName: 'sd0' });
+const { volume, chunks } = await buildBenchVolume({ level: parseLevel(values.level, 'rebuild'), memberPaths: values.chunk, missingChunkIndexes: [], deviceName: 'sd0' });
 const chunkIndex = chunks.length - 1;
 const limits = [rateUnlimitedBytesPerSecond, ...(values['limit-bytes-per-second'] ?? []).map(Number)];
 if (values.spare.length !== limits.length) throw new Error(`rebuild: ${limits.length} rebuilds need ${limits.length} --spare files, ${values.spare.length} given`);

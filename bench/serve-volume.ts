@@ -7,14 +7,8 @@
 // closes the server and the volume and exits 0 (so --cpu-prof is written).
 import { parseArgs } from 'node:util';
 import { MapExportRegistry, NbdServer } from '../src/nbd/index.js';
-import { raidLevels, type RaidLevel } from '../src/engine/levels.js';
-import { buildBenchVolume } from './volume-setup.js';
+import { buildBenchVolume, parseLevel } from './volume-setup.js';
 
-function parseLevel(text: string): RaidLevel {
-  const level = raidLevels.find((name) => name === text);
-  if (level === undefined) throw new Error(`serve-volume: unknown level ${text}`);
-  return level;
-}
 
 const { values } = parseArgs({
   options: {
@@ -32,7 +26,7 @@ if (values.level === undefined || values.socket === undefined || values.chunk ==
 }
 const deviceName = values.export ?? 'sd0';
 const { volume, chunks } = await buildBenchVolume({
-  level: parseLevel(values.level),
+  level: parseLevel(values.level, 'serve-volume'),
   memberPaths: values.chunk,
   missingChunkIndexes: (values.missing ?? []).map(Number),
   ...(values['strip-bytes'] === undefined ? {} : { stripSizeBytes: Number(values['strip-bytes']) }),

@@ -9,8 +9,15 @@ import { createVolume } from '../src/engine/assembly/create.js';
 import { saveVolumeMetadata } from '../src/engine/metadata/io.js';
 import { Volume } from '../src/engine/volume/volume.js';
 import type { ChunkBackend } from '../src/engine/chunk.js';
-import type { RaidLevel } from '../src/engine/levels.js';
+import { raidLevels, type RaidLevel } from '../src/engine/levels.js';
 import type { Clock } from '../src/engine/volume/events.js';
+
+/** A --level argument of a child process (`who` names it in the error). */
+export function parseLevel(text: string, who: string): RaidLevel {
+  const level = raidLevels.find((name) => name === text);
+  if (level === undefined) throw new Error(`${who}: unknown level ${text}`);
+  return level;
+}
 
 export const realClock: Clock = {
   nowMs: () => performance.now(),

@@ -10,22 +10,33 @@ import { nbdUnixUri, run, startServer } from './nbd-helpers.js';
 
 const MiB = 1024 * 1024;
 
+interface FioJob {
+  error: number;
+  write: { io_bytes: number };
+  read: { io_bytes: number };
+}
+
+/** fio's nbd engine with verify=crc32c against `uri`: its job report, after checking that fio succeeded. */
+async function fioVerify(uri: string, args: string[]): Promise<FioJob> {
+  const result = await run('fio', [
+    '--ioengine=nbd', `--uri=${uri}`, '--iodepth=16', '--verify=crc32c', '--verify_fatal=1', '--do_verify=1', '--verify_state_save=0',
+    '--output-format=json', ...args,
+  ], { timeoutMs: 60_000 });
+  assert.equal(result.code, 0, `${result.stdout}\n${result.stderr}`);
+  const [job] = (JSON.parse(result.stdout.slice(result.stdout.indexOf('{'))) as { jobs: FioJob[] }).jobs;
+  assert(job !== undefined);
+  assert.equal(job.error, 0);
+  return job;
+}
+
 test('fio nbd engine: random writes with verify=crc32c on RAID 5 pass verification', async () => {
   const { record, members } = await createTestVolume({ level: 'raid5', chunkCount: 4, stripSizeBytes: 64 * 1024, chunkDataSizeBytes: 8 * MiB }, 11);
   const { volume } = openVolume(record, members);
   const fixture = await startServer();
   try {
     fixture.registry.set('sd0', volume);
-    const result = await run('fio', [
-      '--name=raid5-verify', '--ioengine=nbd', `--uri=${nbdUnixUri(fixture.socketPath, 'sd0')}`,
-      '--rw=randwrite', '--bsrange=4k-128k', '--iodepth=16', `--size=${16 * MiB}`, '--verify=crc32c',
-      '--verify_fatal=1', '--do_verify=1', '--verify_state_save=0', '--randseed=1234', '--output-format=json',
-    ], { timeoutMs: 60_000 });
-    assert.equal(result.code, 0, `${result.stdout}\n${result.stderr}`);
-    const report = JSON.parse(result.stdout.slice(result.stdout.indexOf('{'))) as { jobs: { error: number; write: { io_bytes: number }; read: { io_bytes: number } }[] };
-    const [job] = report.jobs;
-    assert(job !== undefined);
-    assert.equal(job.error, 0);
+    const job = await fioVerify(nbdUnixUri(fixture.socketPath, 'sd0'),
+      ['--name=raid5-verify', '--rw=randwrite', '--bsrange=4k-128k', `--size=${16 * MiB}`, '--randseed=1234']);
     assert.equal(job.write.io_bytes, 16 * MiB);
     assert.equal(job.read.io_bytes, 16 * MiB, 'fio read back everything it wrote to verify it');
     assert.deepEqual(fixture.protocolErrors, []);
@@ -44,16 +55,8 @@ test('fio nbd engine: sequential writes across rows (100 KiB and 1 MiB blocks) g
   try {
     fixture.registry.set('sd0', volume);
     for (const blockSize of ['100k', '1m']) {
-      const result = await run('fio', [
-        `--name=raid5-seq-${blockSize}`, '--ioengine=nbd', `--uri=${nbdUnixUri(fixture.socketPath, 'sd0')}`,
-        '--rw=write', `--bs=${blockSize}`, '--iodepth=16', `--size=${40 * MiB}`, '--verify=crc32c',
-        '--verify_fatal=1', '--do_verify=1', '--verify_state_save=0', '--output-format=json',
-      ], { timeoutMs: 60_000 });
-      assert.equal(result.code, 0, `${result.stdout}\n${result.stderr}`);
-      const report = JSON.parse(result.stdout.slice(result.stdout.indexOf('{'))) as { jobs: { error: number; write: { io_bytes: number }; read: { io_bytes: number } }[] };
-      const [job] = report.jobs;
-      assert(job !== undefined);
-      assert.equal(job.error, 0);
+      const job = await fioVerify(nbdUnixUri(fixture.socketPath, 'sd0'),
+        [`--name=raid5-seq-${blockSize}`, '--rw=write', `--bs=${blockSize}`, `--size=${40 * MiB}`]);
       assert.ok(job.write.io_bytes > 39 * MiB, `${job.write.io_bytes} bytes written`);
       assert.equal(job.read.io_bytes, job.write.io_bytes, 'fio read back everything it wrote to verify it');
     }

@@ -7,6 +7,8 @@ import { dataOffsetBytesDefault } from '../metadata/layout.js';
 import { createTestVolume, openVolume, randomBytes, type FakeClock } from '../../../tests/sim/harness.js';
 import { checkRedundancy, firstDifference } from '../../../tests/sim/consistency.js';
 import type { MemoryChunk } from '../../chunk/memory.js';
+import type { Volume } from './volume.js';
+import type { VolumeRecord } from '../metadata/record.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -20,6 +22,15 @@ function rowsRead(members: MemoryChunk[], stripSizeBytes: number): Set<number> {
     };
   }
   return rows;
+}
+
+/** The volume reads back `data` from byte 0, its parity agrees with its data, and it closes cleanly. */
+async function expectHolds(volume: Volume, record: VolumeRecord, members: MemoryChunk[], data: Uint8Array): Promise<void> {
+  const back = new Uint8Array(data.length);
+  await volume.read(0, back);
+  assert.equal(firstDifference(back, data), -1);
+  assert.equal(checkRedundancy(record, members), null);
+  await volume.close({ clean: true });
 }
 
 async function raid5(seed: number) {
@@ -40,11 +51,7 @@ test('RAID 5: sequential 1 MiB writes in flight together are written as whole ro
   // the last request has no company and is written partially, once the volume is idle.
   assert.equal(volume.writeGathering!.rowsCompleted, 12);
   assert.deepEqual([...read].sort((a, b) => a - b), [5, 106], 'reads only for the first shared row and the last row');
-  const back = new Uint8Array(data.length);
-  await volume.read(0, back);
-  assert.equal(firstDifference(back, data), -1);
-  assert.equal(checkRedundancy(record, members), null);
-  await volume.close({ clean: true });
+  await expectHolds(volume, record, members, data);
 });
 
 test('RAID 5: the same writes one at a time still read and log every shared row (nothing is held without company)', async () => {
@@ -52,11 +59,7 @@ test('RAID 5: the same writes one at a time still read and log every shared row 
   const data = randomBytes(seededRandom(34), 6 * MiB);
   for (let i = 0; i < 6; i++) await volume.write(i * MiB, data.subarray(i * MiB, (i + 1) * MiB), { fua: false });
   assert.ok(volume.partialParityLog!.counters.records >= 5, 'each request\'s partial rows were logged on their own');
-  const back = new Uint8Array(data.length);
-  await volume.read(0, back);
-  assert.equal(firstDifference(back, data), -1);
-  assert.equal(checkRedundancy(record, members), null);
-  await volume.close({ clean: true });
+  await expectHolds(volume, record, members, data);
 });
 
 test('RAID 5: small sequential writes in flight together fill rows before they are written', async () => {
@@ -67,11 +70,7 @@ test('RAID 5: small sequential writes in flight together fill rows before they a
   // Row 0 starts with a write nothing showed to be sequential; rows 1-3 are gathered whole.
   assert.deepEqual([...read], [0]);
   assert.equal(volume.writeGathering!.rowsCompleted, 3);
-  const back = new Uint8Array(data.length);
-  await volume.read(0, back);
-  assert.equal(firstDifference(back, data), -1);
-  assert.equal(checkRedundancy(record, members), null);
-  await volume.close({ clean: true });
+  await expectHolds(volume, record, members, data);
 });
 
 test('RAID 5: a read or write of a held row runs after the held write, as they arrived; flush and FUA do not wait for company', async () => {
