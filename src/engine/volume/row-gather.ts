@@ -128,6 +128,7 @@ export class RowGather {
 
   /** A request arrived: held pieces age, and those too old are let go. */
   noteArrival(): void {
+    if (this.groups.size === 0) return;
     for (const group of [...this.groups.values()]) {
       if (--group.arrivalsLeft <= 0) this.letGo(group);
     }
@@ -145,6 +146,7 @@ export class RowGather {
 
   /** Lets go everything held (the volume went idle, a flush, a close). */
   releaseAll(): void {
+    if (this.groups.size === 0) return;
     for (const group of [...this.groups.values()]) this.letGo(group);
   }
 
