@@ -29,6 +29,7 @@ import { ChunkIoError, errnoFromCode, SoftraidError } from '../lib/errors.js';
 import { assert } from '../lib/assert.js';
 import { KiB } from '../lib/units.js';
 import { chunkIoVectorsMax, type ChunkBackend } from '../engine/chunk.js';
+import { sharedCopyThreads, type CopyThreads } from './copy-threads.js';
 
 /** statfs f_type of the file systems whose files are memory (linux/magic.h). */
 const TMPFS_MAGIC = 0x01021994;
@@ -43,6 +44,12 @@ export interface FileChunkOptions {
    * ramfs, 0 (never) for anything else.
    */
   syncIoBytesMax?: number;
+  /**
+   * Larger I/O on buffers in shared memory runs on these threads instead of
+   * libuv's pool (copy-threads.ts). Default: the process's copy threads for
+   * a regular file on tmpfs or ramfs, none for anything else; null: none.
+   */
+  copyThreads?: CopyThreads | null;
 }
 
 /** Linux's encoding of dev_t (glibc gnu_dev_major/minor). */
@@ -87,6 +94,7 @@ export class FileChunk implements ChunkBackend {
     private readonly fd: number,
     /** I/O of at most this many bytes is synchronous (0: none); see the header. */
     readonly syncIoBytesMax: number,
+    private readonly copyThreads: CopyThreads | undefined,
   ) {}
 
   /** Opens a member read-write. Refuses anything but a regular file or a block device. */
@@ -110,10 +118,13 @@ export class FileChunk implements ChunkBackend {
     try {
       if (info.isBlockDevice()) {
         const geometry = await blockDeviceGeometry(info.rdev);
-        return new FileChunk(path, `blk:${info.rdev}`, geometry.sizeBytes, geometry.sectorSizeBytes, true, fd, options.syncIoBytesMax ?? 0);
+        return new FileChunk(path, `blk:${info.rdev}`, geometry.sizeBytes, geometry.sectorSizeBytes, true, fd, options.syncIoBytesMax ?? 0,
+          options.copyThreads ?? undefined);
       }
-      const syncIoBytesMax = options.syncIoBytesMax ?? ((await inMemoryFileSystem(path)) ? memorySyncIoBytesMax : 0);
-      return new FileChunk(path, `file:${info.dev}:${info.ino}`, info.size, 512, false, fd, syncIoBytesMax);
+      const inMemory = await inMemoryFileSystem(path);
+      const syncIoBytesMax = options.syncIoBytesMax ?? (inMemory ? memorySyncIoBytesMax : 0);
+      const copyThreads = options.copyThreads === undefined ? (inMemory ? sharedCopyThreads() : undefined) : (options.copyThreads ?? undefined);
+      return new FileChunk(path, `file:${info.dev}:${info.ino}`, info.size, 512, false, fd, syncIoBytesMax, copyThreads);
     } catch (error) {
       await closeFd(fd);
       throw error;
@@ -154,7 +165,10 @@ export class FileChunk implements ChunkBackend {
       const positionBytes = offsetBytes + done;
       let moved: number;
       try {
-        if (operation === 'read') {
+        const threaded = now ? undefined : this.copyThreads?.submit(operation, this.fd, pending, positionBytes);
+        if (threaded !== undefined) {
+          moved = await threaded;
+        } else if (operation === 'read') {
           moved = pending.length === 1
             ? (now ? readSync(this.fd, pending[0]!, 0, pending[0]!.length, positionBytes) : await readAt(this.fd, pending[0]!, 0, pending[0]!.length, positionBytes))
             : (now ? readvSync(this.fd, pending, positionBytes) : await readvAt(this.fd, pending, positionBytes));

@@ -17,7 +17,7 @@ const CLASS_BYTES_MIN = 4 * KiB;
 
 export class BufferPool {
   /** Free ArrayBuffers by class (payload bytes without the headroom). */
-  private readonly free = new Map<number, ArrayBuffer[]>();
+  private readonly free = new Map<number, SharedArrayBuffer[]>();
   private freeBytes = 0;
 
   /** @param freeBytesMax free buffers kept beyond it are left to the garbage collector */
@@ -35,8 +35,8 @@ export class BufferPool {
       this.freeBytes -= reused.byteLength;
       return Buffer.from(reused, 0, lengthBytes);
     }
-    // allocUnsafeSlow: a buffer of its own, not a slice of Node's shared pool.
-    return Buffer.from(Buffer.allocUnsafeSlow(classBytes + HEADROOM_BYTES).buffer, 0, lengthBytes);
+    // Shared memory, so that copy threads may move it to and from members (src/chunk/copy-threads.ts).
+    return Buffer.from(new SharedArrayBuffer(classBytes + HEADROOM_BYTES), 0, lengthBytes);
   }
 
   /** Gives back a buffer from acquire() that nothing references any more. */
@@ -51,7 +51,7 @@ export class BufferPool {
       list = [];
       this.free.set(classBytes, list);
     }
-    list.push(backing as ArrayBuffer);
+    list.push(backing as SharedArrayBuffer);
     this.freeBytes += backing.byteLength;
   }
 
