@@ -18,6 +18,7 @@
 // Frames never alias the receive buffer: payloads and option data are
 // copied out of it (a payload that arrives directly is not).
 import { assert } from '../lib/assert.js';
+import { copyBytes } from '../lib/copy-bytes.js';
 import { KiB } from '../lib/units.js';
 import type { BufferPool } from './buffer-pool.js';
 import type { ClientFrame, ParserPhase } from './messages.js';
@@ -120,7 +121,7 @@ export class ClientStreamParser {
     const body = this.body;
     if (this.start === this.end && body.kind === 'collect') {
       at = Math.min(bytes.length, body.into.length - body.filledBytes);
-      bytes.copy(body.into, body.filledBytes, 0, at);
+      copyBytes(body.into, bytes.subarray(0, at), body.filledBytes);
       body.filledBytes += at;
     }
     if (at === bytes.length) return;
@@ -207,7 +208,7 @@ export class ClientStreamParser {
     if (body.kind === 'collect') {
       const take = Math.min(body.into.length - body.filledBytes, this.end - this.start);
       if (take > 0) {
-        this.receive.copy(body.into, body.filledBytes, this.start, this.start + take);
+        copyBytes(body.into, this.receive.subarray(this.start, this.start + take), body.filledBytes);
         this.start += take;
         body.filledBytes += take;
       }

@@ -2,6 +2,7 @@
 // lays it out and left-symmetric as Linux md's default. The address math is
 // in raid5-layout.ts, the write path in raid5-write.ts.
 import { assert } from '../../lib/assert.js';
+import { copyBytes } from '../../lib/copy-bytes.js';
 import { divCeil, divFloor } from '../../lib/units.js';
 import { allocParityBuffer, freeParityBuffer, parityArena, xorMany } from '../parity/index.js';
 import { assertStriped } from './geometry.js';
@@ -107,7 +108,7 @@ function raid5DataIndex(row: number, chunkIndex: number, chunkCount: number, lay
  * them out to the caller (the same number of copies, over larger buffers).
  */
 function reconstructInto(view: Uint8Array, sources: Uint8Array[]): void {
-  if (sources.every((source) => parityArena?.owns(source) ?? false)) view.set(reconstructed(sources));
+  if (sources.every((source) => parityArena?.owns(source) ?? false)) copyBytes(view, reconstructed(sources));
   else xorMany(view, sources);
 }
 

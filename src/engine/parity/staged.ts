@@ -3,6 +3,7 @@
 // Uint8Arrays still beats the JS loop. Buffers already in the arena are used
 // in place; only the others are staged.
 import { assert } from '../../lib/assert.js';
+import { copyBytes } from '../../lib/copy-bytes.js';
 import type { ParityArena } from './arena.js';
 import { sameBytes } from './raid6-js.js';
 
@@ -46,18 +47,18 @@ export class StagingArea {
         const source = sources[index]!;
         const kind = kinds[index]!;
         if (kind === aliasedKind) {
-          if (!targetOwned) targetWindow.set(source.subarray(start, end));
+          if (!targetOwned) copyBytes(targetWindow, source.subarray(start, end));
           windows[index] = targetWindow;
         } else if (kind === ownedKind) {
           windows[index] = source.subarray(start, end);
         } else {
           const slot = this.slots[index + 1]!.subarray(0, windowBytes);
-          slot.set(source.subarray(start, end));
+          copyBytes(slot, source.subarray(start, end));
           windows[index] = slot;
         }
       }
       this.arena.xorMany(targetWindow, windows);
-      if (!targetOwned) target.set(targetWindow, start);
+      if (!targetOwned) copyBytes(target, targetWindow, start);
     }
   }
 }

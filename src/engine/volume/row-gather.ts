@@ -23,6 +23,7 @@
 // Time comes from the volume's injected clock, so the deterministic
 // simulator stays deterministic.
 import { assert } from '../../lib/assert.js';
+import { copyBytes } from '../../lib/copy-bytes.js';
 import { divFloor } from '../../lib/units.js';
 import { allocParityBuffer, freeParityBuffer } from '../parity/index.js';
 
@@ -161,7 +162,7 @@ export class RowGather {
     }
     // The merged row goes in the parity arena (pooled, not zeroed), where the XOR reads it in place.
     const data = allocParityBuffer(group.endBytes - group.startBytes);
-    for (const piece of group.pieces) data.set(piece.data, piece.offsetBytes - group.startBytes);
+    for (const piece of group.pieces) copyBytes(data, piece.data, piece.offsetBytes - group.startBytes);
     this.host.submit(group.startBytes, data).finally(() => freeParityBuffer(data)).then(group.resolve, group.reject);
   }
 }
