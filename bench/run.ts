@@ -26,7 +26,8 @@ const clockTicksPerSecond = 100;
 // ---- what is measured ----
 
 interface ConfigSpec {
-  level: 'raid0' | 'raid1' | 'raid5';
+  /** none: no volume, the NBD layer alone over a device that stores nothing (bench/null-device.ts). */
+  level: 'raid0' | 'raid1' | 'raid5' | 'none';
   memberCount: number;
   /** Chunk indexes left out after creation: the volume runs degraded. */
   missing: number[];
@@ -37,7 +38,11 @@ const configSpecs: Record<string, ConfigSpec> = {
   raid1: { level: 'raid1', memberCount: 2, missing: [] },
   raid5: { level: 'raid5', memberCount: 4, missing: [] },
   'raid5-degraded': { level: 'raid5', memberCount: 4, missing: [3] },
+  // The ceiling: what this process model serves with no member I/O at all, against nbdkit-file.
+  'nbd-only': { level: 'none', memberCount: 0, missing: [] },
 };
+/** The no-op device's size: as large as RAID 0's volume. */
+const nbdOnlyMemberCount = 4;
 
 interface WorkloadSpec {
   rw: 'read' | 'write' | 'randread' | 'randwrite';
@@ -55,6 +60,7 @@ const workloadSpecs: Record<string, WorkloadSpec> = {
 /** Issue 6's targets: the minimum ratio to nbdkit-file (throughput, which is IOPS × block size). */
 function targetRatio(config: string, workload: string): number | null {
   const level = configSpecs[config]!.level;
+  if (level === 'none') return null;
   const degraded = configSpecs[config]!.missing.length > 0;
   if (degraded) return workload === 'seqread' ? 0.6 : null;
   if (workload === 'randread') return 0.8;
@@ -216,7 +222,8 @@ async function startOurs(config: string, memberPaths: string[], socketPath: stri
   const nodeFlags = options.cpuProfileDir === undefined ? []
     : ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`, `--cpu-prof-name=softraid-${config}-${Date.now()}.cpuprofile`];
   const args = [...nodeFlags, join(distDir, 'serve-volume.js'), '--level', spec.level, '--socket', socketPath,
-    ...memberPaths.flatMap((path) => ['--chunk', path]), ...spec.missing.flatMap((index) => ['--missing', String(index)])];
+    ...memberPaths.flatMap((path) => ['--chunk', path]), ...spec.missing.flatMap((index) => ['--missing', String(index)]),
+    ...(spec.level === 'none' ? ['--size-bytes', String(nbdOnlyMemberCount * options.memberBytes)] : [])];
   // The thread pool softraidd's launcher (bin/softraidd) gives the daemon, unless the environment says otherwise.
   const env = { ...process.env, UV_THREADPOOL_SIZE: threadPoolSize };
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env });

@@ -3,10 +3,12 @@
 // from fio's. Spawned by bench/run.ts; usable by hand too:
 //   node dist/bench/serve-volume.js --level raid5 --socket /dev/shm/s \
 //     --chunk /dev/shm/m0 --chunk /dev/shm/m1 --chunk /dev/shm/m2 [--missing 2]
+//   node dist/bench/serve-volume.js --level none --size-bytes 1073741824 --socket /dev/shm/s
 // Prints one JSON line {"ready":true,...} on stdout once it listens; SIGTERM
 // closes the server and the volume and exits 0 (so --cpu-prof is written).
 import { parseArgs } from 'node:util';
 import { MapExportRegistry, NbdServer } from '../src/nbd/index.js';
+import { nullDevice } from './null-device.js';
 import { buildBenchVolume, parseLevel } from './volume-setup.js';
 
 
@@ -18,32 +20,37 @@ const { values } = parseArgs({
     socket: { type: 'string' },
     export: { type: 'string', default: 'sd0' },
     'strip-bytes': { type: 'string' },
+    'size-bytes': { type: 'string' },
   },
   strict: true,
 });
-if (values.level === undefined || values.socket === undefined || values.chunk === undefined) {
-  throw new Error('serve-volume: --level, --socket and --chunk are required');
+if (values.level === undefined || values.socket === undefined || (values.chunk === undefined && values.level !== 'none')) {
+  throw new Error('serve-volume: --level, --socket and --chunk are required (--size-bytes instead of --chunk for --level none)');
 }
 const deviceName = values.export ?? 'sd0';
-const { volume, chunks } = await buildBenchVolume({
-  level: parseLevel(values.level, 'serve-volume'),
-  memberPaths: values.chunk,
-  missingChunkIndexes: (values.missing ?? []).map(Number),
-  ...(values['strip-bytes'] === undefined ? {} : { stripSizeBytes: Number(values['strip-bytes']) }),
-  deviceName,
-});
+// --level none: no volume, a device that stores nothing (bench/null-device.ts), sized by --size-bytes.
+const served = values.level === 'none'
+  ? { volume: null, device: nullDevice(Number(values['size-bytes'] ?? 0)), chunks: [] }
+  : await buildBenchVolume({
+    level: parseLevel(values.level, 'serve-volume'),
+    memberPaths: values.chunk ?? [],
+    missingChunkIndexes: (values.missing ?? []).map(Number),
+    ...(values['strip-bytes'] === undefined ? {} : { stripSizeBytes: Number(values['strip-bytes']) }),
+    deviceName,
+  }).then(({ volume, chunks }) => ({ volume, device: volume, chunks }));
+const { volume, device, chunks } = served;
 const exports = new MapExportRegistry();
-exports.set(deviceName, volume);
+exports.set(deviceName, device);
 const server = new NbdServer({ exports, onProtocolError: (reason) => process.stderr.write(`serve-volume: nbd: ${reason}\n`) });
 await server.listenUnix(values.socket);
-process.stdout.write(`${JSON.stringify({ ready: true, pid: process.pid, state: volume.state, sizeBytes: volume.sizeBytes })}\n`);
+process.stdout.write(`${JSON.stringify({ ready: true, pid: process.pid, state: volume?.state ?? 'Online', sizeBytes: device.sizeBytes })}\n`);
 
 let stopping = false;
 async function stop(): Promise<void> {
   if (stopping) return;
   stopping = true;
   await server.close();
-  await volume.close({ clean: true });
+  await volume?.close({ clean: true });
   await Promise.all(chunks.map((chunk) => chunk.close()));
   process.exit(0);
 }
