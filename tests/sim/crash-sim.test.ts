@@ -13,7 +13,8 @@ const configs: SimConfig[] = [
   { level: 'raid5', chunkCount: 4, layout: 'left-symmetric', stripSizeBytes: 16 * KiB, chunkDataSizeBytes: 1024 * KiB },
   { level: 'raid5', chunkCount: 5, layout: 'left-asymmetric', stripSizeBytes: 64 * KiB, chunkDataSizeBytes: 1024 * KiB },
 ];
-const fixedSeeds = [1, 2, 0xc0ffee];
+// 378389960: a rebuild checkpoint saved before the target's data was flushed (docs/write-ordering.md).
+const fixedSeeds = [1, 2, 0xc0ffee, 378389960];
 const replaySeed = process.env['SOFTRAID_SEED'];
 const randomPerConfig = Number(process.env['SOFTRAID_SIM_ITERATIONS'] ?? 1);
 const steps = Number(process.env['SOFTRAID_SIM_STEPS'] ?? 40);

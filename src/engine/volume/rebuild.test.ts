@@ -4,6 +4,8 @@ import { MemoryChunk, seededRandom } from '../../chunk/memory.js';
 import { assembleTestVolume, createTestVolume, FakeClock, openVolume, randomBytes } from '../../../tests/sim/harness.js';
 import { checkRedundancy, firstDifference } from '../../../tests/sim/consistency.js';
 import { saveVolumeMetadata } from '../metadata/io.js';
+import { decodeMetadata } from '../metadata/codec.js';
+import { copyBytesMax, copyOffsetsBytes, dataOffsetBytesDefault } from '../metadata/layout.js';
 import { Volume } from './volume.js';
 import type { Clock, VolumeDeps } from './events.js';
 
@@ -221,3 +223,55 @@ test('pieces keep being rebuilt while a checkpoint save is in progress; the chec
   assert.equal(checkRedundancy(volume.record, [members[0]!, replacement, members[2]!]), null);
   assert.equal(firstDifference(model, await readAll(volume)), -1);
 });
+
+for (const spec of [
+  { level: 'raid1', chunkCount: 2, chunkDataSizeBytes: MiB },
+  { level: 'raid5', chunkCount: 3, stripSizeBytes: 16 * KiB, layout: 'left-asymmetric', chunkDataSizeBytes: MiB },
+] as const) {
+  test(`${spec.level}: no checkpoint and no Online state is ever durable ahead of the target's durable data`, async () => {
+    const { record, members } = await createTestVolume(spec, 21);
+    const { volume } = openVolume(record, members, { rebuildPieceBytes: 16 * KiB });
+    const random = seededRandom(22);
+    for (let offset = 0; offset < volume.sizeBytes; offset += 256 * KiB) {
+      await volume.write(offset, randomBytes(random, Math.min(256 * KiB, volume.sizeBytes - offset)), { fua: false });
+    }
+    await volume.flush();
+    // What the target must hold once rebuilt: the chunk as it is now, before it is replaced.
+    const expected = Uint8Array.from(members[1]!.current);
+    await volume.setChunkOffline(1);
+    const replacement = newMember('new1', members[1]!.sizeBytes);
+    const all = [members[0]!, replacement, ...members.slice(2)];
+    let checks = 0;
+    // Before every device operation: what any metadata written so far promises about the target (a
+    // crash may keep any unflushed write, so written metadata may be durable) against the target's
+    // flushed bytes (a crash may drop any unflushed data).
+    const check = (): void => {
+      let best: { eventCounter: number; covered: number } | null = null;
+      for (const member of all) {
+        for (const offset of copyOffsetsBytes) {
+          let decoded;
+          try {
+            decoded = decodeMetadata(member.current.subarray(offset, offset + copyBytesMax), member.name);
+          } catch {
+            continue;
+          }
+          if (decoded.status !== 'found' || decoded.record.uuid !== record.uuid) continue;
+          const state = decoded.record.chunks[1]!.state;
+          const covered = state === 'Online' ? spec.chunkDataSizeBytes : state === 'Rebuild' ? decoded.record.rebuildCheckpointBytes : 0;
+          if (best === null || decoded.record.eventCounter > best.eventCounter) best = { eventCounter: decoded.record.eventCounter, covered };
+        }
+      }
+      if (best === null || best.covered === 0) return;
+      checks++;
+      const durableData = replacement.durable.subarray(dataOffsetBytesDefault, dataOffsetBytesDefault + best.covered);
+      assert.equal(firstDifference(expected.subarray(dataOffsetBytesDefault, dataOffsetBytesDefault + best.covered), durableData), -1,
+        `metadata (event ${best.eventCounter}) says the target is good below ${best.covered}, its flushed bytes are not`);
+    };
+    for (const member of all) member.beforeOperation = check;
+    const handle = await volume.startRebuild(1, replacement);
+    assert.deepEqual(await handle.finished, { status: 'finished' });
+    check();
+    assert.ok(checks > 10, `${checks} checks with a checkpoint or an Online target on record`);
+    await volume.close({ clean: true });
+  });
+}

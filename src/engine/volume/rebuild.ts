@@ -7,6 +7,7 @@ import { assert } from '../../lib/assert.js';
 import { VolumeIoError } from '../../lib/errors.js';
 import { divFloor } from '../../lib/units.js';
 import { RateLimiter } from './rate-limiter.js';
+import { ChunkRetry } from '../disciplines/sub-io.js';
 import type { ByteRange } from '../disciplines/discipline.js';
 import type { Clock } from './events.js';
 import type { MemberSet } from './member-set.js';
@@ -175,12 +176,11 @@ export class Rebuild {
     if (outcome.failed !== null) return this.fail(outcome.failed.reason, outcome.failed.range);
     if (this.bytesDone < this.bytesTotal) {
       assert(this.aborting, 'rebuild: loop ended before the last piece');
-      record.rebuildCheckpointBytes = this.bytesDone;
-      members.touch();
-      await members.persist();
-      return { status: 'aborted', checkpointBytes: this.bytesDone };
+      await this.saveCheckpoint(this.bytesDone);
+      return { status: 'aborted', checkpointBytes: record.rebuildCheckpointBytes };
     }
-    if (members.chunkState(this.chunkIndex) !== 'Rebuild') return this.fail('rebuild target went offline', null);
+    // The target's rebuilt data is durable before any metadata calls it Online.
+    if (!await this.targetFlushed()) return this.fail('rebuild target went offline', null);
     record.rebuildCheckpointBytes = 0;
     const name = record.chunks[this.chunkIndex]!.name;
     members.setChunkState(this.chunkIndex, 'Online', 'rebuild finished');
@@ -218,9 +218,7 @@ export class Rebuild {
     }
     // softraid saves the checkpoint whenever the integer percent changes.
     if (after !== savedPercent && this.bytesDone < this.bytesTotal && this.checkpointSave === null) {
-      record.rebuildCheckpointBytes = this.bytesDone;
-      members.touch();
-      this.checkpointSave = members.persist().catch((error: unknown) => {
+      this.checkpointSave = this.saveCheckpoint(this.bytesDone).catch((error: unknown) => {
         this.checkpointError = { error };
       }).finally(() => {
         this.checkpointSave = null;
@@ -228,6 +226,35 @@ export class Rebuild {
       return after;
     }
     return savedPercent;
+  }
+
+  /**
+   * Saves `bytesDone` as the checkpoint once the pieces below it are durable
+   * on the target (docs/write-ordering.md, "A rebuild's checkpoint and its
+   * end"): the target is flushed first, and only then does the record
+   * (which any save may write) carry the new checkpoint. Were the checkpoint durable before the data, a crash
+   * would leave a mirror or a parity member that the metadata calls rebuilt
+   * over stale bytes, and a later resync could copy them over good ones.
+   * A target that fails its flush keeps the checkpoint it had.
+   */
+  private async saveCheckpoint(bytesDone: number): Promise<void> {
+    if (!await this.targetFlushed()) return;
+    const members = this.host.members;
+    members.record.rebuildCheckpointBytes = bytesDone;
+    members.touch();
+    await members.persist();
+  }
+
+  /** Flushes the target; false when it failed (and went Offline) or is no longer being rebuilt. */
+  private async targetFlushed(): Promise<boolean> {
+    const members = this.host.members;
+    try {
+      await members.flushChunk(this.chunkIndex);
+    } catch (error) {
+      if (!(error instanceof ChunkRetry) && !(error instanceof VolumeIoError)) throw error;
+      return false;
+    }
+    return members.chunkState(this.chunkIndex) === 'Rebuild';
   }
 
   /** Waits for the checkpoint save in progress, if any; rethrows what it threw. */
