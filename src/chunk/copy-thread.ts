@@ -10,6 +10,7 @@ import { parentPort, receiveMessageOnPort, workerData, type MessagePort } from '
 import {
   Control, Operation, jobSlotWords, nextIndex, resultSlotWords, slotOf, type RegistrationMessage, type RingMemory,
 } from './copy-ring.js';
+import { vectorsAfter } from './vectors.js';
 
 interface CopyThreadData {
   ring: RingMemory;
@@ -53,7 +54,7 @@ function run(base: number): number {
   const fd = jobs[base + 2]!;
   let position = jobs[base + 3]!;
   const segments = jobs[base + 4]!;
-  let vector: Buffer[] = [];
+  let vector: Uint8Array[] = [];
   let total = 0;
   for (let segment = 0; segment < segments; segment++) {
     const at = base + 5 + 3 * segment;
@@ -70,22 +71,13 @@ function run(base: number): number {
       if (moved === 0) break;
       done += moved;
       position += moved;
-      if (done < total) vector = remainder(vector, moved);
+      if (done < total) vector = vectorsAfter(vector, moved);
     }
   } catch (error) {
     const errno = (error as NodeJS.ErrnoException).errno;
     return typeof errno === 'number' && errno < 0 ? errno : -5;
   }
   return done;
-}
-
-function remainder(vector: Buffer[], movedBytes: number): Buffer[] {
-  let skip = movedBytes;
-  let index = 0;
-  while (skip >= vector[index]!.length) skip -= vector[index++]!.length;
-  const rest = vector.slice(index);
-  rest[0] = rest[0]!.subarray(skip);
-  return rest;
 }
 
 function publishResult(id: number, result: number): void {

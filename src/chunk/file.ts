@@ -30,6 +30,9 @@ import { assert } from '../lib/assert.js';
 import { KiB } from '../lib/units.js';
 import { chunkIoVectorsMax, type ChunkBackend } from '../engine/chunk.js';
 import { sharedCopyThreads, type CopyThreads } from './copy-threads.js';
+import { vectorsAfter } from './vectors.js';
+
+export { vectorsAfter };
 
 /** statfs f_type of the file systems whose files are memory (linux/magic.h). */
 const TMPFS_MAGIC = 0x01021994;
@@ -271,18 +274,6 @@ function writevAt(fd: number, buffers: readonly Uint8Array[], position: number):
   return new Promise((resolve, reject) => {
     writevCallback(fd, buffers, position, (error, bytesWritten) => (error ? reject(error) : resolve(bytesWritten)));
   });
-}
-
-/** What is left of a vector after a short transfer of doneBytes (preadv/pwritev may stop anywhere). */
-export function vectorsAfter(buffers: readonly Uint8Array[], doneBytes: number): Uint8Array[] {
-  assert(Number.isSafeInteger(doneBytes) && doneBytes >= 0, `vectorsAfter: bad byte count ${doneBytes}`);
-  let skip = doneBytes;
-  let index = 0;
-  while (index < buffers.length && skip >= buffers[index]!.length) skip -= buffers[index++]!.length;
-  assert(index < buffers.length, `vectorsAfter: ${doneBytes} bytes done is past the vector`);
-  const rest = buffers.slice(index);
-  rest[0] = rest[0]!.subarray(skip);
-  return rest;
 }
 
 function describe(error: unknown): string {
