@@ -15,7 +15,7 @@
 import assert from 'node:assert/strict';
 import { MemoryChunk } from '../../src/chunk/memory.js';
 import { seededRandom } from '../../src/lib/random.js';
-import { VolumeIoError } from '../../src/lib/errors.js';
+import { MetadataError, VolumeIoError } from '../../src/lib/errors.js';
 import { assembleVolume } from '../../src/engine/assembly/assemble.js';
 import { createVolume } from '../../src/engine/assembly/create.js';
 import { copyOffsetsBytes, copyBytesMax, dataOffsetBytesDefault, reservedRegionsDefault } from '../../src/engine/metadata/layout.js';
@@ -123,12 +123,22 @@ export class CrashWorld {
 
   /** Assembly through the real code from the disks present, then the volume as the controller opens it. */
   async boot(): Promise<void> {
-    // As a scan: a disk without metadata (a replacement that crashed before its first save) is not listed.
+    // As a scan (scanChunks): a disk without metadata (a replacement that crashed before its first
+    // save) is not listed, nor one whose every copy is corrupt (a replacement whose first save was
+    // torn: nothing else on it was ever valid); the scan warns and assembles without it.
     const listed: ChunkBackend[] = [];
     for (const [index, disk] of this.disks.entries()) {
       if (this.absent.has(index)) continue;
       const handle = disk.handle();
-      if (await readChunkMetadata(handle) !== null) listed.push(handle);
+      let found;
+      try {
+        found = await readChunkMetadata(handle);
+      } catch (error) {
+        if (!(error instanceof MetadataError)) throw error;
+        this.note(`${disk.name} ignored at boot: ${error.message}`);
+        continue;
+      }
+      if (found !== null) listed.push(handle);
     }
     const assembled = await assembleVolume(listed, { chunksInUse: () => false });
     this.record = assembled.record;
