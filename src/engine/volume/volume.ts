@@ -610,20 +610,32 @@ export class Volume implements BlockDevice {
       bits = bitmap.bitsOf(this.discipline.chunkRangeOf!(this.geometry, offsetBytes, data.length));
       await bitmap.startWrite(bits);
     }
-    const tickets: PplTicket[] = [];
+    // A piece's log records are done once that piece's writes are (retired at the next member
+    // flush), not at the end of the whole range: a range holding its earlier pieces' records
+    // while it waits for log space for the next one, with other ranges doing the same, filled a
+    // parity chunk's log with records nobody could finish (fio, 4k-512k random writes).
+    let tickets: PplTicket[] = [];
     const ppl = this.ppl;
     const hooks = ppl === null ? {} : {
       beforeWrites: async (entries: PartialParityEntry[]): Promise<void> => {
         if (entries.length > 0) tickets.push(await ppl.log(entries, this.record.uuid));
       },
     };
+    const piecesDone = (): void => {
+      const finished = tickets;
+      tickets = [];
+      for (const ticket of finished) ticket.done();
+    };
     try {
       for (const piece of this.writePieces(offsetBytes, data.length)) {
         const pieceData = data.subarray(piece.offsetBytes - offsetBytes, piece.offsetBytes - offsetBytes + piece.lengthBytes);
-        await this.withRetry(() => this.discipline.write(this.members, this.geometry, piece.offsetBytes, pieceData, hooks));
+        try {
+          await this.withRetry(() => this.discipline.write(this.members, this.geometry, piece.offsetBytes, pieceData, hooks));
+        } finally {
+          piecesDone();
+        }
       }
     } finally {
-      for (const ticket of tickets) ticket.done();
       if (bitmap !== null && bits !== null) bitmap.endWrite(bits);
     }
   }
