@@ -13,6 +13,19 @@ async function inMemoryDir(): Promise<string> {
   return mkdtemp('/dev/shm/softraid-copy-');
 }
 
+/** Runs `body` with a directory on tmpfs and `threadCount` copy threads, closed and removed afterwards; returns the (closed) threads. */
+async function withCopyThreads(threadCount: number, body: (dir: string, threads: CopyThreads) => Promise<void>): Promise<CopyThreads> {
+  const dir = await inMemoryDir();
+  const threads = new CopyThreads(threadCount);
+  try {
+    await body(dir, threads);
+  } finally {
+    await threads.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+  return threads;
+}
+
 function sharedBytes(lengthBytes: number, seed: number): Buffer {
   const buffer = Buffer.from(new SharedArrayBuffer(lengthBytes));
   for (let index = 0; index < lengthBytes; index++) buffer[index] = (index * 31 + seed) & 0xff;
@@ -20,9 +33,7 @@ function sharedBytes(lengthBytes: number, seed: number): Buffer {
 }
 
 test('copy threads: vectored writes and reads land where pwritev/preadv would put them', async () => {
-  const dir = await inMemoryDir();
-  const threads = new CopyThreads(2);
-  try {
+  await withCopyThreads(2, async (dir, threads) => {
     const path = join(dir, 'member');
     writeFileSync(path, Buffer.alloc(1 << 20));
     const fd = openSync(path, 'r+');
@@ -45,16 +56,11 @@ test('copy threads: vectored writes and reads land where pwritev/preadv would pu
     assert.equal(back[4], 0);
     assert.equal(back[5 + totalBytes], 0);
     closeSync(fd);
-  } finally {
-    await threads.close();
-    await rm(dir, { recursive: true, force: true });
-  }
+  });
 });
 
 test('copy threads: a read past the end returns what exists; an errno comes back as the error', async () => {
-  const dir = await inMemoryDir();
-  const threads = new CopyThreads(1);
-  try {
+  await withCopyThreads(1, async (dir, threads) => {
     const path = join(dir, 'short');
     writeFileSync(path, Buffer.alloc(1000, 7));
     const fd = openSync(path, 'r');
@@ -66,16 +72,11 @@ test('copy threads: a read past the end returns what exists; an errno comes back
     closeSync(fd);
     // A closed descriptor: EBADF too, and the thread carries on.
     await assert.rejects(threads.submit('read', fd, [into], 0)!, (error: NodeJS.ErrnoException) => error.code === 'EBADF');
-  } finally {
-    await threads.close();
-    await rm(dir, { recursive: true, force: true });
-  }
+  });
 });
 
 test('copy threads: what they cannot take is returned to the caller, never half-submitted', async () => {
-  const dir = await inMemoryDir();
-  const threads = new CopyThreads(1);
-  try {
+  const closed = await withCopyThreads(1, async (dir, threads) => {
     const path = join(dir, 'member');
     writeFileSync(path, Buffer.alloc(ringSlots * 4096 + 4096));
     const fd = openSync(path, 'r+');
@@ -103,12 +104,9 @@ test('copy threads: what they cannot take is returned to the caller, never half-
       assert.deepEqual(onFile.subarray(index * 4096, index * 4096 + 4096), sharedBytes(4096, index), `block ${index}`);
     }
     closeSync(fd);
-  } finally {
-    await threads.close();
-    await rm(dir, { recursive: true, force: true });
-  }
+  });
   // Closed: nothing more is taken.
-  assert.equal(threads.submit('read', 0, [Buffer.from(new SharedArrayBuffer(16))], 0), undefined);
+  assert.equal(closed.submit('read', 0, [Buffer.from(new SharedArrayBuffer(16))], 0), undefined);
 });
 
 test('copy threads: close waits for the jobs in flight', async () => {
@@ -132,9 +130,7 @@ test('copy threads: close waits for the jobs in flight', async () => {
 });
 
 test('file chunk on tmpfs: large I/O on shared buffers through copy threads, plain buffers through the pool, same bytes', async () => {
-  const dir = await inMemoryDir();
-  const threads = new CopyThreads(2);
-  try {
+  await withCopyThreads(2, async (dir, threads) => {
     const path = join(dir, 'member');
     writeFileSync(path, Buffer.alloc(4 << 20));
     const chunk = await FileChunk.open(path, { copyThreads: threads });
@@ -154,10 +150,7 @@ test('file chunk on tmpfs: large I/O on shared buffers through copy threads, pla
     await chunk.read(plainBack, 1 << 20);
     assert.deepEqual(plainBack, sharedBack);
     await chunk.close();
-  } finally {
-    await threads.close();
-    await rm(dir, { recursive: true, force: true });
-  }
+  });
 });
 
 test('copy threads: an idle process exits by itself, a process with I/O in flight waits for it', async () => {

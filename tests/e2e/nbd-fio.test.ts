@@ -6,28 +6,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createTestVolume, openVolume, type FakeClock } from '../sim/harness.js';
 import { checkRedundancy } from '../sim/consistency.js';
-import { nbdUnixUri, run, startServer } from './nbd-helpers.js';
+import { realClock } from '../../src/engine/controller/fixture.test-helper.js';
+import { fioVerify, nbdUnixUri, startServer } from './nbd-helpers.js';
 
 const MiB = 1024 * 1024;
-
-interface FioJob {
-  error: number;
-  write: { io_bytes: number };
-  read: { io_bytes: number };
-}
-
-/** fio's nbd engine with verify=crc32c against `uri`: its job report, after checking that fio succeeded. */
-async function fioVerify(uri: string, args: string[]): Promise<FioJob> {
-  const result = await run('fio', [
-    '--ioengine=nbd', `--uri=${uri}`, '--iodepth=16', '--verify=crc32c', '--verify_fatal=1', '--do_verify=1', '--verify_state_save=0',
-    '--output-format=json', ...args,
-  ], { timeoutMs: 60_000 });
-  assert.equal(result.code, 0, `${result.stdout}\n${result.stderr}`);
-  const [job] = (JSON.parse(result.stdout.slice(result.stdout.indexOf('{'))) as { jobs: FioJob[] }).jobs;
-  assert(job !== undefined);
-  assert.equal(job.error, 0);
-  return job;
-}
 
 test('fio nbd engine: random writes with verify=crc32c on RAID 5 pass verification', async () => {
   const { record, members } = await createTestVolume({ level: 'raid5', chunkCount: 4, stripSizeBytes: 64 * 1024, chunkDataSizeBytes: 8 * MiB }, 11);
@@ -49,7 +31,6 @@ test('fio nbd engine: random writes with verify=crc32c on RAID 5 pass verificati
 test('fio nbd engine: sequential writes across rows (100 KiB and 1 MiB blocks) gathered into whole rows, verified, parity exact', async () => {
   const { record, members } = await createTestVolume({ level: 'raid5', chunkCount: 4, stripSizeBytes: 64 * 1024, chunkDataSizeBytes: 16 * MiB }, 12);
   // Real time, as softraidd runs it: a held row waits up to its 20 ms for the next request.
-  const realClock = { nowMs: () => performance.now(), sleepMs: (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)) };
   const { volume } = openVolume(record, members, {}, realClock as unknown as FakeClock);
   const fixture = await startServer();
   try {

@@ -1,6 +1,7 @@
 // Shared by the tests/e2e/nbd-*.test.ts scenarios: an in-memory BlockDevice
 // with fault injection, a server on a temporary Unix socket, and a runner
 // for the real peers (qemu-io, nbdinfo, fio, nbdkit...) with a time limit.
+import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -160,4 +161,23 @@ export async function startNbdkit(socketPath: string, args: string[]): Promise<C
     if (child.exitCode !== null || Date.now() > deadline) throw new Error(`nbdkit ${args.join(' ')} did not start`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
+}
+
+export interface FioJob {
+  error: number;
+  write: { io_bytes: number };
+  read: { io_bytes: number };
+}
+
+/** fio's nbd engine with verify=crc32c against `uri`: its job report, after checking that fio succeeded. */
+export async function fioVerify(uri: string, args: string[]): Promise<FioJob> {
+  const result = await run('fio', [
+    '--ioengine=nbd', `--uri=${uri}`, '--iodepth=16', '--verify=crc32c', '--verify_fatal=1', '--do_verify=1', '--verify_state_save=0',
+    '--output-format=json', ...args,
+  ], { timeoutMs: 60_000 });
+  assert.equal(result.code, 0, `${result.stdout}\n${result.stderr}`);
+  const [job] = (JSON.parse(result.stdout.slice(result.stdout.indexOf('{'))) as { jobs: FioJob[] }).jobs;
+  assert(job !== undefined);
+  assert.equal(job.error, 0);
+  return job;
 }

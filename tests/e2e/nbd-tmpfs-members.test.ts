@@ -15,10 +15,10 @@ import { createVolume } from '../../src/engine/assembly/create.js';
 import { saveVolumeMetadata } from '../../src/engine/metadata/io.js';
 import { Volume } from '../../src/engine/volume/volume.js';
 import type { RaidLevel } from '../../src/engine/levels.js';
-import { nbdUnixUri, run, startServer } from './nbd-helpers.js';
+import { realClock } from '../../src/engine/controller/fixture.test-helper.js';
+import { fioVerify, nbdUnixUri, startServer } from './nbd-helpers.js';
 
 const MiB = 1024 * 1024;
-const realClock = { nowMs: () => performance.now(), sleepMs: (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)) };
 
 async function tmpfsVolume(dir: string, level: RaidLevel, memberCount: number): Promise<{ volume: Volume; chunks: FileChunk[] }> {
   const paths = Array.from({ length: memberCount }, (_unused, index) => join(dir, `member${index}`));
@@ -53,11 +53,7 @@ for (const [level, memberCount] of [['raid0', 4], ['raid1', 2], ['raid5', 4]] as
         // records were marked done per piece (docs/PERFORMANCE.md, round 6, "Found and fixed").
         ['--name=rand', '--rw=randwrite', '--bsrange=4k-512k', `--size=${16 * MiB}`, '--randseed=77'],
       ]) {
-        const result = await run('fio', ['--ioengine=nbd', `--uri=${uri}`, '--iodepth=16', '--verify=crc32c', '--verify_fatal=1',
-          '--do_verify=1', '--verify_state_save=0', '--output-format=json', ...pass], { timeoutMs: 60_000 });
-        assert.equal(result.code, 0, `${result.stdout}\n${result.stderr}`);
-        const [job] = (JSON.parse(result.stdout.slice(result.stdout.indexOf('{'))) as { jobs: { error: number; write: { io_bytes: number }; read: { io_bytes: number } }[] }).jobs;
-        assert.equal(job?.error, 0);
+        const job = await fioVerify(uri, pass);
         assert.ok(job.write.io_bytes >= 16 * MiB && job.read.io_bytes === job.write.io_bytes, `${pass[0]}: wrote ${job.write.io_bytes}, read back ${job.read.io_bytes}`);
       }
       assert.ok(copyThreads.jobsDone > jobsBefore + 16, `copy threads carried ${copyThreads.jobsDone - jobsBefore} jobs`);
