@@ -5,19 +5,19 @@ import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-interface CallFrame {
+export interface CallFrame {
   functionName: string;
   url: string;
   lineNumber: number;
 }
 
-interface ProfileNode {
+export interface ProfileNode {
   id: number;
   callFrame: CallFrame;
   children?: number[];
 }
 
-interface CpuProfile {
+export interface CpuProfile {
   nodes: ProfileNode[];
   samples: number[];
   timeDeltas: number[];
@@ -43,7 +43,7 @@ function keyOf(frame: CallFrame): string {
   return `${frame.functionName}\u0000${frame.url}\u0000${frame.lineNumber}`;
 }
 
-function locationOf(frame: CallFrame): string {
+export function locationOf(frame: CallFrame): string {
   if (frame.url === '') return '';
   const path = frame.url.startsWith('file://') ? fileURLToPath(frame.url) : frame.url;
   const shortPath = path.includes('/dist/') ? path.slice(path.indexOf('/dist/') + 6) : basename(path);

@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 import { formatProfileSummary, readProfileSummary } from './cpuprofile-summary.js';
 import { residentBytes } from './volume-setup.js';
+import { PerfRecording, drawRecording } from './flame/perf-record.js';
 
 const execFileAsync = promisify(execFile);
 const MiB = 1024 * 1024;
@@ -92,6 +93,8 @@ const usage = `usage: npm run bench -- [options]
   --no-parity              skip the parity kernels
   --no-io                  skip the fio runs
   --cpu-prof DIR           profile each serving process (node --cpu-prof) and summarize it
+  --perf DIR               perf record both servers during each workload's first run and draw
+                           flame graphs (DIR/CONFIG-WORKLOAD-SERVER.svg; needs perf)
   --dir PATH               working directory on a tmpfs (default /dev/shm/softraid-bench-PID)
   --json FILE              write every measurement as JSON
 `;
@@ -112,6 +115,7 @@ const { values: flags } = parseArgs({
     'no-parity': { type: 'boolean', default: false },
     'no-io': { type: 'boolean', default: false },
     'cpu-prof': { type: 'string' },
+    perf: { type: 'string' },
     dir: { type: 'string' },
     json: { type: 'string' },
     help: { type: 'boolean', default: false },
@@ -150,6 +154,7 @@ const options = {
   parity: !flags['no-parity'],
   io: !flags['no-io'],
   cpuProfileDir: flags['cpu-prof'],
+  perfDir: flags.perf,
   dir: flags.dir ?? `/dev/shm/softraid-bench-${process.pid}`,
   json: flags.json,
 };
@@ -219,8 +224,12 @@ const threadPoolSize = process.env.UV_THREADPOOL_SIZE ?? '32';
 
 async function startOurs(config: string, memberPaths: string[], socketPath: string): Promise<{ server: Server; sizeBytes: number }> {
   const spec = configSpecs[config]!;
-  const nodeFlags = options.cpuProfileDir === undefined ? []
-    : ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`, `--cpu-prof-name=softraid-${config}-${Date.now()}.cpuprofile`];
+  const nodeFlags = [
+    ...(options.cpuProfileDir === undefined ? []
+      : ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`, `--cpu-prof-name=softraid-${config}-${Date.now()}.cpuprofile`]),
+    // JavaScript frames by name in perf's samples.
+    ...(options.perfDir === undefined ? [] : ['--perf-basic-prof', '--interpreted-frames-native-stack']),
+  ];
   const args = [...nodeFlags, join(distDir, 'serve-volume.js'), '--level', spec.level, '--socket', socketPath,
     ...memberPaths.flatMap((path) => ['--chunk', path]), ...spec.missing.flatMap((index) => ['--missing', String(index)]),
     ...(spec.level === 'none' ? ['--size-bytes', String(nbdOnlyMemberCount * options.memberBytes)] : [])];
@@ -317,6 +326,8 @@ interface ConfigOutcome {
   samples: Sample[];
   peakRssBytes: { softraid: number | null; nbdkit: number | null };
   profile: string | null;
+  /** Per flame graph drawn (--perf): its path and each thread role's share of the samples. */
+  flameGraphs: string[];
 }
 
 async function measured(server: Server, workload: WorkloadSpec, runtimeSeconds: number): Promise<FioResult & { cpuPercent: number }> {
@@ -337,6 +348,7 @@ async function benchConfig(config: string): Promise<ConfigOutcome> {
   await allocate(baselinePath, sizeBytes);
   const nbdkit = await startNbdkit(baselinePath, join(options.dir, `${config}-nbdkit.sock`));
   const samples: Sample[] = [];
+  const recordings: { recording: PerfRecording; server: Server; workload: string; result: FioResult & { cpuPercent: number } }[] = [];
   let profile: string | null = null;
   const peakRssBytes: ConfigOutcome['peakRssBytes'] = { softraid: null, nbdkit: null };
   try {
@@ -348,7 +360,14 @@ async function benchConfig(config: string): Promise<ConfigOutcome> {
       for (let rep = 0; rep < options.reps; rep++) {
         const order = rep % 2 === 0 ? [ours, nbdkit] : [nbdkit, ours];
         for (const server of order) {
+          const recording = options.perfDir !== undefined && rep === 0
+            ? await PerfRecording.start(server.pid, join(options.perfDir, `${config}-${workload}-${server.name}.perf.data`))
+            : null;
           const result = await measured(server, workloadSpecs[workload]!, options.runtimeSeconds);
+          if (recording !== null) {
+            await recording.stop();
+            recordings.push({ recording, server, workload, result });
+          }
           samples.push({ config, workload, server: server.name, rep, ...result });
           process.stderr.write(`  ${config} ${workload} rep ${rep + 1}/${options.reps} ${server.name.padEnd(8)} `
             + `${result.mibPerSecond.toFixed(0).padStart(6)} MiB/s ${result.iops.toFixed(0).padStart(7)} IOPS `
@@ -363,12 +382,21 @@ async function benchConfig(config: string): Promise<ConfigOutcome> {
     await stopServer(nbdkit);
     await Promise.all([...memberPaths, baselinePath].map((path) => rm(path, { force: true })));
   }
+  const flameGraphs: string[] = [];
+  for (const { recording, server, workload, result } of recordings) {
+    const svgPath = recording.dataPath.replace(/\.perf\.data$/, '.svg');
+    const title = `${server.name === 'softraid' ? `softraid ${config}` : 'nbdkit file plugin'}: ${workload}, fio nbd engine`;
+    const subtitle = `${result.mibPerSecond.toFixed(0)} MiB/s, ${result.iops.toFixed(0)} IOPS, server CPU ${result.cpuPercent.toFixed(0)}% of a core; perf record -g, CPU-clock samples`;
+    const shares = await drawRecording(recording.dataPath, server.pid, svgPath, title, subtitle);
+    await rm(recording.dataPath, { force: true });
+    flameGraphs.push(`${svgPath}: ${shares.map(({ root, share }) => `${root} ${(100 * share).toFixed(0)}%`).join(', ')}`);
+  }
   if (options.cpuProfileDir !== undefined) {
     const files = (await readdir(options.cpuProfileDir)).filter((name) => name.startsWith(`softraid-${config}-`)).sort();
     const latest = files.at(-1);
     if (latest !== undefined) profile = formatProfileSummary(await readProfileSummary(join(options.cpuProfileDir, latest)), 15);
   }
-  return { config, volumeSizeBytes: sizeBytes, samples, peakRssBytes, profile };
+  return { config, volumeSizeBytes: sizeBytes, samples, peakRssBytes, profile, flameGraphs };
 }
 
 interface Row {
@@ -569,6 +597,7 @@ function loadText(): string {
 async function main(): Promise<void> {
   await mkdir(options.dir, { recursive: true });
   if (options.cpuProfileDir !== undefined) await mkdir(options.cpuProfileDir, { recursive: true });
+  if (options.perfDir !== undefined) await mkdir(options.perfDir, { recursive: true });
   const fsInfo = await statfs(options.dir);
   if (fsInfo.type !== tmpfsMagic) process.stderr.write(`bench: warning: ${options.dir} is not on a tmpfs; the figures will measure the disk\n`);
   const info = await machine();
@@ -596,6 +625,8 @@ async function main(): Promise<void> {
         const ours = outcome.peakRssBytes.softraid ?? Number.NaN;
         console.log(`| ${outcome.config} | ${(outcome.volumeSizeBytes / MiB).toFixed(0)} | ${(ours / MiB).toFixed(0)} | ${((outcome.peakRssBytes.nbdkit ?? Number.NaN) / MiB).toFixed(0)} | ${verdict(ours <= rssTargetBytes)} |`);
       }
+      const flameGraphs = outcomes.flatMap((outcome) => outcome.flameGraphs);
+      if (flameGraphs.length > 0) console.log(`\n### Flame graphs (perf; share of samples by thread)\n\n${flameGraphs.map((line) => `- ${line}`).join('\n')}`);
       for (const outcome of outcomes) if (outcome.profile !== null) console.log(`\n### CPU profile of the server, ${outcome.config}\n\n\`\`\`\n${outcome.profile}\n\`\`\``);
     }
     if (options.parity) {
