@@ -387,9 +387,9 @@ async function benchConfig(config: string): Promise<ConfigOutcome> {
     const svgPath = recording.dataPath.replace(/\.perf\.data$/, '.svg');
     const title = `${server.name === 'softraid' ? `softraid ${config}` : 'nbdkit file plugin'}: ${workload}, fio nbd engine`;
     const subtitle = `${result.mibPerSecond.toFixed(0)} MiB/s, ${result.iops.toFixed(0)} IOPS, server CPU ${result.cpuPercent.toFixed(0)}% of a core; perf record -g, CPU-clock samples`;
-    const shares = await drawRecording(recording.dataPath, server.pid, svgPath, title, subtitle);
+    const busy = await drawRecording(recording, server.pid, svgPath, title, subtitle);
     await rm(recording.dataPath, { force: true });
-    flameGraphs.push(`${svgPath}: ${shares.map(({ root, share }) => `${root} ${(100 * share).toFixed(0)}%`).join(', ')}`);
+    flameGraphs.push(`${svgPath}: ${busy.map(({ role, coreShare }) => `${role} ${(100 * coreShare).toFixed(0)}%`).join(', ')}`);
   }
   if (options.cpuProfileDir !== undefined) {
     const files = (await readdir(options.cpuProfileDir)).filter((name) => name.startsWith(`softraid-${config}-`)).sort();
@@ -626,7 +626,7 @@ async function main(): Promise<void> {
         console.log(`| ${outcome.config} | ${(outcome.volumeSizeBytes / MiB).toFixed(0)} | ${(ours / MiB).toFixed(0)} | ${((outcome.peakRssBytes.nbdkit ?? Number.NaN) / MiB).toFixed(0)} | ${verdict(ours <= rssTargetBytes)} |`);
       }
       const flameGraphs = outcomes.flatMap((outcome) => outcome.flameGraphs);
-      if (flameGraphs.length > 0) console.log(`\n### Flame graphs (perf; share of samples by thread)\n\n${flameGraphs.map((line) => `- ${line}`).join('\n')}`);
+      if (flameGraphs.length > 0) console.log(`\n### Flame graphs (perf), and how busy each kind of thread was (% of one core)\n\n${flameGraphs.map((line) => `- ${line}`).join('\n')}`);
       for (const outcome of outcomes) if (outcome.profile !== null) console.log(`\n### CPU profile of the server, ${outcome.config}\n\n\`\`\`\n${outcome.profile}\n\`\`\``);
     }
     if (options.parity) {

@@ -8,7 +8,7 @@ import { addStack, type FoldedStacks } from './folded.js';
 
 export class PerfScriptError extends Error {}
 
-interface Sample {
+export interface Sample {
   comm: string;
   tid: number;
   period: number;
@@ -69,7 +69,15 @@ export function threadRole(comm: string, tid: number, mainTid: number, frames: r
  * system call may lack the bottom frames.
  */
 export function foldPerfScript(text: string, mainTid: number): FoldedStacks {
-  const samples = parsePerfScript(text);
+  return foldSamples(parsePerfScript(text), mainTid).folded;
+}
+
+/**
+ * The folded stacks and, per thread role, the CPU seconds its samples stand
+ * for (a cpu-clock sample's period is the nanoseconds of CPU time since the
+ * thread's previous one).
+ */
+export function foldSamples(samples: readonly Sample[], mainTid: number): { folded: FoldedStacks; cpuSecondsByRole: Map<string, number> } {
   const roles = new Map<number, string>();
   for (const sample of samples) {
     const role = threadRole(sample.comm, sample.tid, mainTid, sample.frames);
@@ -77,6 +85,11 @@ export function foldPerfScript(text: string, mainTid: number): FoldedStacks {
     if (!roles.has(sample.tid) || (roles.get(sample.tid) === fallback && role !== fallback)) roles.set(sample.tid, role);
   }
   const folded: FoldedStacks = new Map();
-  for (const sample of samples) addStack(folded, [roles.get(sample.tid)!, ...sample.frames], 1);
-  return folded;
+  const cpuSecondsByRole = new Map<string, number>();
+  for (const sample of samples) {
+    const role = roles.get(sample.tid)!;
+    addStack(folded, [role, ...sample.frames], 1);
+    cpuSecondsByRole.set(role, (cpuSecondsByRole.get(role) ?? 0) + sample.period / 1e9);
+  }
+  return { folded, cpuSecondsByRole };
 }

@@ -7,14 +7,18 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { rm, writeFile } from 'node:fs/promises';
 import { perfScriptText } from '../flamegraph.js';
-import { foldPerfScript } from './fold-perf.js';
-import { formatFolded, rootShares } from './folded.js';
+import { foldSamples, parsePerfScript } from './fold-perf.js';
+import { formatFolded } from './folded.js';
 import { renderFlameGraph } from './svg.js';
 
 /** Samples per second per CPU: enough for a 4 s run, little enough not to disturb it. */
 const samplingHz = 499;
 
 export class PerfRecording {
+  private readonly startedMs = performance.now();
+  /** Wall-clock seconds recorded, once stopped. */
+  seconds = 0;
+
   private constructor(private readonly child: ChildProcess, private readonly exited: Promise<unknown>, readonly dataPath: string) {}
 
   /** Starts `perf record -g` on the process; resolves once perf is attached. */
@@ -33,20 +37,23 @@ export class PerfRecording {
   /** Stops the recording and waits for perf to write its file. */
   async stop(): Promise<void> {
     if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGINT');
+    this.seconds = (performance.now() - this.startedMs) / 1000;
     await this.exited;
   }
 }
 
 /**
- * Draws `svgPath` (and the folded stacks beside it) from a recording of the
- * process `pid`, and returns each thread role's share of the samples. The
- * process's JIT symbol map (/tmp/perf-PID.map, from node
- * --perf-basic-prof) is removed afterwards.
+ * Draws `svgPath` (and the folded stacks beside it) from a stopped recording
+ * of the process `pid`, and returns how busy each kind of thread was: its
+ * CPU time as a share of one core over the recording (a thread that is never
+ * near 100% is not what limits the throughput). The process's JIT symbol
+ * map (/tmp/perf-PID.map, from node --perf-basic-prof) is removed afterwards.
  */
-export async function drawRecording(dataPath: string, pid: number, svgPath: string, title: string, subtitle: string): Promise<{ root: string; share: number }[]> {
-  const folded = foldPerfScript(await perfScriptText(dataPath), pid);
+export async function drawRecording(recording: PerfRecording, pid: number, svgPath: string, title: string, subtitle: string): Promise<{ role: string; coreShare: number }[]> {
+  const { folded, cpuSecondsByRole } = foldSamples(parsePerfScript(await perfScriptText(recording.dataPath)), pid);
   await writeFile(svgPath, renderFlameGraph(folded, { title, subtitle }));
   await writeFile(svgPath.replace(/\.svg$/, '.folded'), formatFolded(folded));
   await rm(`/tmp/perf-${pid}.map`, { force: true });
-  return rootShares(folded);
+  return [...cpuSecondsByRole].map(([role, seconds]) => ({ role, coreShare: seconds / Math.max(recording.seconds, 1e-3) }))
+    .sort((a, b) => b.coreShare - a.coreShare);
 }

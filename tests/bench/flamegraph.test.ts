@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { foldCpuProfile } from '../../bench/flame/fold-cpuprofile.js';
-import { PerfScriptError, foldPerfScript, parsePerfScript, threadRole } from '../../bench/flame/fold-perf.js';
+import { PerfScriptError, foldPerfScript, foldSamples, parsePerfScript, threadRole } from '../../bench/flame/fold-perf.js';
 import { addStack, formatFolded, rootShares, type FoldedStacks } from '../../bench/flame/folded.js';
 import { escapeXml, renderFlameGraph } from '../../bench/flame/svg.js';
 import type { CpuProfile } from '../../bench/cpuprofile-summary.js';
@@ -45,6 +45,10 @@ test('perf script: samples fold into stacks rooted in their thread role, outermo
   ]));
   const samples = parsePerfScript(perfScript);
   assert.deepEqual(samples.map((s) => [s.comm, s.tid, s.period]), [['node', 100, 2004008], ['node', 107, 2004008], ['node', 107, 2004008], ['V8 Worker', 103, 2004008]]);
+  // Each cpu-clock sample stands for its period of CPU time: 2 ms here, two of them on the worker thread.
+  assert.deepEqual(new Map(foldSamples(samples, 100).cpuSecondsByRole), new Map([
+    ['event loop (main thread)', 0.002004008], ['worker threads', 0.004008016], ['V8 platform threads', 0.002004008],
+  ]));
 });
 
 test('thread roles: the event loop, worker threads, V8 platform threads, libuv pool, and anything else by its command', () => {
