@@ -11,7 +11,7 @@ export interface VolumeLimits {
   requestsWaitingMax: number;
   /** Zero buffer size for writeZeroes and trim on redundant levels. */
   zeroPieceBytes: number;
-  /** Chunk bytes rebuilt per locked piece. */
+  /** Chunk bytes per locked piece of a rebuild, a resync or a scrub (all three walk a chunk the same way). */
   rebuildPieceBytes: number;
   /** Rebuild pieces in progress at once (each locked on its own). */
   rebuildPiecesInFlightMax: number;
