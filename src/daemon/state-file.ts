@@ -33,6 +33,21 @@ export function chunkNamesToScan(remembered: RememberedVolumes): string[] {
   return [...new Set([...remembered.volumes.flatMap((volume) => volume.chunks), ...remembered.hot_spares])];
 }
 
+/**
+ * The state file cannot be used. softraidd does not start then: it would
+ * not know which volumes to assemble. The volumes themselves are untouched
+ * (their members' metadata is the truth), and the message says how to get
+ * them back.
+ */
+export class StateFileError extends Error {
+  constructor(path: string, problem: string) {
+    super(`${path}: ${problem}. The volumes are not affected: their members' metadata describes them. `
+      + 'Move the file aside and start softraidd with --scan MEMBERS, or assemble each volume with '
+      + 'bioctl -c LEVEL -l MEMBERS softraid0');
+    this.name = 'StateFileError';
+  }
+}
+
 export class StateFile {
   readonly path: string;
 
@@ -41,7 +56,7 @@ export class StateFile {
     mkdirSync(directory, { recursive: true, mode: 0o700 });
   }
 
-  /** Undefined when there is no file yet; throws with the path when it is unreadable or malformed. */
+  /** Undefined when there is no file yet; throws with the path when it is unreadable, StateFileError when it is malformed. */
   read(): RememberedVolumes | undefined {
     let text: string;
     try {
@@ -50,12 +65,17 @@ export class StateFile {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw error;
     }
-    if (text.length > stateFileBytesMax) throw new Error(`${this.path}: larger than ${stateFileBytesMax} bytes`);
-    const json = JSON.parse(text) as Partial<RememberedVolumes>;
+    if (text.length > stateFileBytesMax) throw new StateFileError(this.path, `larger than ${stateFileBytesMax} bytes`);
+    let json: Partial<RememberedVolumes> | null;
+    try {
+      json = JSON.parse(text) as Partial<RememberedVolumes> | null;
+    } catch (error) {
+      throw new StateFileError(this.path, `not valid JSON (${(error as Error).message})`);
+    }
     const strings = (value: unknown): value is string[] => Array.isArray(value) && value.every((item) => typeof item === 'string');
-    if (json.version !== stateFileVersion || !Array.isArray(json.volumes) || !strings(json.hot_spares)
+    if (typeof json !== 'object' || json === null || json.version !== stateFileVersion || !Array.isArray(json.volumes) || !strings(json.hot_spares)
       || !json.volumes.every((volume) => typeof volume === 'object' && volume !== null && strings(volume.chunks))) {
-      throw new Error(`${this.path}: not a softraidd state file of version ${stateFileVersion}`);
+      throw new StateFileError(this.path, `not a softraidd state file of version ${stateFileVersion}`);
     }
     return json as RememberedVolumes;
   }

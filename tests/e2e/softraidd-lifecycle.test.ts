@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readdirSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, readdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { bioctl, run, softraiddPath, startSoftraidd, workspace } from './softraidd-harness.js';
 
@@ -62,5 +62,40 @@ test('manual pages are mandoc -T lint clean', () => {
   for (const page of ['bioctl.8', 'softraidd.8']) {
     const lint = spawnSync('mandoc', ['-T', 'lint', '-W', 'warning', join(import.meta.dirname, '..', '..', 'docs', 'man', page)], { encoding: 'utf8' });
     assert.equal(lint.status, 0, `${page}: ${lint.stdout}${lint.stderr}`);
+  }
+});
+
+test('a corrupt state file: one line naming the file and the way back, exit 1, the file kept; --scan then assembles the volume', async () => {
+  const space = workspace('softraidd-state');
+  try {
+    for (const name of ['a', 'b']) run('truncate', ['-s', '32M', join(space.directory, name)]);
+    let daemon = await startSoftraidd(space);
+    assert.equal(bioctl(space, ['-c', '1', '-l', 'a,b', 'softraid0']).status, 0);
+    assert.equal(await daemon.stop(), 0);
+
+    const statePath = join(space.stateDirectory, 'volumes.json');
+    const written = readFileSync(statePath, 'utf8');
+    for (const [corrupt, problem] of [
+      [written.slice(0, written.length / 2), /not valid JSON \(.+\)/],
+      ['null\n', /not a softraidd state file of version 1/],
+      ['{"version":1,"volumes":[{"chunks":[5]}],"hot_spares":[]}\n', /not a softraidd state file of version 1/],
+    ] as const) {
+      writeFileSync(statePath, corrupt);
+      const refused = spawnSync(process.execPath, [softraiddPath], { env: { ...process.env, ...space.env }, encoding: 'utf8', timeout: 15_000 });
+      assert.equal(refused.status, 1, refused.stderr);
+      const lines = refused.stderr.split('\n').filter((line) => line !== '');
+      assert.equal(lines.length, 1, `one line, no stack trace:\n${refused.stderr}`);
+      assert.ok(lines[0]!.startsWith(`softraidd: ${statePath}: `), lines[0]);
+      assert.match(lines[0]!, problem);
+      assert.match(lines[0]!, /The volumes are not affected: .* --scan MEMBERS, or assemble each volume with bioctl -c LEVEL -l MEMBERS softraid0$/);
+      assert.equal(readFileSync(statePath, 'utf8'), corrupt, 'the file is left for the administrator to look at');
+    }
+
+    renameSync(statePath, `${statePath}.bad`);
+    daemon = await startSoftraidd(space, ['--scan', join(space.directory, 'a'), '--scan', join(space.directory, 'b')]);
+    assert.match(bioctl(space, ['softraid0']).stdout, /softraid0 0 Online +\d+ sd0 +RAID1 \n/);
+    assert.equal(await daemon.stop(), 0);
+  } finally {
+    space.remove();
   }
 });
