@@ -13,7 +13,7 @@ export async function openChunk(name: string): Promise<ChunkBackend> {
   try {
     return await NbdChunk.open(name);
   } catch (error) {
-    if (error instanceof ChunkIoError) throw new SoftraidError(`chunk ${name}: ${error.errno}: ${error.message}`);
+    if (error instanceof ChunkIoError) throw new SoftraidError(`chunk ${name}: ${error.detail ?? error.errno}`);
     throw error;
   }
 }

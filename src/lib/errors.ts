@@ -17,7 +17,8 @@ export class ChunkIoError extends Error {
     readonly offsetBytes: number,
     readonly lengthBytes: number,
     readonly errno: Errno,
-    detail?: string,
+    /** What went wrong, in words (the errno alone says little for a network member). */
+    readonly detail?: string,
   ) {
     super(`${chunkName}: ${operation} error ${errno} at byte ${offsetBytes} length ${lengthBytes}${detail ? `: ${detail}` : ''}`);
   }

@@ -105,7 +105,7 @@ export class NbdClientConnection {
     const onData = (chunk: Buffer): void => reader.push(chunk);
     socket.on('data', onData);
     const failed = new Promise<never>((_resolve, reject) => {
-      socket.once('error', (error: NodeJS.ErrnoException) => reject(new NbdClientError(error.code === 'ETIMEDOUT' ? 'ETIMEDOUT' : 'EIO', `connect: ${error.message}`)));
+      socket.once('error', (error: NodeJS.ErrnoException) => reject(new NbdClientError(error.code === 'ETIMEDOUT' ? 'ETIMEDOUT' : 'EIO', `connect failed: ${error.message.replace(/^connect /, '')}`)));
       socket.once('close', () => reject(new NbdClientError('EIO', 'connection closed during the handshake')));
       timer = setTimeout(() => reject(new NbdClientError('ETIMEDOUT', `no handshake within ${options.connectTimeoutMs} ms`)), options.connectTimeoutMs);
     });
