@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 import { formatProfileSummary, readProfileSummary } from './cpuprofile-summary.js';
 import { residentBytes } from './volume-setup.js';
-import { PerfRecording, drawRecording } from './flame/perf-record.js';
+import { PerfRecording, drawRecording, removeSymbolMap } from './flame/perf-record.js';
 
 const execFileAsync = promisify(execFile);
 const MiB = 1024 * 1024;
@@ -391,6 +391,8 @@ async function benchConfig(config: string): Promise<ConfigOutcome> {
     await rm(recording.dataPath, { force: true });
     flameGraphs.push(`${svgPath}: ${busy.map(({ role, coreShare }) => `${role} ${(100 * coreShare).toFixed(0)}%`).join(', ')}`);
   }
+  // Every workload's graph of a server reads its symbol map: removed only after the last.
+  if (recordings.length > 0) await Promise.all([ours, nbdkit].map((server) => removeSymbolMap(server.pid)));
   if (options.cpuProfileDir !== undefined) {
     const files = (await readdir(options.cpuProfileDir)).filter((name) => name.startsWith(`softraid-${config}-`)).sort();
     const latest = files.at(-1);

@@ -42,18 +42,23 @@ export class PerfRecording {
   }
 }
 
+/** Removes the JIT symbol map node --perf-basic-prof wrote for process `pid`. */
+export async function removeSymbolMap(pid: number): Promise<void> {
+  await rm(`/tmp/perf-${pid}.map`, { force: true });
+}
+
 /**
  * Draws `svgPath` (and the folded stacks beside it) from a stopped recording
  * of the process `pid`, and returns how busy each kind of thread was: its
  * CPU time as a share of one core over the recording (a thread that is never
  * near 100% is not what limits the throughput). The process's JIT symbol
- * map (/tmp/perf-PID.map, from node --perf-basic-prof) is removed afterwards.
+ * map (/tmp/perf-PID.map, from node --perf-basic-prof) must still be there:
+ * remove it with removeSymbolMap once every recording of the process is drawn.
  */
 export async function drawRecording(recording: PerfRecording, pid: number, svgPath: string, title: string, subtitle: string): Promise<{ role: string; coreShare: number }[]> {
   const { folded, cpuSecondsByRole } = foldSamples(parsePerfScript(await perfScriptText(recording.dataPath)), pid);
   await writeFile(svgPath, renderFlameGraph(folded, { title, subtitle }));
   await writeFile(svgPath.replace(/\.svg$/, '.folded'), formatFolded(folded));
-  await rm(`/tmp/perf-${pid}.map`, { force: true });
   return [...cpuSecondsByRole].map(([role, seconds]) => ({ role, coreShare: seconds / Math.max(recording.seconds, 1e-3) }))
     .sort((a, b) => b.coreShare - a.coreShare);
 }
