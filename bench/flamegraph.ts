@@ -8,8 +8,7 @@
 import { execFile } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { promisify } from 'node:util';
-import { parseArgs } from 'node:util';
+import { parseArgs, promisify } from 'node:util';
 import type { CpuProfile } from './cpuprofile-summary.js';
 import { foldCpuProfile } from './flame/fold-cpuprofile.js';
 import { foldPerfScript, parsePerfScript } from './flame/fold-perf.js';

@@ -326,7 +326,7 @@ interface ConfigOutcome {
   samples: Sample[];
   peakRssBytes: { softraid: number | null; nbdkit: number | null };
   profile: string | null;
-  /** Per flame graph drawn (--perf): its path and each thread role's share of the samples. */
+  /** Per flame graph drawn (--perf): its path and how busy each kind of thread was. */
   flameGraphs: string[];
 }
 
