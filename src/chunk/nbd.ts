@@ -150,6 +150,8 @@ export class NbdChunk implements ChunkBackend {
       `${this.name}: ${operation} out of range: ${offsetBytes}+${lengthBytes} > ${this.sizeBytes}`);
     await this.operate(operation, offsetBytes, lengthBytes, async (connection) => {
       const pieceBytesMax = connection.payloadBytesMax - (connection.payloadBytesMax % this.sectorSizeBytes);
+      // The handshake refuses block sizes that could make this 0 (client.ts, checkBlockSizes).
+      assert(pieceBytesMax > 0, `${this.name}: maximum payload ${connection.payloadBytesMax} below a sector of ${this.sectorSizeBytes}`);
       if (lengthBytes <= pieceBytesMax) {
         await piece(connection, 0, lengthBytes);
         return;

@@ -8,7 +8,7 @@
 import { connect, type Socket } from 'node:net';
 import { assert } from '../lib/assert.js';
 import type { Errno } from '../lib/errors.js';
-import { MiB } from '../lib/units.js';
+import { KiB, MiB } from '../lib/units.js';
 import { errnoFromNbdError } from './errno.js';
 import { NbdProtocolError } from './parser.js';
 import { SimpleReplyParser } from './reply-parser.js';
@@ -78,6 +78,27 @@ class HandshakeReader {
     const data = this.buffered.subarray(0, waiter.bytes);
     this.buffered = this.buffered.subarray(waiter.bytes);
     waiter.resolve(data);
+  }
+}
+
+const isPowerOfTwo = (value: number): boolean => value > 0 && (value & (value - 1)) === 0;
+
+/**
+ * The spec's block size constraints (doc/proto.md): a server outside them
+ * is refused, because the sizes decide how every request is split and
+ * aligned (a maximum payload below a sector would split requests into
+ * pieces of nothing).
+ */
+function checkBlockSizes(minimum: number, preferred: number, maximum: number): void {
+  const advertised = `block sizes ${minimum}/${preferred}/${maximum}`;
+  if (!isPowerOfTwo(minimum) || minimum > 64 * KiB) {
+    throw new NbdProtocolError(`${advertised}: minimum block size ${minimum} is not a power of two from 1 to 65536`);
+  }
+  if (!isPowerOfTwo(preferred) || preferred < Math.max(minimum, 512)) {
+    throw new NbdProtocolError(`${advertised}: preferred block size ${preferred} is not a power of two of at least ${Math.max(minimum, 512)}`);
+  }
+  if (maximum !== 0xffffffff && (maximum % minimum !== 0 || maximum < Math.min(preferred, 32 * MiB))) {
+    throw new NbdProtocolError(`${advertised}: maximum payload ${maximum} is not a multiple of ${minimum} of at least ${Math.min(preferred, 32 * MiB)}`);
   }
 }
 
@@ -161,9 +182,13 @@ export class NbdClientConnection {
         this.sizeBytes = readUInt64BE(data, 2);
         this.transmissionFlags = data.readUInt16BE(10);
       } else if (infoType === NBD_INFO_BLOCK_SIZE && data.length === 14) {
-        this.blockSizeMinBytes = data.readUInt32BE(2);
-        this.blockSizePreferredBytes = data.readUInt32BE(6);
-        this.payloadBytesMax = Math.min(data.readUInt32BE(10), 32 * MiB);
+        const minimum = data.readUInt32BE(2);
+        const preferred = data.readUInt32BE(6);
+        const maximum = data.readUInt32BE(10);
+        checkBlockSizes(minimum, preferred, maximum);
+        this.blockSizeMinBytes = minimum;
+        this.blockSizePreferredBytes = preferred;
+        this.payloadBytesMax = Math.min(maximum, 32 * MiB);
       }
     }
     if (!sawExport) throw new NbdProtocolError('NBD_OPT_GO succeeded without NBD_INFO_EXPORT');
