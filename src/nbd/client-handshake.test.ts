@@ -45,13 +45,18 @@ function blockSizeInfo(minimum: number, preferred: number, maximum: number): Buf
   return goReply(3, Buffer.concat([u16(3), u32(minimum), u32(preferred), u32(maximum)]));
 }
 
-/** A server that answers every connection with the greeting and `replies`, whatever the client says. */
-async function scriptedServer(replies: Buffer): Promise<{ path: string; server: Server; directory: string }> {
+/**
+ * A server that answers every connection with `script` (by default the
+ * greeting and `replies`), whatever the client says; `thenClose` ends the
+ * connection after it.
+ */
+async function scriptedServer(replies: Buffer, script = Buffer.concat([GREETING, replies]), thenClose = false): Promise<{ path: string; server: Server; directory: string }> {
   const directory = mkdtempSync(join(tmpdir(), 'nbd-handshake-'));
   const path = join(directory, 'server.sock');
   const server = createServer((socket) => {
     socket.on('error', () => undefined);
-    socket.write(Buffer.concat([GREETING, replies]));
+    if (thenClose) socket.end(script);
+    else socket.write(script);
   });
   await new Promise<void>((resolve) => server.listen(path, resolve));
   return { path, server, directory };
@@ -98,4 +103,32 @@ test('NBD client: block sizes outside the spec are refused at connect, naming th
       return true;
     }, `${minimum}/${preferred}/${maximum}`);
   }
+});
+
+test('NBD client fuzz: a mangled handshake connects with sizes in the spec or fails with NbdClientError, never anything else', async () => {
+  const { seededRandom } = await import('../lib/random.js');
+  const random = seededRandom(0x4e4244);
+  const valid = Buffer.concat([GREETING, EXPORT_INFO, blockSizeInfo(512, 4096, 32 * MiB), ACK]);
+  let connected = 0;
+  let refused = 0;
+  for (let round = 0; round < 150; round++) {
+    const script = Buffer.from(valid);
+    for (let flips = 1 + Math.floor(random() * 3); flips > 0; flips--) script[Math.floor(random() * script.length)] = Math.floor(random() * 256);
+    const { path, server, directory } = await scriptedServer(Buffer.alloc(0), script, true);
+    try {
+      const connection = await NbdClientConnection.connect({ kind: 'unix', path }, 'x', { ...options, connectTimeoutMs: 500 });
+      connected++;
+      assert.ok(Number.isSafeInteger(connection.sizeBytes) && connection.sizeBytes >= 0);
+      assert.ok(connection.payloadBytesMax >= 512 && connection.payloadBytesMax % connection.blockSizeMinBytes === 0,
+        `round ${round}: payload ${connection.payloadBytesMax}, minimum ${connection.blockSizeMinBytes}`);
+      await connection.close();
+    } catch (error) {
+      assert.ok(error instanceof NbdClientError, `round ${round}: ${String(error)}`);
+      refused++;
+    } finally {
+      server.close();
+      rmSync(directory, { recursive: true, force: true });
+    }
+  }
+  assert.ok(connected > 0 && refused > 0, `${connected} connected, ${refused} refused: the fuzz reaches both outcomes`);
 });
