@@ -84,6 +84,23 @@ test('controller: refusals name the problem and change nothing', async () => {
   await controller.shutdown();
 });
 
+test('controller: a level not implemented yet is refused before a byte is written (a refused CRYPTO create used to leave its metadata on the chunks)', async () => {
+  const { controller, chunks } = fixture({ a: 8 * MiB, b: 8 * MiB, c: 8 * MiB, d: 8 * MiB });
+  for (const [level, names, text] of [
+    ['crypto', ['a'], 'CRYPTO is not supported yet'],
+    ['raid6', ['a', 'b', 'c', 'd'], 'RAID 6 is not supported yet'],
+    ['raid1c', ['a', 'b'], 'RAID 1C is not supported yet'],
+  ] as const) {
+    const refused = await controller.create({ level, chunkNames: [...names], force: false, noAutoAssemble: false });
+    assert.deepEqual(refused, { ok: false, messages: [{ type: 'error', text }] });
+  }
+  for (const chunk of chunks.values()) assert.equal(chunk.counters.writes, 0, `${chunk.name} untouched`);
+  // The chunks are as good as new: a supported level creates on them.
+  const made = await controller.create({ level: 'raid5', chunkNames: ['a', 'b', 'c', 'd'], force: false, noAutoAssemble: false });
+  assert.equal(made.ok, true, JSON.stringify(made.messages));
+  await controller.shutdown();
+});
+
 test('controller: -O takes a member offline, -R rebuilds it by hand, -d keeps metadata', async () => {
   const { controller, chunks, events } = fixture({ a: 4 * MiB, b: 4 * MiB, c: 4 * MiB });
   await controller.create({ level: 'raid1', chunkNames: ['a', 'b'], force: false, noAutoAssemble: false });

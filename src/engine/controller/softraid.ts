@@ -14,6 +14,7 @@ import { readChunkMetadata, saveVolumeMetadata } from '../metadata/io.js';
 import type { VolumeRecord } from '../metadata/record.js';
 import { createVolume } from '../assembly/create.js';
 import { assembleVolume } from '../assembly/assemble.js';
+import { disciplineFor } from '../disciplines/registry.js';
 import { makeHotSpare } from '../assembly/hot-spare.js';
 import { Volume } from '../volume/volume.js';
 import type { Clock, VolumeEvent } from '../volume/events.js';
@@ -236,6 +237,8 @@ export class SoftraidController implements Controller {
   create(request: CreateRequest): Promise<ControllerReply<VolumeView>> {
     return this.exclusive(async (messages) => {
       const info = levelTable[request.level];
+      // A level without a discipline yet is refused before any chunk is opened: nothing may be written for it.
+      disciplineFor(request.level);
       if (request.chunkNames.length < info.minimumChunks) throw new SoftraidError('not enough disks');
       const chunks = await this.openAll(request.chunkNames);
       try {
