@@ -31,6 +31,7 @@ import { KiB } from '../lib/units.js';
 import { chunkIoVectorsMax, type ChunkBackend } from '../engine/chunk.js';
 import { sharedCopyThreads, type CopyThreads } from './copy-threads.js';
 import { vectorsAfter } from './vectors.js';
+import { claimMemberFile } from './file-lock.js';
 
 export { vectorsAfter };
 
@@ -98,6 +99,8 @@ export class FileChunk implements ChunkBackend {
     /** I/O of at most this many bytes is synchronous (0: none); see the header. */
     readonly syncIoBytesMax: number,
     private readonly copyThreads: CopyThreads | undefined,
+    /** Gives up the claim on a member file (file-lock.ts); nothing for a block device. */
+    private readonly releaseClaim: () => void = () => undefined,
   ) {}
 
   /** Opens a member read-write. Refuses anything but a regular file or a block device. */
@@ -124,10 +127,18 @@ export class FileChunk implements ChunkBackend {
         return new FileChunk(path, `blk:${info.rdev}`, geometry.sizeBytes, geometry.sectorSizeBytes, true, fd, options.syncIoBytesMax ?? 0,
           options.copyThreads ?? undefined);
       }
-      const inMemory = await inMemoryFileSystem(path);
-      const syncIoBytesMax = options.syncIoBytesMax ?? (inMemory ? memorySyncIoBytesMax : 0);
-      const copyThreads = options.copyThreads === undefined ? (inMemory ? sharedCopyThreads() : undefined) : (options.copyThreads ?? undefined);
-      return new FileChunk(path, `file:${info.dev}:${info.ino}`, info.size, 512, false, fd, syncIoBytesMax, copyThreads);
+      const identity = `file:${info.dev}:${info.ino}`;
+      // No O_EXCL for regular files: another process using this member is refused by a claim (file-lock.ts).
+      const release = claimMemberFile(identity, path);
+      try {
+        const inMemory = await inMemoryFileSystem(path);
+        const syncIoBytesMax = options.syncIoBytesMax ?? (inMemory ? memorySyncIoBytesMax : 0);
+        const copyThreads = options.copyThreads === undefined ? (inMemory ? sharedCopyThreads() : undefined) : (options.copyThreads ?? undefined);
+        return new FileChunk(path, identity, info.size, 512, false, fd, syncIoBytesMax, copyThreads, release);
+      } catch (error) {
+        release();
+        throw error;
+      }
     } catch (error) {
       await closeFd(fd);
       throw error;
@@ -203,7 +214,11 @@ export class FileChunk implements ChunkBackend {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await closeFd(this.fd);
+    try {
+      await closeFd(this.fd);
+    } finally {
+      this.releaseClaim();
+    }
   }
 
   private checkRange(operation: string, offsetBytes: number, lengthBytes: number): void {
