@@ -33,3 +33,17 @@ export function describeOwner(record: VolumeRecord): string {
   if (record.kind === 'hotspare') return `a hot spare (uuid ${record.uuid})`;
   return `${levelTable[record.kind].displayName} volume ${record.deviceName} (uuid ${record.uuid})`;
 }
+
+/**
+ * Metadata found on a chunk that is about to be overwritten (a new hot
+ * spare, a rebuild target): a leftover may go (an old spare, a member its
+ * volume marked Offline or Failed, or one `isStale` says its volume has
+ * moved on without); a member that some volume, assembled or not, still
+ * counts on may not.
+ */
+export function refuseLiveMember(chunk: ChunkBackend, existing: { record: VolumeRecord; chunkIndex: number }, becoming: string,
+  isStale: (record: VolumeRecord) => boolean): void {
+  const ownState = existing.record.chunks[existing.chunkIndex]!.state;
+  const leftover = existing.record.kind === 'hotspare' || ownState === 'Offline' || ownState === 'Failed' || isStale(existing.record);
+  if (!leftover) throw new SoftraidError(`chunk ${chunk.name} holds metadata of ${describeOwner(existing.record)}; it cannot become ${becoming}`);
+}

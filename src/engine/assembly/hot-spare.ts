@@ -8,7 +8,7 @@ import { chunkNameBytes, dataOffsetBytesDefault, formatVersionCurrent, reservedR
 import { readChunkMetadata, wipeChunkMetadata, writeChunkMetadata } from '../metadata/io.js';
 import { fitName } from '../metadata/text.js';
 import { newUuid } from '../metadata/uuid.js';
-import { describeOwner, refuseInUse, type ChunksInUse } from './checks.js';
+import { describeOwner, refuseInUse, refuseLiveMember, type ChunksInUse } from './checks.js';
 import { usableSizeBytesMinFor, usableSizeBytesOf } from './sizes.js';
 
 export interface MakeHotSpareOptions {
@@ -41,10 +41,7 @@ export async function makeHotSpare(chunk: ChunkBackend, options: MakeHotSpareOpt
     throw new SoftraidError(`chunk ${chunk.name} holds damaged softraid metadata (${error.message}); wipe it before adding it as a hot spare`);
   }
   if (existing !== null) {
-    const ownState = existing.record.chunks[existing.chunkIndex]!.state;
-    const leftover = existing.record.kind === 'hotspare' || ownState === 'Offline' || ownState === 'Failed'
-      || options.isStaleMember?.(existing.record) === true;
-    if (!leftover) throw new SoftraidError(`chunk ${chunk.name} holds metadata of ${describeOwner(existing.record)}; it cannot become a hot spare`);
+    refuseLiveMember(chunk, existing, 'a hot spare', (record) => options.isStaleMember?.(record) === true);
     messages.push({ type: 'info', text: `chunk ${chunk.name} held metadata of ${describeOwner(existing.record)}, overwritten` });
   }
   const record: VolumeRecord = {

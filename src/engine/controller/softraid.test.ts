@@ -101,6 +101,29 @@ test('controller: a level not implemented yet is refused before a byte is writte
   await controller.shutdown();
 });
 
+test('controller: -R refuses a chunk that another volume still counts on (a detached volume\'s member), and writes nothing to it', async () => {
+  const { controller, chunks } = fixture({ a: 4 * MiB, b: 4 * MiB, c: 4 * MiB, d: 4 * MiB, e: 4 * MiB });
+  await controller.create({ level: 'raid1', chunkNames: ['a', 'b'], force: false, noAutoAssemble: false });
+  await controller.create({ level: 'raid1', chunkNames: ['c', 'd'], force: false, noAutoAssemble: false });
+  const detachedUuid = controller.inquire().volumes[1]!.uuid;
+  assert.equal((await controller.detach('sd1')).ok, true);
+  assert.equal((await controller.setOffline('sd0', 'b')).ok, true);
+  const writesBefore = chunks.get('c')!.counters.writes;
+  const refused = await controller.rebuild('sd0', 'c');
+  assert.deepEqual(refused, { ok: false, messages: [{ type: 'error',
+    text: `chunk c holds metadata of RAID 1 volume sd1 (uuid ${detachedUuid}); it cannot become a member of sd0` }] });
+  assert.equal(chunks.get('c')!.counters.writes, writesBefore, 'the detached volume\'s member is untouched');
+  // A fresh chunk, or the volume's own member coming back, is rebuilt onto as before.
+  const rebuilt = await controller.rebuild('sd0', 'e');
+  assert.equal(rebuilt.ok, true, JSON.stringify(rebuilt.messages));
+  // The detached volume still assembles from its untouched members.
+  await waitFor(() => controller.inquire().volumes[0]!.state === 'Online', 'the rebuild onto e');
+  const back = await controller.create({ level: 'raid1', chunkNames: ['c', 'd'], force: false, noAutoAssemble: false });
+  assert.equal(back.ok, true, JSON.stringify(back.messages));
+  assert.equal(controller.inquire().volumes.find((volume) => volume.uuid === detachedUuid)?.state, 'Online');
+  await controller.shutdown();
+});
+
 test('controller: -O takes a member offline, -R rebuilds it by hand, -d keeps metadata', async () => {
   const { controller, chunks, events } = fixture({ a: 4 * MiB, b: 4 * MiB, c: 4 * MiB });
   await controller.create({ level: 'raid1', chunkNames: ['a', 'b'], force: false, noAutoAssemble: false });

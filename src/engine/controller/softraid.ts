@@ -6,7 +6,7 @@
 //
 // Management requests run one at a time (a mutex): the pool and the in-use
 // set never see two changes interleaved.
-import { ChunkIoError, SoftraidError } from '../../lib/errors.js';
+import { ChunkIoError, MetadataError, SoftraidError } from '../../lib/errors.js';
 import { assert } from '../../lib/assert.js';
 import type { ChunkBackend } from '../chunk.js';
 import { levelTable } from '../levels.js';
@@ -16,6 +16,7 @@ import { createVolume } from '../assembly/create.js';
 import { assembleVolume } from '../assembly/assemble.js';
 import { disciplineFor } from '../disciplines/registry.js';
 import { makeHotSpare } from '../assembly/hot-spare.js';
+import { refuseLiveMember } from '../assembly/checks.js';
 import { Volume } from '../volume/volume.js';
 import type { Clock, VolumeEvent } from '../volume/events.js';
 import type { VolumeLimits } from '../volume/limits.js';
@@ -329,8 +330,7 @@ export class SoftraidController implements Controller {
           chunksInUse: (identity) => this.isInUse(identity),
           random: this.options.random,
           // A failed member put back in (the volume has moved on without it) may become a spare: bioctl -H after a replacement.
-          isStaleMember: (existing) => [...this.volumes.values()].some((volume) =>
-            volume.record.uuid === existing.uuid && volume.record.eventCounter > existing.eventCounter),
+          isStaleMember: (existing) => this.isStaleMember(existing),
         });
         messages.push(...spareMessages);
         this.hotSpares.push({ chunk, record });
@@ -358,6 +358,14 @@ export class SoftraidController implements Controller {
         await chunk.close();
         throw new SoftraidError(`chunk ${chunkName} already in use`);
       }
+      if (spareIndex < 0) {
+        try {
+          await this.refuseForeignMetadata(volume, chunk);
+        } catch (error) {
+          await chunk.close();
+          throw error;
+        }
+      }
       const member = spareIndex >= 0 ? this.hotSpares.splice(spareIndex, 1)[0]!.chunk : chunk;
       if (member !== chunk) await chunk.close();
       try {
@@ -368,6 +376,29 @@ export class SoftraidController implements Controller {
       }
       return undefined;
     });
+  }
+
+  /**
+   * A rebuild target named by hand may carry metadata: its own volume's (a
+   * returning member: the volume decides how much to rebuild) or a leftover.
+   * A member another volume still counts on (a detached or noauto volume, a
+   * disk from another machine) is refused, as for a hot spare.
+   */
+  private async refuseForeignMetadata(volume: Volume, chunk: ChunkBackend): Promise<void> {
+    let existing;
+    try {
+      existing = await readChunkMetadata(chunk);
+    } catch (error) {
+      if (!(error instanceof MetadataError)) throw error;
+      throw new SoftraidError(`chunk ${chunk.name} holds damaged softraid metadata (${error.message}); wipe it before rebuilding onto it`);
+    }
+    if (existing === null || existing.record.uuid === volume.record.uuid) return;
+    refuseLiveMember(chunk, existing, `a member of ${volume.record.deviceName}`, (record) => this.isStaleMember(record));
+  }
+
+  /** A member of an assembled volume that has moved on without it (a failed disk put back in). */
+  private isStaleMember(record: VolumeRecord): boolean {
+    return [...this.volumes.values()].some((volume) => volume.record.uuid === record.uuid && volume.record.eventCounter > record.eventCounter);
   }
 
   setOffline(deviceName: string, chunkName: string): Promise<ControllerReply> {
