@@ -84,6 +84,20 @@ test('controller: refusals name the problem and change nothing', async () => {
   await controller.shutdown();
 });
 
+test('controller: a create over one used and one blank chunk says how to assemble or overwrite, and writes nothing', async () => {
+  const { controller, chunks } = fixture({ a: 8 * MiB, b: 8 * MiB, blank: 8 * MiB });
+  await controller.create({ level: 'raid1', chunkNames: ['a', 'b'], force: false, noAutoAssemble: false });
+  assert.equal((await controller.detach('sd0')).ok, true);
+  const writes = [...chunks.values()].map((chunk) => chunk.counters.writes);
+  const mixed = await controller.create({ level: 'raid1', chunkNames: ['a', 'blank'], force: false, noAutoAssemble: false });
+  assert.deepEqual(mixed.messages, [{ type: 'error', text: 'chunk blank has no softraid metadata; a holds softraid metadata: '
+    + 'to assemble a volume, name all of its members; to create a new volume over them, use -C force' }]);
+  assert.deepEqual([...chunks.values()].map((chunk) => chunk.counters.writes), writes);
+  const forced = await controller.create({ level: 'raid1', chunkNames: ['a', 'blank'], force: true, noAutoAssemble: false });
+  assert.equal(forced.ok, true, JSON.stringify(forced.messages));
+  await controller.shutdown();
+});
+
 test('controller: a level not implemented yet is refused before a byte is written (a refused CRYPTO create used to leave its metadata on the chunks)', async () => {
   const { controller, chunks } = fixture({ a: 8 * MiB, b: 8 * MiB, c: 8 * MiB, d: 8 * MiB });
   for (const [level, names, text] of [

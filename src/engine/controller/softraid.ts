@@ -245,7 +245,15 @@ export class SoftraidController implements Controller {
       try {
         const existing = await Promise.all(chunks.map((chunk) => readChunkMetadata(chunk).then((found) => found !== null, () => true)));
         const volume = existing.some(Boolean) && !request.force
-          ? await this.assemble(chunks, messages, request.level)
+          ? await this.assemble(chunks, messages, request.level).catch((error: unknown) => {
+            // Some chunks blank, some not: say what the two ways forward are.
+            if (error instanceof SoftraidError && !existing.every(Boolean)) {
+              const used = chunks.filter((_chunk, index) => existing[index]).map((chunk) => chunk.name);
+              throw new SoftraidError(`${error.message}; ${used.join(', ')} ${used.length === 1 ? 'holds' : 'hold'} softraid metadata: `
+                + 'to assemble a volume, name all of its members; to create a new volume over them, use -C force');
+            }
+            throw error;
+          })
           : await this.createNew(chunks, request, messages);
         return this.view(volume, this.sortedVolumes().indexOf(volume));
       } catch (error) {
