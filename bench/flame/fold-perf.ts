@@ -58,7 +58,7 @@ export function threadRole(comm: string, tid: number, mainTid: number, frames: r
   if (tid === mainTid) return comm === 'node' ? 'event loop (main thread)' : `${comm} main thread`;
   if (bottom.includes('node::worker::Worker::Run') || bottom.includes('node::worker::Worker::StartThread')) return 'worker threads';
   if (bottom.includes('PlatformWorkerThread') || bottom.includes('WorkerThreadsTaskRunner')) return 'V8 platform threads';
-  if (bottom.includes(';worker') || bottom.includes('uv__thread_start;worker')) return "libuv's thread pool";
+  if (bottom.includes(';worker')) return "libuv's thread pool";
   return `${comm} threads`;
 }
 

@@ -14,15 +14,3 @@ export function addStack(folded: FoldedStacks, frames: readonly string[], weight
 export function formatFolded(folded: FoldedStacks): string {
   return [...folded].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([stack, weight]) => `${stack} ${weight}\n`).join('');
 }
-
-/** Each root's (first frame's) share of the total weight, largest first. */
-export function rootShares(folded: FoldedStacks): { root: string; share: number }[] {
-  let total = 0;
-  const byRoot = new Map<string, number>();
-  for (const [stack, weight] of folded) {
-    const root = stack.split(';', 1)[0]!;
-    byRoot.set(root, (byRoot.get(root) ?? 0) + weight);
-    total += weight;
-  }
-  return [...byRoot].map(([root, weight]) => ({ root, share: weight / total })).sort((a, b) => b.share - a.share);
-}

@@ -70,7 +70,8 @@ function colourOf(name: string, depth: number): string {
 }
 
 function isJavaScript(name: string): boolean {
-  return name === '[JIT code]' || / \S+\.(m?js|ts):\d+$/.test(name) || name.startsWith('Builtins_') || name.startsWith('(');
+  // "JS:*name file:line:column" from node --perf-basic-prof, "name file:line" from a .cpuprofile.
+  return name === '[JIT code]' || name.startsWith('JS:') || / \S+\.(m?js|ts):\d+$/.test(name) || name.startsWith('Builtins_') || name.startsWith('(');
 }
 
 export function renderFlameGraph(folded: FoldedStacks, options: FlameGraphOptions): string {

@@ -12,13 +12,17 @@ import { SoftraidError } from '../lib/errors.js';
 
 const fileModule = new URL('../../dist/src/chunk/file.js', import.meta.url).href;
 
-async function withLockDirectory(body: (directory: string, lockDirectory: string) => Promise<void>): Promise<void> {
+/** A 4 MiB member file and a lock directory of its own (SOFTRAID_LOCK_DIR) for the test's length. */
+async function withMember(body: (path: string, directory: string, lockDirectory: string) => Promise<void>): Promise<void> {
   const directory = mkdtempSync(join(tmpdir(), 'softraid-file-lock-'));
   const lockDirectory = join(directory, 'locks');
+  const path = join(directory, 'member.img');
+  writeFileSync(path, '');
+  truncateSync(path, 4 << 20);
   const before = process.env.SOFTRAID_LOCK_DIR;
   process.env.SOFTRAID_LOCK_DIR = lockDirectory;
   try {
-    await body(directory, lockDirectory);
+    await body(path, directory, lockDirectory);
   } finally {
     if (before === undefined) delete process.env.SOFTRAID_LOCK_DIR;
     else process.env.SOFTRAID_LOCK_DIR = before;
@@ -36,18 +40,22 @@ function claimed(lockDirectory: string, path: string): boolean {
   return lstatSync(claimPath(lockDirectory, path), { throwIfNoEntry: false }) !== undefined;
 }
 
+/** Node's arguments for another process that opens the member through FileChunk, then runs `then` (with `chunk` in scope). */
+function openInChild(path: string, then: string): string[] {
+  return ['--input-type=module', '-e', `
+    const { FileChunk } = await import(${JSON.stringify(fileModule)});
+    const chunk = await FileChunk.open(${JSON.stringify(path)});
+    ${then}
+  `];
+}
+
 test('file lock: a member file held by another process is refused with its pid; free again once that process closes it', async () => {
-  await withLockDirectory(async (directory, lockDirectory) => {
-    const path = join(directory, 'member.img');
-    writeFileSync(path, '');
-    truncateSync(path, 4 << 20);
+  await withMember(async (path, directory, lockDirectory) => {
     // Another process opens the member and holds it until told to close (a line on stdin).
-    const holder = spawn(process.execPath, ['--input-type=module', '-e', `
-      const { FileChunk } = await import(${JSON.stringify(fileModule)});
-      const chunk = await FileChunk.open(${JSON.stringify(path)});
+    const holder = spawn(process.execPath, openInChild(path, `
       process.stdout.write('open\\n');
       process.stdin.once('data', async () => { await chunk.close(); process.stdout.write('closed\\n'); process.exit(0); });
-    `], { env: { ...process.env, SOFTRAID_LOCK_DIR: lockDirectory }, stdio: ['pipe', 'pipe', 'inherit'] });
+    `), { env: { ...process.env, SOFTRAID_LOCK_DIR: lockDirectory }, stdio: ['pipe', 'pipe', 'inherit'] });
     const lines: string[] = [];
     const nextLine = (): Promise<string> => new Promise((resolve) => {
       const check = (): void => { if (lines.length > 0) resolve(lines.shift()!); else setTimeout(check, 10); };
@@ -73,15 +81,8 @@ test('file lock: a member file held by another process is refused with its pid; 
 });
 
 test('file lock: a claim left by a process that died (kill -9) is taken over', async () => {
-  await withLockDirectory(async (directory, lockDirectory) => {
-    const path = join(directory, 'member.img');
-    writeFileSync(path, '');
-    truncateSync(path, 4 << 20);
-    const crashed = spawnSync(process.execPath, ['--input-type=module', '-e', `
-      const { FileChunk } = await import(${JSON.stringify(fileModule)});
-      await FileChunk.open(${JSON.stringify(path)});
-      process.kill(process.pid, 'SIGKILL');
-    `], { env: { ...process.env, SOFTRAID_LOCK_DIR: lockDirectory } });
+  await withMember(async (path, _directory, lockDirectory) => {
+    const crashed = spawnSync(process.execPath, openInChild(path, "process.kill(process.pid, 'SIGKILL');"), { env: { ...process.env, SOFTRAID_LOCK_DIR: lockDirectory } });
     assert.equal(crashed.signal, 'SIGKILL');
     assert.match(readlinkSync(claimPath(lockDirectory, path)), new RegExp(`^${crashed.pid}:`), 'the dead process left its claim');
     const chunk = await FileChunk.open(path);
@@ -92,10 +93,7 @@ test('file lock: a claim left by a process that died (kill -9) is taken over', a
 });
 
 test('file lock: one process may open a member twice; the claim goes with the last close', async () => {
-  await withLockDirectory(async (directory, lockDirectory) => {
-    const path = join(directory, 'member.img');
-    writeFileSync(path, '');
-    truncateSync(path, 4 << 20);
+  await withMember(async (path, _directory, lockDirectory) => {
     const first = await FileChunk.open(path);
     const second = await FileChunk.open(path);
     assert.equal(first.identity, second.identity);

@@ -48,7 +48,8 @@ function processMark(pid: number): string | null {
 }
 
 const ownMark = processMark(process.pid) ?? `${process.pid}:unknown`;
-const held = new Map<string, number>();
+/** Member files this process has claimed: how many holders each, and the claim's path. */
+const held = new Map<string, { holders: number; claim: string }>();
 
 function isLive(mark: string): boolean {
   const pid = Number(mark.split(':', 1)[0]);
@@ -62,9 +63,9 @@ function isLive(mark: string): boolean {
  * release function (call it once, when the member is closed).
  */
 export function claimMemberFile(key: string, path: string): () => void {
-  const count = held.get(key);
-  if (count !== undefined) {
-    held.set(key, count + 1);
+  const mine = held.get(key);
+  if (mine !== undefined) {
+    mine.holders++;
     return releaser(key);
   }
   const directory = lockDirectory();
@@ -73,8 +74,8 @@ export function claimMemberFile(key: string, path: string): () => void {
   for (let attempt = 0; ; attempt++) {
     try {
       symlinkSync(ownMark, claim);
-      held.set(key, 1);
-      return releaser(key, claim);
+      held.set(key, { holders: 1, claim });
+      return releaser(key);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw new SoftraidError(`chunk ${path}: cannot claim it in ${directory}: ${(error as Error).message}`);
     }
@@ -94,20 +95,17 @@ export function claimMemberFile(key: string, path: string): () => void {
   }
 }
 
-function releaser(key: string, claim?: string): () => void {
+/** One holder's release: the claim goes with the last holder. */
+function releaser(key: string): () => void {
   let released = false;
   return () => {
-    if (released) return;
+    const mine = held.get(key);
+    if (released || mine === undefined) return;
     released = true;
-    const count = held.get(key) ?? 0;
-    if (count > 1) {
-      held.set(key, count - 1);
-      return;
-    }
+    if (--mine.holders > 0) return;
     held.delete(key);
-    const path = claim ?? join(lockDirectory(), key.replaceAll(':', '-'));
     try {
-      if (readlinkSync(path) === ownMark) unlinkSync(path);
+      if (readlinkSync(mine.claim) === ownMark) unlinkSync(mine.claim);
     } catch {
       // Already gone.
     }

@@ -10,6 +10,7 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NbdClientConnection, NbdClientError } from './client.js';
+import { seededRandom } from '../lib/random.js';
 
 const MiB = 1024 * 1024;
 const options = { connectTimeoutMs: 2000, requestTimeoutMs: 2000, requestsInFlightMax: 8 };
@@ -106,7 +107,6 @@ test('NBD client: block sizes outside the spec are refused at connect, naming th
 });
 
 test('NBD client fuzz: a mangled handshake connects with sizes in the spec or fails with NbdClientError, never anything else', async () => {
-  const { seededRandom } = await import('../lib/random.js');
   const random = seededRandom(0x4e4244);
   const valid = Buffer.concat([GREETING, EXPORT_INFO, blockSizeInfo(512, 4096, 32 * MiB), ACK]);
   let connected = 0;
