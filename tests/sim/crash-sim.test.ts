@@ -13,8 +13,9 @@ const configs: SimConfig[] = [
   { level: 'raid5', chunkCount: 4, layout: 'left-symmetric', stripSizeBytes: 16 * KiB, chunkDataSizeBytes: 1024 * KiB },
   { level: 'raid5', chunkCount: 5, layout: 'left-asymmetric', stripSizeBytes: 64 * KiB, chunkDataSizeBytes: 1024 * KiB },
 ];
-// 378389960: a rebuild checkpoint saved before the target's data was flushed (docs/write-ordering.md).
-const fixedSeeds = [1, 2, 0xc0ffee, 378389960];
+// 378389960: a rebuild checkpoint saved before the target's data was flushed (docs/write-ordering.md);
+// 3061868772: a log record kept valid while a later one over the same columns was retired (RAID 5 of four).
+const fixedSeeds = [1, 2, 0xc0ffee, 378389960, 3061868772];
 const replaySeed = process.env['SOFTRAID_SEED'];
 const randomPerConfig = Number(process.env['SOFTRAID_SIM_ITERATIONS'] ?? 1);
 const steps = Number(process.env['SOFTRAID_SIM_STEPS'] ?? 40);

@@ -1,12 +1,15 @@
-// The write-intent bitmap copy and the partial parity log record on disk:
-// hand-checked byte positions, round trips, and damage (a torn write) read
-// as absent, never misread.
+// The write-intent bitmap copy, the partial parity log record and its
+// retirement mark on disk: hand-checked byte positions, round trips, and
+// damage (a torn write) read as absent, never misread.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { crc32c } from './crc32c.js';
 import { reservedRegionsDefault } from './layout.js';
 import { bitmapBitsMax, bitmapCopyOffsetBytes, decodeBitmapCopy, encodeBitmapCopy, writeIntentRegionBytesFor } from './write-intent.js';
-import { decodePplRecord, encodePplRecord, pplHeaderBytes } from './partial-parity-log.js';
+import {
+  decodePplMark, decodePplRecord, encodePplMark, encodePplRecord, pplHeaderBytes, pplMarkOffsetBytes, pplRecordsStartBytes,
+} from './partial-parity-log.js';
+import { seededRandom } from '../../lib/random.js';
 
 const uuid = '0123abcd-0000-4000-8000-0123456789ab';
 const KiB = 1024;
@@ -82,6 +85,49 @@ test('partial parity log record: header sector then partial parity; a torn recor
   const full = encodePplRecord({ ...record, modifiedChunkIndexes: [0, 1], partialParity: null });
   assert.equal(full.length, pplHeaderBytes);
   assert.deepEqual(decodePplRecord(full, uuid)?.partialParity, null);
+});
+
+test('partial parity log retirement mark: one sector, fields at their offsets; damage, another volume or a record read as no mark', () => {
+  assert.equal(pplMarkOffsetBytes(0), 0);
+  assert.equal(pplMarkOffsetBytes(1), 512);
+  assert.equal(pplRecordsStartBytes, 1024, 'records are placed after both copies');
+  const bytes = encodePplMark(uuid, 2 ** 40 + 7);
+  assert.equal(bytes.length, 512);
+  const view = new DataView(bytes.buffer);
+  assert.equal(new TextDecoder().decode(bytes.subarray(0, 8)), 'SRPPLMK1');
+  assert.equal(view.getUint32(12, true), 0);
+  assert.equal(view.getBigUint64(32, true), BigInt(2 ** 40 + 7));
+  assert.ok(bytes.subarray(40).every((byte) => byte === 0));
+  // The checksum, computed here without the codec: CRC32C of the sector with its field zero.
+  const scratch = bytes.slice();
+  new DataView(scratch.buffer).setUint32(8, 0, true);
+  assert.equal(view.getUint32(8, true), crc32c(scratch));
+  assert.equal(decodePplMark(bytes, uuid), 2 ** 40 + 7);
+  assert.equal(decodePplMark(bytes, '0123abcd-0000-4000-8000-0123456789ac'), null, 'another volume');
+  assert.equal(decodePplMark(new Uint8Array(512), uuid), null, 'a wiped region');
+  const record = encodePplRecord({ uuid, sequence: 5, parityChunkIndex: 0, chunkOffsetBytes: 0, lengthBytes: 512, modifiedChunkIndexes: [1], partialParity: null });
+  assert.equal(decodePplMark(record, uuid), null, 'a record header');
+  assert.equal(decodePplRecord(bytes, uuid), null, 'a mark is no record');
+  for (let sector = 0; sector < 512; sector += 37) {
+    const torn = bytes.slice();
+    torn[sector] = torn[sector]! ^ 0x10;
+    assert.equal(decodePplMark(torn, uuid), null, `a flipped bit at byte ${sector}`);
+  }
+});
+
+test('fuzzed retirement marks are refused or read as the mark that was written, never another number', () => {
+  const random = seededRandom(0x3a7c);
+  for (let round = 0; round < 3000; round++) {
+    const sequence = Math.floor(random() * 2 ** 48);
+    const bytes = encodePplMark(uuid, sequence);
+    const flips = 1 + Math.floor(random() * 4);
+    for (let i = 0; i < flips; i++) {
+      const at = Math.floor(random() * 512);
+      bytes[at] = random() < 0.3 ? 0 : Math.floor(random() * 256);
+    }
+    const decoded = decodePplMark(bytes, uuid);
+    assert.ok(decoded === null || decoded === sequence, `round ${round}: read ${decoded} from a mark of ${sequence}`);
+  }
 });
 
 test('metadata: the additive feature flags and write-intent region size sit at header bytes 200 and 204, and read back', async () => {

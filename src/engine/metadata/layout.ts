@@ -95,11 +95,14 @@ export const stateFlag = { dirty: 0x1 } as const;
 export const stateFlagsKnown = stateFlag.dirty;
 /**
  * featureFlags bits (what the engine maintains on disk; additive, in bytes a
- * reader that predates them ignores): a write-intent bitmap in the bitmap
- * region, a partial parity log in the journal region.
+ * reader that predates them ignores; a reader refuses a bit it does not
+ * know): a write-intent bitmap in the bitmap region, a partial parity log in
+ * the journal region, and that log's records retired by a mark rather than
+ * zeroed one by one (a reader that knows no marks would replay retired
+ * records, so it must refuse the volume).
  */
-export const featureFlag = { writeIntentBitmap: 0x1, partialParityLog: 0x2 } as const;
-export const featureFlagsKnown = featureFlag.writeIntentBitmap | featureFlag.partialParityLog;
+export const featureFlag = { writeIntentBitmap: 0x1, partialParityLog: 0x2, partialParityLogMarks: 0x4 } as const;
+export const featureFlagsKnown = featureFlag.writeIntentBitmap | featureFlag.partialParityLog | featureFlag.partialParityLogMarks;
 
 /** A reserved region: where on every chunk, and how long. Length 0 means absent. */
 export interface Region {

@@ -9,7 +9,13 @@
 //
 // A record is one 512-byte header sector followed by the partial parity,
 // rounded up to 512 bytes; the CRC32C covers both, so a torn record is no
-// record. An invalidated record has its header sector zeroed.
+// record. Records are retired by a mark, not one by one: the region's first
+// two sectors hold two copies of a retirement mark ("every record with a
+// sequence below N is retired"), written alternately, the newest valid copy
+// counting. Zeroing records one by one let a crash in the middle keep an
+// older record valid while a later one over the same columns was gone, and
+// replaying the older one alone wrote stale parity (docs/write-ordering.md,
+// "Retiring records").
 import { assert } from '../../lib/assert.js';
 import { alignUp } from '../../lib/units.js';
 import { crc32c } from './crc32c.js';
@@ -35,6 +41,52 @@ export const pplField = {
   modifiedMask: 64, // pplMaskBytes, bit i: data chunk i modified
 } as const;
 export const pplFlagPartialParity = 0x1;
+
+/** ASCII "SRPPLMK1": a retirement mark. */
+export const pplMarkMagicBytes: Uint8Array = new TextEncoder().encode('SRPPLMK1');
+export const pplMarkBytes = 512;
+/** Two copies, at the start of the region; records are placed after them. */
+export const pplMarkCopies = 2;
+export const pplRecordsStartBytes = pplMarkCopies * pplMarkBytes;
+
+export const pplMarkField = {
+  magic: 0, // 8 bytes
+  checksum: 8, // u32, CRC32C of the 512 bytes with this field zero
+  reserved: 12, // u32, zero
+  uuid: 16, // 16 bytes, the volume's
+  retiredBelowSequence: 32, // u64, every record of this region with a lower sequence is retired
+  // zero up to pplMarkBytes
+} as const;
+
+export function pplMarkOffsetBytes(copy: number): number {
+  assert(Number.isInteger(copy) && copy >= 0 && copy < pplMarkCopies, 'ppl: bad mark copy');
+  return copy * pplMarkBytes;
+}
+
+export function encodePplMark(uuid: string, retiredBelowSequence: number): Uint8Array {
+  assert(Number.isSafeInteger(retiredBelowSequence) && retiredBelowSequence >= 0, 'ppl: bad retirement mark');
+  const bytes = new Uint8Array(pplMarkBytes);
+  const view = new DataView(bytes.buffer);
+  bytes.set(pplMarkMagicBytes, pplMarkField.magic);
+  bytes.set(uuidBytesOf(uuid), pplMarkField.uuid);
+  view.setBigUint64(pplMarkField.retiredBelowSequence, BigInt(retiredBelowSequence), true);
+  view.setUint32(pplMarkField.checksum, crc32c(bytes), true);
+  return bytes;
+}
+
+/** The mark's sequence, or null when the sector is no valid mark of `uuid` (torn, zero, an old record). */
+export function decodePplMark(sector: Uint8Array, uuid: string): number | null {
+  if (sector.length < pplMarkBytes || !pplMarkMagicBytes.every((byte, i) => sector[i] === byte)) return null;
+  const scratch = sector.slice(0, pplMarkBytes);
+  const view = new DataView(scratch.buffer);
+  const checksum = view.getUint32(pplMarkField.checksum, true);
+  view.setUint32(pplMarkField.checksum, 0, true);
+  if (crc32c(scratch) !== checksum || view.getUint32(pplMarkField.reserved, true) !== 0) return null;
+  if (uuidToString(scratch.slice(pplMarkField.uuid, pplMarkField.uuid + uuidBytes)) !== uuid) return null;
+  for (let i = pplMarkField.retiredBelowSequence + 8; i < pplMarkBytes; i++) if (scratch[i] !== 0) return null;
+  const sequence = view.getBigUint64(pplMarkField.retiredBelowSequence, true);
+  return sequence > BigInt(Number.MAX_SAFE_INTEGER) ? null : Number(sequence);
+}
 
 export interface PplRecord {
   uuid: string;
@@ -119,3 +171,6 @@ export function decodePplRecord(bytes: Uint8Array, uuid: string): PplRecord | nu
 }
 
 assert(pplField.modifiedMask + pplMaskBytes <= pplHeaderBytes, 'ppl header fields fit a sector');
+assert(pplMarkBytes === pplHeaderBytes && pplRecordsStartBytes % blockBytes === 0, 'ppl marks are sectors before the records');
+assert(pplMarkMagicBytes.length === pplMagicBytes.length && !pplMarkMagicBytes.every((byte, i) => pplMagicBytes[i] === byte),
+  'a mark is never read as a record');

@@ -122,6 +122,9 @@ export function recordProblem(record: VolumeRecord, chunkIndex: number): string 
     return `write-intent region size ${regionBytes} is not a power of two of at least ${writeIntentRegionBytesMin}`;
   }
   if ((features & featureFlag.writeIntentBitmap) !== 0 && regionBytes === 0) return 'a write-intent bitmap without a region size';
+  if ((features & featureFlag.partialParityLogMarks) !== 0 && (features & featureFlag.partialParityLog) === 0) {
+    return 'partial parity log marks without a partial parity log';
+  }
   if (typeof record.noAutoAssemble !== 'boolean' || typeof record.dirty !== 'boolean') return 'flags are not booleans';
   return undefined;
 }

@@ -1,22 +1,32 @@
 // The RAID 5 partial parity log in memory (md's PPL; docs/write-ordering.md
 // and docs/RELIABILITY.md). Each chunk's journal region is a pool of records
-// for the rows whose parity that chunk holds.
+// for the rows whose parity that chunk holds, after two copies of a
+// retirement mark.
 //   log()        before a partial-row write issues its data and parity
-//                writes: allocate, write the records, flush their chunks;
+//                writes: allocate (which numbers the records), write the
+//                records, flush their chunks;
 //   done         the write is over (its data may still be volatile);
-//   flush        Volume.flush: members flushed, then the records done before
-//                it invalidated (header sector zeroed) and the members
-//                flushed again — so a record still valid after a crash
-//                always belongs to a write no completed flush covered;
+//   retirementPoint() + member flush + retire()
+//                Volume.flush: per chunk, the point below which every record
+//                is done is taken; the members are flushed (those writes are
+//                durable); a mark "retired below the point" is written and
+//                flushed on every chunk holding such records, and only then
+//                is their space reused. So a record still valid after a crash
+//                belongs to a write no completed flush covered, and the
+//                valid records of a chunk are always every record from its
+//                mark on: never an older one without the later ones over the
+//                same columns (replaying those alone writes stale parity);
 //   recover()    at the first use after assembly: every valid record, in
 //                sequence order, rewrites parity as partial parity XOR the
 //                modified strips as they are now, when its parity chunk is
-//                writable and its modified chunks are readable.
+//                writable and its modified chunks are readable; then a mark
+//                retires them all.
 import { assert } from '../../lib/assert.js';
 import { xorInto } from '../parity/index.js';
 import { ChunkRetry } from '../disciplines/sub-io.js';
 import {
-  decodePplRecord, encodePplRecord, pplAnnouncedBytes, pplHeaderBytes, pplRecordBytes, type PplRecord,
+  decodePplMark, decodePplRecord, encodePplMark, encodePplRecord, pplAnnouncedBytes, pplHeaderBytes, pplMarkCopies,
+  pplMarkOffsetBytes, pplRecordBytes, pplRecordsStartBytes, type PplRecord,
 } from '../metadata/partial-parity-log.js';
 import { blockBytes, type Region } from '../metadata/layout.js';
 import type { PartialParityEntry } from '../disciplines/discipline.js';
@@ -28,6 +38,8 @@ interface LiveRecord {
   /** Offset inside the journal region. */
   offsetBytes: number;
   lengthBytes: number;
+  /** Numbered at allocation: a retirement point taken now is at most the number of any record placed later. */
+  sequence: number;
   done: boolean;
 }
 
@@ -36,47 +48,61 @@ export interface PplTicket {
   done(): void;
 }
 
+/** Per chunk: every record in that chunk's log numbered below it is done. */
+export type RetirementPoint = readonly number[];
+
 export interface RecoveryResult {
   recordsFound: number;
   recordsApplied: number;
   recordsSkipped: number;
+  /** Valid records below their chunk's retirement mark: retired, not replayed. */
+  recordsRetired: number;
 }
 
 export class PartialParityLog {
+  /** The number of the next record placed. */
   private sequence = 1;
-  /** Per chunk: live records sorted by offset. */
+  /** Per chunk: live records sorted by offset (all numbered at or above the chunk's mark). */
   private readonly live: LiveRecord[][];
+  /** Per chunk: the retirement mark durable on it, and the copy holding it (-1: no valid copy). */
+  private readonly markSequence: number[];
+  private readonly markCopy: number[];
+  /** Marks are written one retirement at a time: two at once could both take the copy that is not the newest. */
+  private retirements: Promise<void> = Promise.resolve();
   private spaceWaiters: (() => void)[] = [];
-  readonly counters = { records: 0, spaceFlushes: 0, invalidated: 0, dataFlushes: 0 };
+  readonly counters = { records: 0, spaceFlushes: 0, retired: 0, marksWritten: 0, dataFlushes: 0 };
   /** Concurrent partial-row writes share the flushes around their records (group commit). */
   readonly flushes: FlushCoalescer;
 
   constructor(private readonly members: MemberSet, readonly region: Region) {
     this.live = Array.from({ length: members.chunkCount }, () => []);
+    this.markSequence = Array.from({ length: members.chunkCount }, () => 0);
+    this.markCopy = Array.from({ length: members.chunkCount }, () => -1);
     this.flushes = new FlushCoalescer(members.chunkCount, (chunkIndex) => members.flushChunk(chunkIndex));
-    assert(region.lengthBytes >= 4 * pplHeaderBytes && region.lengthBytes % blockBytes === 0, 'ppl: journal region too small');
+    assert(region.lengthBytes >= pplRecordsStartBytes + 4 * pplHeaderBytes && region.lengthBytes % blockBytes === 0,
+      'ppl: journal region too small');
   }
 
+  /** Bytes records may take on one chunk. */
   get capacityBytes(): number {
-    return this.region.lengthBytes;
+    return this.region.lengthBytes - pplRecordsStartBytes;
   }
 
   /**
    * Writes a record for every entry to its parity chunk and flushes those
    * chunks. Space is taken for all entries at once; when there is none,
-   * completed records are retired by a member flush, or the call waits for
-   * writes in flight to complete.
+   * completed records are retired (a member flush, then a mark), or the call
+   * waits for writes in flight to complete.
    */
   async log(entries: readonly PartialParityEntry[], uuid: string): Promise<PplTicket> {
-    const records = entries.map((entry): PplRecord => ({ ...entry, uuid, sequence: this.sequence++ }));
-    const encoded = records.map(encodePplRecord);
     let placed: LiveRecord[] | null;
     for (;;) {
-      placed = this.allocate(records.map((record, i) => ({ chunkIndex: record.parityChunkIndex, lengthBytes: encoded[i]!.length })));
+      placed = this.allocate(entries.map((entry) => ({ chunkIndex: entry.parityChunkIndex, lengthBytes: pplEntryBytes(entry) })));
       if (placed !== null) break;
       await this.makeSpace();
     }
     const placedRecords = placed;
+    const encoded = entries.map((entry, i) => encodePplRecord({ ...entry, uuid, sequence: placedRecords[i]!.sequence }));
     const chunks = new Set(placedRecords.map((record) => record.chunkIndex));
     const ticket: PplTicket = {
       done: () => {
@@ -109,46 +135,91 @@ export class PartialParityLog {
       ticket.done();
       throw error;
     }
-    this.counters.records += records.length;
+    this.counters.records += placedRecords.length;
     return ticket;
   }
 
-  /** Records whose writes are done: the ones a flush starting now retires. */
-  takeDone(): LiveRecord[] {
-    return this.live.flat().filter((record) => record.done);
+  /**
+   * Per chunk, the point below which every live record is done: taken
+   * before the member flush that makes those records' writes durable.
+   * Records placed later are numbered at or above it.
+   */
+  retirementPoint(): RetirementPoint {
+    return this.live.map((list) => {
+      let point = this.sequence;
+      for (const record of list) if (!record.done && record.sequence < point) point = record.sequence;
+      return point;
+    });
+  }
+
+  /** Whether retire(point) would free any space. */
+  private retires(point: RetirementPoint): boolean {
+    return this.live.some((list, chunkIndex) => list.some((record) => record.sequence < point[chunkIndex]!));
   }
 
   /**
-   * After a member flush that started after they were done: zero their
-   * headers and free their space. The caller flushes again before the space
-   * can be reused durably (flushAll does, makeSpace does).
+   * After a member flush that started after `point` was taken: on every
+   * chunk holding records below its point, writes the mark (the copy that is
+   * not the newest valid one) and flushes it; then frees their space. A
+   * chunk that cannot be written any more drops its records (its log no
+   * longer matters: it rejoins only through a rebuild, which wipes it).
    */
-  async retire(records: readonly LiveRecord[]): Promise<void> {
-    if (records.length === 0) return;
-    const zero = new Uint8Array(pplHeaderBytes);
-    await settleTolerant(records.map(async (record) => {
-      // Another flush may have retired it already, and its space may hold a new record.
-      if (!this.live[record.chunkIndex]!.includes(record)) return;
-      if (this.members.isWritable(record.chunkIndex)) {
-        await this.members.writeReserved(record.chunkIndex, this.region.offsetBytes + record.offsetBytes, zero);
-      }
-    }), this.members);
-    for (const record of records) {
-      const list = this.live[record.chunkIndex]!;
-      const index = list.indexOf(record);
-      if (index >= 0) list.splice(index, 1);
+  retire(point: RetirementPoint): Promise<void> {
+    assert(point.length === this.live.length, 'ppl: retirement point of another volume');
+    const run = this.retirements.then(() => this.retireOnce(point));
+    this.retirements = run.then(noop, noop);
+    return run;
+  }
+
+  private async retireOnce(point: RetirementPoint): Promise<void> {
+    const marked: number[] = [];
+    for (let chunkIndex = 0; chunkIndex < this.live.length; chunkIndex++) {
+      const below = point[chunkIndex]!;
+      if (!this.live[chunkIndex]!.some((record) => record.sequence < below)) continue;
+      assert(below > this.markSequence[chunkIndex]!, 'ppl: a live record below its chunk\'s mark');
+      if (this.members.isWritable(chunkIndex)) marked.push(chunkIndex);
+      else this.free(chunkIndex, below);
     }
-    this.counters.invalidated += records.length;
+    await this.writeMarks(marked, point);
     this.wakeWaiters();
+  }
+
+  /** Writes and flushes the mark `point` gives each chunk listed, then frees the space of the records below it. */
+  private async writeMarks(chunkIndexes: readonly number[], point: RetirementPoint): Promise<void> {
+    const uuid = this.members.record.uuid;
+    await settleTolerant(chunkIndexes.map(async (chunkIndex) => {
+      const below = point[chunkIndex]!;
+      const copy = this.markCopy[chunkIndex] === 0 ? 1 : 0;
+      try {
+        await this.members.writeReserved(chunkIndex, this.region.offsetBytes + pplMarkOffsetBytes(copy), encodePplMark(uuid, below));
+        await this.flushes.flush(chunkIndex);
+      } catch (error) {
+        // A chunk that dropped out: its log no longer matters (it rejoins only through a rebuild, which wipes it).
+        if (error instanceof ChunkRetry) this.free(chunkIndex, below);
+        throw error;
+      }
+      this.counters.marksWritten++;
+      this.markCopy[chunkIndex] = copy;
+      this.markSequence[chunkIndex] = below;
+      this.free(chunkIndex, below);
+    }), this.members);
+  }
+
+  private free(chunkIndex: number, below: number): void {
+    const list = this.live[chunkIndex]!;
+    const kept = list.filter((record) => record.sequence >= below);
+    this.counters.retired += list.length - kept.length;
+    this.live[chunkIndex] = kept;
   }
 
   /**
    * Replays the log of every writable member (see the file comment), then
-   * zeroes every record header found, flushing before and after. Returns
-   * what it did. Runs before any other I/O of the volume.
+   * flushes and marks every record found retired. Returns what it did. Runs
+   * before any other I/O of the volume.
    */
   async recover(uuid: string): Promise<RecoveryResult> {
-    const found: { record: PplRecord; chunkIndex: number; offsetBytes: number }[] = [];
+    const found: { record: PplRecord; chunkIndex: number }[] = [];
+    let retired = 0;
     for (let chunkIndex = 0; chunkIndex < this.members.chunkCount; chunkIndex++) {
       if (!this.members.isWritable(chunkIndex)) continue;
       const bytes = new Uint8Array(this.region.lengthBytes);
@@ -158,11 +229,21 @@ export class PartialParityLog {
         if (error instanceof ChunkRetry) continue;
         throw error;
       }
+      for (let copy = 0; copy < pplMarkCopies; copy++) {
+        const offsetBytes = pplMarkOffsetBytes(copy);
+        const mark = decodePplMark(bytes.subarray(offsetBytes, offsetBytes + pplHeaderBytes), uuid);
+        if (mark !== null && mark >= this.markSequence[chunkIndex]!) {
+          this.markSequence[chunkIndex] = mark;
+          this.markCopy[chunkIndex] = copy;
+        }
+      }
+      // Every sector may start a record: a log written before marks existed has them from byte 0.
       for (let offsetBytes = 0; offsetBytes + pplHeaderBytes <= bytes.length;) {
         const announced = pplAnnouncedBytes(bytes.subarray(offsetBytes, offsetBytes + pplHeaderBytes), uuid, bytes.length - offsetBytes);
         const record = announced > 0 ? decodePplRecord(bytes.subarray(offsetBytes, offsetBytes + announced), uuid) : null;
         if (record !== null && record.parityChunkIndex === chunkIndex) {
-          found.push({ record, chunkIndex, offsetBytes });
+          if (record.sequence >= this.markSequence[chunkIndex]!) found.push({ record, chunkIndex });
+          else retired++;
           offsetBytes += announced;
         } else {
           offsetBytes += blockBytes;
@@ -174,16 +255,14 @@ export class PartialParityLog {
     for (const { record } of found) {
       if (await this.apply(record)) applied++;
     }
-    this.sequence = Math.max(this.sequence, (found.at(-1)?.record.sequence ?? 0) + 1);
+    this.sequence = Math.max(this.sequence, (found.at(-1)?.record.sequence ?? 0) + 1, ...this.markSequence);
     if (found.length > 0) {
+      // The parity written above is durable before the records that produced it are retired.
       await this.members.flush();
-      const zero = new Uint8Array(pplHeaderBytes);
-      await settleTolerant(found.map(async ({ chunkIndex, offsetBytes }) => {
-        if (this.members.isWritable(chunkIndex)) await this.members.writeReserved(chunkIndex, this.region.offsetBytes + offsetBytes, zero);
-      }), this.members);
-      await this.members.flush();
+      const chunks = [...new Set(found.map(({ chunkIndex }) => chunkIndex))].filter((chunkIndex) => this.members.isWritable(chunkIndex));
+      await this.writeMarks(chunks, this.live.map(() => this.sequence));
     }
-    return { recordsFound: found.length, recordsApplied: applied, recordsSkipped: found.length - applied };
+    return { recordsFound: found.length, recordsApplied: applied, recordsSkipped: found.length - applied, recordsRetired: retired };
   }
 
   /** Parity := partial parity XOR the modified strips as they are now; false when a needed chunk is not there. */
@@ -206,32 +285,33 @@ export class PartialParityLog {
     return true;
   }
 
-  /** First fit for every record on its chunk, all or nothing. */
+  /** First fit for every record on its chunk, after the marks; all or nothing. Numbers the records placed. */
   private allocate(requests: { chunkIndex: number; lengthBytes: number }[]): LiveRecord[] | null {
     const placed: LiveRecord[] = [];
     for (const request of requests) {
-      assert(request.lengthBytes <= this.region.lengthBytes, `ppl: a ${request.lengthBytes}-byte record exceeds the journal region`);
+      assert(request.lengthBytes <= this.capacityBytes, `ppl: a ${request.lengthBytes}-byte record exceeds the journal region`);
       const list = this.live[request.chunkIndex]!;
-      let candidate = 0;
+      let candidate = pplRecordsStartBytes;
       let inserted = false;
       for (let i = 0; i <= list.length; i++) {
         const next = list[i];
         const endBytes = next === undefined ? this.region.lengthBytes : next.offsetBytes;
         if (endBytes - candidate >= request.lengthBytes) {
-          const record: LiveRecord = { chunkIndex: request.chunkIndex, offsetBytes: candidate, lengthBytes: request.lengthBytes, done: false };
+          const record: LiveRecord = { chunkIndex: request.chunkIndex, offsetBytes: candidate, lengthBytes: request.lengthBytes, sequence: 0, done: false };
           list.splice(i, 0, record);
           placed.push(record);
           inserted = true;
           break;
         }
         if (next === undefined) break;
-        candidate = next.offsetBytes + next.lengthBytes;
+        candidate = Math.max(candidate, next.offsetBytes + next.lengthBytes);
       }
       if (!inserted) {
         for (const record of placed) this.live[record.chunkIndex]!.splice(this.live[record.chunkIndex]!.indexOf(record), 1);
         return null;
       }
     }
+    for (const record of placed) record.sequence = this.sequence++;
     return placed;
   }
 
@@ -245,16 +325,13 @@ export class PartialParityLog {
     return this.makingSpace;
   }
 
-  /** Retires done records (one member flush first) or waits for a write in flight to finish. */
+  /** Retires done records (a member flush, then the marks) or waits for a write in flight to finish. */
   private async makeSpaceOnce(): Promise<void> {
-    const done = this.takeDone();
-    if (done.length > 0) {
+    const point = this.retirementPoint();
+    if (this.retires(point)) {
       this.counters.spaceFlushes++;
       await this.members.flush();
-      await this.retire(done);
-      // The zeroed headers must be durable before their space takes new records: a
-      // crash tearing both could otherwise leave the old record valid over a new one.
-      await this.members.flush();
+      await this.retire(point);
       return;
     }
     assert(this.live.some((list) => list.length > 0), 'ppl: no space and nothing to wait for');
@@ -266,13 +343,9 @@ export class PartialParityLog {
     this.spaceWaiters = [];
     for (const wake of waiters) wake();
   }
-
-  /** Frees the records of a chunk that went Offline: its log no longer matters. */
-  dropChunk(chunkIndex: number): void {
-    this.live[chunkIndex] = [];
-    this.wakeWaiters();
-  }
 }
+
+function noop(): void {}
 
 /** Every operation settles; anything but a chunk dropping out is rethrown first, then a ChunkRetry (the caller replans). */
 async function settle(operations: Promise<void>[]): Promise<void> {

@@ -167,7 +167,7 @@ export class Volume implements BlockDevice {
     this.ppl = null;
     if (this.geometry.level === 'raid5' && regions.journal.lengthBytes > 0) {
       this.ppl = new PartialParityLog(this.members, regions.journal);
-      wanted |= featureFlag.partialParityLog;
+      wanted |= featureFlag.partialParityLog | featureFlag.partialParityLogMarks;
     }
     if (wanted !== features || (this.writeIntentRegionBytes !== 0 && record.writeIntentRegionBytes !== this.writeIntentRegionBytes)) {
       record.featureFlags = wanted;
@@ -878,19 +878,17 @@ export class Volume implements BlockDevice {
   /**
    * A member flush with the log and the bitmap in step (docs/write-ordering.md):
    * 1. flush every member: every write completed so far is durable;
-   * 2. RAID 5: zero the log records of the writes done before 1 started, and
-   *    flush again, so no valid record outlives the flush that covered it;
+   * 2. RAID 5: retire the log records of the writes done before 1 started
+   *    (a mark on each chunk holding them, written and flushed), so no valid
+   *    record outlives the flush that covered it;
    * 3. clear the bits of regions idle since before 1 (every chunk Online)
    *    and save the bitmap.
    */
   private async flushAll(cleanAfterMs: number): Promise<void> {
     const flushNumber = this.bitmap?.flushStarting() ?? 0;
-    const retiring = this.ppl?.takeDone() ?? [];
+    const retirementPoint = this.ppl?.retirementPoint() ?? null;
     await this.members.flush();
-    if (retiring.length > 0) {
-      await this.ppl!.retire(retiring);
-      await this.members.flush();
-    }
+    if (retirementPoint !== null) await this.ppl!.retire(retirementPoint);
     const bitmap = this.bitmap;
     if (bitmap !== null) {
       const mayClear = this.state === 'Online' && this.rebuild === null && this.record.chunks.every((chunk) => chunk.state === 'Online');
