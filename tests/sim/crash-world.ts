@@ -15,7 +15,7 @@
 import assert from 'node:assert/strict';
 import { MemoryChunk } from '../../src/chunk/memory.js';
 import { seededRandom } from '../../src/lib/random.js';
-import { MetadataError, VolumeIoError } from '../../src/lib/errors.js';
+import { MetadataError, SoftraidError, VolumeIoError } from '../../src/lib/errors.js';
 import { assembleVolume } from '../../src/engine/assembly/assemble.js';
 import { createVolume } from '../../src/engine/assembly/create.js';
 import { copyOffsetsBytes, copyBytesMax, dataOffsetBytesDefault, reservedRegionsDefault } from '../../src/engine/metadata/layout.js';
@@ -25,6 +25,8 @@ import { readChunkMetadata, saveVolumeMetadata } from '../../src/engine/metadata
 import type { ChunkBackend } from '../../src/engine/chunk.js';
 import { Volume } from '../../src/engine/volume/volume.js';
 import { levelTable, type Raid5Layout } from '../../src/engine/levels.js';
+import { raid5ParityChunk } from '../../src/engine/disciplines/raid5-layout.js';
+import type { ScrubResult } from '../../src/engine/volume/scrub.js';
 import type { VolumeRecord } from '../../src/engine/metadata/record.js';
 import { checkRedundancy } from './consistency.js';
 import { FakeClock, randomBytes } from './harness.js';
@@ -52,12 +54,40 @@ export interface SimStats {
   bytesChecked: number;
   /** RAID 5: partial rows of concurrent sequential writes merged into whole rows. */
   rowsGathered: number;
+  /** Write-zeroes requests among the writes. */
+  zeroWrites: number;
+  /** Scrubs started (check or repair) while writes ran, and those that ran to their end. */
+  scrubs: number;
+  scrubsFinished: number;
+  /** RAID 5: parity sectors damaged on purpose before a repair scrub, and repaired by it. */
+  paritySectorsDamaged: number;
+  paritySectorsRepaired: number;
 }
 
 export function emptyStats(): SimStats {
   return { steps: 0, crashes: 0, tornCrashes: 0, cleanRestarts: 0, memberFailures: 0, partialRebuilds: 0, fullRebuilds: 0,
     dirtyDegradedAssemblies: 0, orderingChecks: 0, resyncedRegions: 0, pplRecordsReplayed: 0, bytesChecked: 0,
-    rowsGathered: 0 };
+    rowsGathered: 0, zeroWrites: 0, scrubs: 0, scrubsFinished: 0, paritySectorsDamaged: 0, paritySectorsRepaired: 0 };
+}
+
+/** What runs must have done for their silence to mean something (an empty list: enough). */
+export function quietProblems(totals: SimStats, configs: readonly SimConfig[]): string[] {
+  const problems: string[] = [];
+  const need = (what: keyof SimStats, label: string): void => {
+    if (totals[what] === 0) problems.push(`no ${label}`);
+  };
+  need('crashes', 'crash injected');
+  need('tornCrashes', 'crash with torn writes');
+  need('memberFailures', 'member failure');
+  need('orderingChecks', 'ordering check');
+  need('bytesChecked', 'byte read back and compared');
+  need('cleanRestarts', 'clean restart');
+  if (totals.partialRebuilds + totals.fullRebuilds === 0) problems.push('no rebuild');
+  if (configs.some((config) => config.level === 'raid5')) {
+    need('dirtyDegradedAssemblies', 'dirty and degraded assembly');
+    need('pplRecordsReplayed', 'partial parity log record replayed');
+  }
+  return problems;
 }
 
 export function describeConfig(config: SimConfig): string {
@@ -294,11 +324,12 @@ export class CrashWorld {
   async step(): Promise<void> {
     this.stats.steps++;
     const pick = this.random();
-    if (pick < 0.55) await this.batchStep();
-    else if (pick < 0.7) await this.flushStep();
-    else if (pick < 0.78) await this.failStep();
-    else if (pick < 0.88) await this.readdStep();
-    else if (pick < 0.94) await this.backgroundStep();
+    if (pick < 0.52) await this.batchStep();
+    else if (pick < 0.67) await this.flushStep();
+    else if (pick < 0.75) await this.failStep();
+    else if (pick < 0.85) await this.readdStep();
+    else if (pick < 0.91) await this.backgroundStep();
+    else if (pick < 0.95) await this.scrubStep();
     else await this.restartStep();
     await this.check();
   }
@@ -325,20 +356,29 @@ export class CrashWorld {
     return { offsetBytes, lengthBytes: Math.max(1, Math.min(lengthBytes, size - offsetBytes)) };
   }
 
-  /** Concurrent non-overlapping writes (some FUA) and reads, perhaps cut by a crash. */
   /**
-   * Up to six requests at once on disjoint ranges; one batch in four is a
-   * sequential stream of writes, each starting where the one before ended
-   * (RAID 5 gathers their shared partial rows into whole ones).
+   * Up to six requests at once on disjoint ranges (writes, some FUA, some
+   * write-zeroes, and reads); one batch in four is a sequential stream of
+   * writes, each starting where the one before ended (RAID 5 gathers their
+   * shared partial rows into whole ones). Perhaps cut by a crash.
    */
   private async batchStep(): Promise<void> {
+    const work = this.batchWork([]);
+    const gathering = this.volume.writeGathering;
+    const gatheredBefore = gathering?.rowsCompleted ?? 0;
+    await this.underCrash(() => Promise.all(work.map((run) => run())), 0.25);
+    // A crash replaces the volume: only a batch that completed adds its figure.
+    if (gathering !== null && this.volume.writeGathering === gathering) this.stats.rowsGathered += gathering.rowsCompleted - gatheredBefore;
+  }
+
+  /** The requests of one batch, none overlapping another or any of `avoid`. */
+  private batchWork(avoid: readonly { offsetBytes: number; lengthBytes: number }[]): (() => Promise<void>)[] {
     const count = 1 + Math.floor(this.random() * 6);
     const stream = this.random() < 0.25 ? { at: this.randomRange().offsetBytes } : null;
-    const taken: { offsetBytes: number; lengthBytes: number }[] = [];
+    const taken = [...avoid];
     const overlaps = (a: { offsetBytes: number; lengthBytes: number }): boolean =>
       taken.some((b) => a.offsetBytes < b.offsetBytes + b.lengthBytes && b.offsetBytes < a.offsetBytes + a.lengthBytes);
     const work: (() => Promise<void>)[] = [];
-    const gatheredBefore = this.volume.writeGathering?.rowsCompleted ?? 0;
     for (let r = 0; r < count; r++) {
       let range = this.randomRange();
       if (stream !== null) {
@@ -350,13 +390,16 @@ export class CrashWorld {
       taken.push(range);
       const { offsetBytes, lengthBytes } = range;
       if (stream !== null || this.random() < 0.6) {
-        const data = randomBytes(this.random, lengthBytes);
+        const zeroes = stream === null && this.random() < 0.1;
+        const data = zeroes ? new Uint8Array(lengthBytes) : randomBytes(this.random, lengthBytes);
         const fua = this.random() < 0.15;
         this.mustMatch.fill(0, offsetBytes, offsetBytes + lengthBytes);
         this.durable.fill(0, offsetBytes, offsetBytes + lengthBytes);
         const life = this.life;
+        if (zeroes) this.stats.zeroWrites++;
         work.push(async () => {
-          await this.volume.write(offsetBytes, data, { fua });
+          if (zeroes) await this.volume.writeZeroes(offsetBytes, lengthBytes, { fua, mayTrim: this.random() < 0.5 });
+          else await this.volume.write(offsetBytes, data, { fua });
           this.writesThisBoot++;
           // An acknowledgement that arrives after the crash never reached the user.
           if (life !== this.life) return;
@@ -368,10 +411,82 @@ export class CrashWorld {
         work.push(() => this.readAndCheck(offsetBytes, lengthBytes));
       }
     }
-    const gathering = this.volume.writeGathering;
-    await this.underCrash(() => Promise.all(work.map((run) => run())), 0.25);
-    // A crash replaces the volume: only a batch that completed adds its figure.
-    if (gathering !== null && this.volume.writeGathering === gathering) this.stats.rowsGathered += gathering.rowsCompleted - gatheredBefore;
+    return work;
+  }
+
+  /**
+   * A scrub while a batch of requests runs, perhaps cut by a crash. A check
+   * of a consistent volume must find nothing, whatever the writes do around
+   * it (they share the range lock). A RAID 5 repair first meets parity
+   * sectors damaged on purpose, in rows the writes leave alone, and must
+   * count and fix exactly those; damage a crash or a refusal leaves behind
+   * is undone (it stands for bit rot, not for anything a crash did).
+   */
+  private async scrubStep(): Promise<void> {
+    if (this.volume.state !== 'Online' || !this.idle()) return;
+    const repair = this.random() < 0.5;
+    const damaged = new Map<string, { disk: MemoryChunk; atBytes: number; original: Uint8Array }>();
+    const avoid: { offsetBytes: number; lengthBytes: number }[] = [];
+    const strip = this.config.stripSizeBytes ?? 0;
+    if (repair && this.config.level === 'raid5') {
+      const rowBytes = strip * (this.config.chunkCount - 1);
+      const rows = Math.floor(this.volume.sizeBytes / rowBytes);
+      for (let k = 1 + Math.floor(this.random() * 3); k > 0; k--) {
+        const row = Math.floor(this.random() * rows);
+        const sector = Math.floor(this.random() * (strip / 512));
+        const disk = this.disks[raid5ParityChunk(row, this.config.chunkCount)]!;
+        const atBytes = dataOffsetBytesDefault + row * strip + sector * 512;
+        avoid.push({ offsetBytes: row * rowBytes, lengthBytes: rowBytes });
+        if (damaged.has(`${row}:${sector}`)) continue;
+        damaged.set(`${row}:${sector}`, { disk, atBytes, original: disk.durable.slice(atBytes, atBytes + 512) });
+        const rot = randomBytes(this.random, 512);
+        rot[0] = disk.durable[atBytes]! ^ 0xff; // never the same bytes
+        disk.durable.set(rot, atBytes);
+        disk.current.set(rot, atBytes);
+      }
+    }
+    const undoDamage = (): void => {
+      for (const { disk, atBytes, original } of damaged.values()) {
+        disk.durable.set(original, atBytes);
+        disk.current.set(original, atBytes);
+      }
+    };
+    let scrub: { finished: Promise<ScrubResult> };
+    try {
+      scrub = this.volume.startScrub({ repair });
+    } catch (error) {
+      undoDamage();
+      if (error instanceof SoftraidError) return; // refused (a resync due, say): nothing ran
+      throw error;
+    }
+    this.stats.scrubs++;
+    this.stats.paritySectorsDamaged += damaged.size;
+    this.note(`scrub (${repair ? `repair, ${damaged.size} parity sectors damaged` : 'check'})`);
+    const work = this.batchWork(avoid);
+    let result: ScrubResult | null = null;
+    const crashed = await this.underCrash(() => Promise.all([scrub.finished.then((outcome) => { result = outcome; }), ...work.map((run) => run())]), 0.25);
+    const outcome = result as ScrubResult | null;
+    if (crashed || outcome === null || outcome.status !== 'finished') {
+      undoDamage();
+      return;
+    }
+    this.stats.scrubsFinished++;
+    assert.equal(outcome.mediaErrorSectors, 0, 'scrub: no media errors injected');
+    assert.equal(outcome.mismatchSectors, damaged.size, `scrub ${repair ? 'repair' : 'check'} found ${outcome.mismatchSectors} mismatched sectors, ${damaged.size} damaged; recent: ${this.log.join('; ')}`);
+    if (repair) {
+      assert.equal(outcome.repairedSectors, damaged.size, 'scrub repair fixed every damaged sector');
+      this.stats.paritySectorsRepaired += outcome.repairedSectors;
+      for (const { disk, atBytes, original } of damaged.values()) {
+        assert.deepEqual(disk.current.subarray(atBytes, atBytes + 512), original, 'scrub repair rewrote the parity the data implies');
+      }
+    }
+  }
+
+  /** Nothing pending: no rebuild, resync or scrub running, and no region left to resync. */
+  private idle(): boolean {
+    const bitmap = this.volume.writeIntent;
+    return this.volume.info().progress === null && bitmap !== null
+      && bitmap.pendingBits({ firstBit: 0, endBit: bitmap.bitCount }).length === 0;
   }
 
   private async flushStep(): Promise<void> {
@@ -484,10 +599,7 @@ export class CrashWorld {
     }, 0.05);
     if (crashed) return;
     // With every chunk Online and nothing pending, mirrors and parity agree byte for byte.
-    const bitmap = this.volume.writeIntent;
-    const idle = this.volume.info().progress === null && bitmap !== null
-      && bitmap.pendingBits({ firstBit: 0, endBit: bitmap.bitCount }).length === 0;
-    if (idle && away === 0) {
+    if (this.idle() && away === 0) {
       assert.equal(checkRedundancy(this.volume.record, this.disks), null, `redundancy after step; recent: ${this.log.join('; ')}`);
     }
   }

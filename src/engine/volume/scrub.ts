@@ -87,6 +87,13 @@ export interface ScrubHost {
   isBusy(): boolean;
   /** md's speed_limit_min/max, read at every piece so a change applies at once. */
   rates(): { rateBytesPerSecondMin: number; rateBytesPerSecondMax: number };
+  /**
+   * Before a rewrite of a chunk range: the volume's first write rules (its
+   * metadata says dirty, the write-intent bits of the range are durable),
+   * so that a crash in the middle is resynced like any cut write. Returns
+   * what to call once the rewrite is over.
+   */
+  beforeRewrite(chunkOffsetBytes: number, lengthBytes: number): Promise<() => void>;
 }
 
 export interface ScrubOptions {
@@ -278,7 +285,13 @@ export class Scrub {
   private async rewrite(chunkIndex: number, backends: readonly ChunkBackend[], chunkOffsetBytes: number, data: Uint8Array): Promise<void> {
     const members = this.host.members;
     this.assertUnchanged(backends);
-    await members.write(chunkIndex, chunkOffsetBytes, data);
+    const rewritten = await this.host.beforeRewrite(chunkOffsetBytes, data.length);
+    try {
+      this.assertUnchanged(backends);
+      await members.write(chunkIndex, chunkOffsetBytes, data);
+    } finally {
+      rewritten();
+    }
     const back = new Uint8Array(data.length);
     let problem: string | null = null;
     try {

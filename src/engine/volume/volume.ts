@@ -761,9 +761,14 @@ export class Volume implements BlockDevice {
       lock: (range) => this.locks.acquire(range.offsetBytes, range.lengthBytes),
       isBusy: () => this.requestsInFlight.size > 0 || this.clock.nowMs() - this.lastRequestEndMs < this.limits.rebuildIdleAfterMs,
       rates: () => ({ rateBytesPerSecondMin: this.limits.rebuildRateBytesPerSecondMin, rateBytesPerSecondMax: this.limits.rebuildRateBytesPerSecondMax }),
+      beforeRewrite: (chunkOffsetBytes, lengthBytes) => this.beforeScrubRewrite(chunkOffsetBytes, lengthBytes),
     }, { repair: options.repair, pieceBytes: this.limits.rebuildPieceBytes, blockBytes: this.blockSizeMinBytes });
     this.scrubRun = scrub;
-    const finished = scrub.start().then((result) => {
+    // Crash recovery (log replay, bitmap) runs first: what it repairs is no mismatch.
+    const recovered = this.ready().catch((error: unknown) => {
+      if (!(error instanceof VolumeIoError)) throw error; // the scrub meets the same failure and reports it
+    });
+    const finished = recovered.then(() => scrub.start()).then((result) => {
       this.lastScrubResult = result;
       return result;
     }).finally(() => {
@@ -786,6 +791,16 @@ export class Volume implements BlockDevice {
   /** The last scrub that ended on this volume since it was opened. */
   get lastScrub(): ScrubResult | null {
     return this.lastScrubResult;
+  }
+
+  /** A scrub rewrite follows the write path's first rules (docs/write-ordering.md, 1 and 3). */
+  private async beforeScrubRewrite(chunkOffsetBytes: number, lengthBytes: number): Promise<() => void> {
+    await this.markDirty();
+    const bitmap = this.bitmap;
+    if (bitmap === null) return () => {};
+    const bits = bitmap.bitsOf({ offsetBytes: chunkOffsetBytes, lengthBytes });
+    await bitmap.startWrite(bits);
+    return () => bitmap.endWrite(bits);
   }
 
   // ---- end of scrub ----
