@@ -114,6 +114,8 @@ export class CrashWorld {
   /** Bumped by every crash: completions of an earlier life are not seen by the user. */
   private life = 0;
   private writesThisBoot = 0;
+  /** Set while parity damaged on purpose (scrubStep) is on the disks. */
+  private undoDamage: (() => void) | null = null;
   readonly stats = emptyStats();
   readonly log: string[] = [];
 
@@ -281,6 +283,9 @@ export class CrashWorld {
     const outcome = await Promise.race([work().then(() => 'done' as const), crashed.then(() => 'crashed' as const)]);
     this.disarm();
     if (outcome === 'crashed' || this.crashed) {
+      // Bit rot planted for a scrub stands for nothing a crash did: gone before the next boot reads it.
+      this.undoDamage?.();
+      this.undoDamage = null;
       this.stats.crashes++;
       if (tornRate > 0) this.stats.tornCrashes++;
       this.note(`crash (torn ${tornRate})`);
@@ -437,7 +442,9 @@ export class CrashWorld {
         const disk = this.disks[raid5ParityChunk(row, this.config.chunkCount)]!;
         const atBytes = dataOffsetBytesDefault + row * strip + sector * 512;
         avoid.push({ offsetBytes: row * rowBytes, lengthBytes: rowBytes });
-        if (damaged.has(`${row}:${sector}`)) continue;
+        // A sector holding an unflushed write is left alone: undoing damage there could not say which value to restore.
+        const sectorBytes = (image: Uint8Array): Uint8Array => image.subarray(atBytes, atBytes + 512);
+        if (damaged.has(`${row}:${sector}`) || !sectorBytes(disk.durable).every((byte, i) => byte === disk.current[atBytes + i])) continue;
         damaged.set(`${row}:${sector}`, { disk, atBytes, original: disk.durable.slice(atBytes, atBytes + 512) });
         const rot = randomBytes(this.random, 512);
         rot[0] = disk.durable[atBytes]! ^ 0xff; // never the same bytes
@@ -459,15 +466,17 @@ export class CrashWorld {
       if (error instanceof SoftraidError) return; // refused (a resync due, say): nothing ran
       throw error;
     }
+    this.undoDamage = undoDamage;
     this.stats.scrubs++;
     this.stats.paritySectorsDamaged += damaged.size;
     this.note(`scrub (${repair ? `repair, ${damaged.size} parity sectors damaged` : 'check'})`);
     const work = this.batchWork(avoid);
     let result: ScrubResult | null = null;
     const crashed = await this.underCrash(() => Promise.all([scrub.finished.then((outcome) => { result = outcome; }), ...work.map((run) => run())]), 0.25);
+    this.undoDamage = null;
     const outcome = result as ScrubResult | null;
     if (crashed || outcome === null || outcome.status !== 'finished') {
-      undoDamage();
+      if (!crashed) undoDamage();
       return;
     }
     this.stats.scrubsFinished++;

@@ -279,8 +279,9 @@ export class Scrub {
 
   /**
    * Writes regenerated or repaired bytes to a chunk through the volume's
-   * failure policy (a failed write takes the chunk Offline: ChunkRetry), then
-   * reads them back; a read-back that fails or differs takes it Offline too.
+   * failure policy (a failed write takes the chunk Offline: ChunkRetry),
+   * flushes them, then reads them back; a read-back that fails or differs
+   * takes it Offline too.
    */
   private async rewrite(chunkIndex: number, backends: readonly ChunkBackend[], chunkOffsetBytes: number, data: Uint8Array): Promise<void> {
     const members = this.host.members;
@@ -289,6 +290,9 @@ export class Scrub {
     try {
       this.assertUnchanged(backends);
       await members.write(chunkIndex, chunkOffsetBytes, data);
+      // Counted as repaired only once durable: a crash must not bring the bad bytes back
+      // after the scrub said they were fixed.
+      await members.flushChunk(chunkIndex);
     } finally {
       rewritten();
     }

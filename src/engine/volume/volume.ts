@@ -499,6 +499,9 @@ export class Volume implements BlockDevice {
       const range = lockRangeOf(this.geometry, chunkOffsetBytes, lengthBytes);
       const release = await this.locks.acquire(range.offsetBytes, range.lengthBytes);
       try {
+        // A request may have resynced the region while this piece waited for its lock, and a
+        // flush may have cleared its bit since: a write there now would break the bitmap's rule.
+        if (!bitmap.isResyncPending(bit)) break;
         await this.withRetry(() => this.discipline.resyncPiece!(this.members, this.geometry, chunkOffsetBytes, lengthBytes));
       } finally {
         release();
@@ -676,19 +679,25 @@ export class Volume implements BlockDevice {
       // Recovery (log replay, bitmap load) may be running, or not have run
       // at all if nothing touched the volume since assembly: it finishes
       // first, so that a clean close never hides a replay or resync still due.
+      // An Offline volume has nothing left to flush: it closes as it is.
       if (this.state !== 'Offline') await this.ready();
-      await this.flushAll(0);
+      if (this.state !== 'Offline') await this.flushAll(0);
       const bitmap = this.bitmap;
       if (bitmap !== null) resyncPending = bitmap.pendingBits({ firstBit: 0, endBit: bitmap.bitCount }).length > 0;
     } catch (error) {
-      failure = error;
+      // A volume that went Offline while closing closes as it is too.
+      if (!(error instanceof VolumeIoError && this.state === 'Offline')) failure = error;
     }
     // A resync cut short keeps the volume dirty: the next assembly resumes it.
     if (options.clean && failure === null && this.state !== 'Offline' && this.record.dirty && !resyncPending) {
       this.record.dirty = false;
       this.members.touch();
     }
-    await this.members.persist();
+    try {
+      await this.members.persist();
+    } catch (error) {
+      if (!(error instanceof VolumeIoError && this.state === 'Offline')) throw error;
+    }
     this.dirtyOnDisk = this.record.dirty;
     if (failure !== null) throw failure;
   }
