@@ -94,7 +94,7 @@ class Session {
     if (only('deleteraid')) {
       // OpenBSD silently does nothing for -d on the bio device; say why instead.
       if (this.bioDevice) throw new FatalFailure(`invalid device ${device}`);
-      return this.simple('bioctl -d', { op: 'delete', device });
+      return this.simple('bioctl -d', { op: 'delete', device, ...(invocation.force ? { force: true } : {}) });
     }
     if (functions.has('createraid') || functions.has('devlist')) {
       if (!functions.has('createraid')) throw new FatalFailure('need -c parameter');
@@ -260,7 +260,8 @@ class Session {
       device = this.invocation.device;
     }
     const letter = { hotspare: 'H', offline: 'O', rebuild: 'R' }[operation];
-    return this.simple(`bioctl -${letter}`, { op: 'setstate', operation, device, chunk });
+    const force = operation === 'offline' && this.invocation.force ? { force: true } : {};
+    return this.simple(`bioctl -${letter}`, { op: 'setstate', operation, device, chunk, ...force });
   }
 
   /** bio_parse_devlist(): comma-separated, empty words skipped, at most 256, no duplicates. */

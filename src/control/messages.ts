@@ -59,8 +59,10 @@ export type RequestBody =
   | { op: 'locate'; name: string }
   | { op: 'inquire' }
   | ({ op: 'create' } & CreateParams)
-  | { op: 'delete'; device: string }
-  | { op: 'setstate'; operation: SetStateOperation; device: string | null; chunk: ChunkReference }
+  /** force: detach even with NBD clients connected (bioctl -C force -d). */
+  | { op: 'delete'; device: string; force?: boolean }
+  /** force: take offline even the last chunk a volume can serve from (bioctl -C force -O). */
+  | { op: 'setstate'; operation: SetStateOperation; device: string | null; chunk: ChunkReference; force?: boolean }
   | { op: 'alarm'; function: AlarmFunction }
   | ({ op: 'blink'; function: BlinkFunction } & Locator)
   | {
@@ -234,13 +236,21 @@ export function decodeRequest(body: Uint8Array): Request {
     case 'inquire': return { ...head, op };
     case 'locate': return { ...head, op, name: nonEmptyString(json.name, 'name', deviceNameBytesMax) };
     case 'create': return { ...head, op, ...createParams(json) };
-    case 'delete': return { ...head, op, device: nonEmptyString(json.device, 'device', deviceNameBytesMax) };
-    case 'setstate': return {
-      ...head, op,
-      operation: oneOf(json.operation, 'operation', setStateOperations),
-      device: json.device === null ? null : nonEmptyString(json.device, 'device', deviceNameBytesMax),
-      chunk: chunkReference(json.chunk),
-    };
+    case 'delete': {
+      const request: Request = { ...head, op, device: nonEmptyString(json.device, 'device', deviceNameBytesMax) };
+      if (json.force !== undefined) request.force = boolean(json.force, 'force');
+      return request;
+    }
+    case 'setstate': {
+      const request: Request = {
+        ...head, op,
+        operation: oneOf(json.operation, 'operation', setStateOperations),
+        device: json.device === null ? null : nonEmptyString(json.device, 'device', deviceNameBytesMax),
+        chunk: chunkReference(json.chunk),
+      };
+      if (json.force !== undefined) request.force = boolean(json.force, 'force');
+      return request;
+    }
     case 'alarm': return { ...head, op, function: oneOf(json.function, 'function', alarmFunctions) };
     case 'blink': return { ...head, op, function: oneOf(json.function, 'function', blinkFunctions), ...locator(json, 'blink') };
     case 'patrol': {

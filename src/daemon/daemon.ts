@@ -16,6 +16,8 @@ import { expandChunkNames } from '../chunk/glob.js';
 import { loadReloadable, type DaemonConfig, type ReloadableSettings } from './config.js';
 
 export interface NbdServerHandle {
+  /** Clients in transmission on an export. */
+  clientsOf(exportName: string): number;
   listenUnix(path: string): Promise<void>;
   listenTcp(options: { host?: string; port: number }): Promise<number>;
   close(): Promise<void>;
@@ -106,7 +108,7 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDependencies
     const port = await nbd.listenTcp({ host: config.nbd.host, port: config.nbd.port });
     nbdAddress = `${config.nbd.host}:${port}`;
   }
-  const handler = new RequestHandler(controller, { afterChange: saveState });
+  const handler = new RequestHandler(controller, { afterChange: saveState, clientsOf: (device) => nbd.clientsOf(device), log });
   const control = new ControlServer(handler, controller.controllerName, log);
   await control.listen(config.controlSocketPath);
   saveState();

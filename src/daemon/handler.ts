@@ -3,7 +3,7 @@
 // kind, chunk I/O errors) become error messages here, and only here; any
 // other exception — an assertion above all — is a bug and is not caught.
 import type { Controller, ControllerReply, BioMessage, InquiryView } from '../engine/controller/types.js';
-import { ChunkIoError, SoftraidError } from '../lib/errors.js';
+import { ChunkIoError, SoftraidError, VolumeIoError } from '../lib/errors.js';
 import type { BioStatus, Request, AlarmResult, LocateResult, PingResult } from '../control/messages.js';
 import { bioMessageCountMax, bioMessageTextBytesMax } from '../control/protocol.js';
 import { blinkChunk } from './blink.js';
@@ -16,6 +16,10 @@ export interface Reply {
 export interface HandlerHooks {
   /** After a request that may have changed volumes or spares (to update the state file). */
   afterChange(): void;
+  /** NBD clients in transmission on a volume's export. */
+  clientsOf(device: string): number;
+  /** The daemon's log: what an operator did to a volume is recorded there. */
+  log(line: string): void;
 }
 
 function clampText(text: string): string {
@@ -57,7 +61,7 @@ export class RequestHandler {
     try {
       return await this.dispatch(request);
     } catch (error) {
-      if (error instanceof SoftraidError || error instanceof ChunkIoError) return this.error(error.message);
+      if (error instanceof SoftraidError || error instanceof ChunkIoError || error instanceof VolumeIoError) return this.error(error.message);
       throw error;
     }
   }
@@ -90,7 +94,18 @@ export class RequestHandler {
         return this.fromReply(reply);
       }
       case 'delete': {
+        // Detaching pulls the volume from under its clients: their next requests fail
+        // and unflushed writes are lost to them. Only by request.
+        const clients = this.hooks.clientsOf(request.device);
+        const known = controller.inquire().volumes.some((volume) => volume.deviceName === request.device);
+        if (known && clients > 0 && request.force !== true) {
+          return this.error(`${request.device} is in use by ${clients} NBD client${clients === 1 ? '' : 's'}: disconnect ${clients === 1 ? 'it' : 'them'} first, or detach anyway with bioctl -C force -d ${request.device}`);
+        }
         const reply = await controller.detach(request.device);
+        if (reply.ok) {
+          const forced = clients > 0 ? ` while ${clients} NBD client${clients === 1 ? ' was' : 's were'} connected (forced)` : '';
+          this.hooks.log(`${request.device} detached by request${forced}`);
+        }
         this.hooks.afterChange();
         return this.fromReply(reply);
       }
@@ -103,7 +118,10 @@ export class RequestHandler {
           reply = await controller.addHotSpare(name);
         } else {
           if (request.device === null) return this.error('a volume is needed for this request');
-          reply = request.operation === 'offline' ? await controller.setOffline(request.device, name) : await controller.rebuild(request.device, name);
+          reply = request.operation === 'offline'
+            ? await controller.setOffline(request.device, name, { force: request.force === true })
+            : await controller.rebuild(request.device, name);
+          if (reply.ok && request.operation === 'offline') this.hooks.log(`${request.device}: chunk ${name} set offline by request${request.force === true ? ' (forced)' : ''}`);
         }
         this.hooks.afterChange();
         return this.fromReply(reply);

@@ -109,6 +109,11 @@ export class NbdConnection {
     return this.session !== undefined;
   }
 
+  /** The export this client uses, once in transmission. */
+  get exportName(): string | null {
+    return this.session?.exportName ?? null;
+  }
+
   /** Server shutdown: handshakes are cut, transmissions finish their requests first. */
   shutdown(): void {
     if (this.session === undefined) this.hardDisconnect('server shutting down');

@@ -51,6 +51,13 @@ export class NbdServer {
     return this.connections.size;
   }
 
+  /** Clients in transmission on an export (bioctl -d refuses to pull a volume from under them). */
+  clientsOf(exportName: string): number {
+    let count = 0;
+    for (const connection of this.connections) if (connection.exportName === exportName) count++;
+    return count;
+  }
+
   /** Listens on a Unix socket; a stale socket file left by a previous run is replaced. */
   async listenUnix(path: string): Promise<void> {
     const existing = await lstat(path).catch(() => undefined);

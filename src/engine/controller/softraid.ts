@@ -6,10 +6,11 @@
 //
 // Management requests run one at a time (a mutex): the pool and the in-use
 // set never see two changes interleaved.
-import { ChunkIoError, MetadataError, SoftraidError } from '../../lib/errors.js';
+import { ChunkIoError, MetadataError, SoftraidError, VolumeIoError } from '../../lib/errors.js';
 import { assert } from '../../lib/assert.js';
 import type { ChunkBackend } from '../chunk.js';
 import { levelTable } from '../levels.js';
+import { volumeStateFromChunks } from '../state.js';
 import { readChunkMetadata, saveVolumeMetadata } from '../metadata/io.js';
 import type { VolumeRecord } from '../metadata/record.js';
 import { createVolume } from '../assembly/create.js';
@@ -356,6 +357,9 @@ export class SoftraidController implements Controller {
       const volume = this.volumeNamed(deviceName);
       const chunkIndex = volume.record.chunks.findIndex((chunk) => chunk.state === 'Offline');
       if (volume.state === 'Rebuild') throw new SoftraidError('rebuild already in progress');
+      if (volume.state === 'Offline') {
+        throw new SoftraidError(`${deviceName} is offline: too few chunks are left to rebuild from`);
+      }
       if (volume.state !== 'Degraded') throw new SoftraidError('volume not degraded');
       if (chunkIndex < 0) throw new SoftraidError('no offline chunks available to rebuild');
       const [chunk] = await this.openAll([chunkName]);
@@ -409,11 +413,21 @@ export class SoftraidController implements Controller {
     return [...this.volumes.values()].some((volume) => volume.record.uuid === record.uuid && volume.record.eventCounter > record.eventCounter);
   }
 
-  setOffline(deviceName: string, chunkName: string): Promise<ControllerReply> {
+  setOffline(deviceName: string, chunkName: string, options: { force: boolean } = { force: false }): Promise<ControllerReply> {
     return this.exclusive(async () => {
       const volume = this.volumeNamed(deviceName);
       const chunkIndex = await this.chunkIndexByName(volume, chunkName);
       if (chunkIndex < 0) throw new SoftraidError(`chunk ${chunkName} is not part of ${deviceName}`);
+      // md refuses to fail its last working device: a volume must not be taken
+      // past what it tolerates by a keystroke. Forcing it is documented.
+      const states = volume.record.chunks.map((chunk, index) => (index === chunkIndex ? 'Offline' as const : chunk.state));
+      const tolerated = levelTable[volume.info().level].toleratedMissing(volume.record.chunkCount);
+      if (!options.force && volume.state !== 'Offline' && volumeStateFromChunks(states, tolerated) === 'Offline') {
+        const why = volume.record.chunks[chunkIndex]!.state === 'Online' && tolerated > 0
+          ? `it holds the last good copy of some of ${deviceName}'s data` : `${deviceName} cannot serve without it`;
+        throw new SoftraidError(`chunk ${chunkName} not taken offline: ${why}, and ${deviceName} would go offline `
+          + `(its reads and writes would fail); bioctl -C force -O ${chunkName} ${deviceName} takes it offline anyway`);
+      }
       await volume.setChunkOffline(chunkIndex);
       this.scheduleSparing();
       return undefined;
@@ -583,7 +597,8 @@ export class SoftraidController implements Controller {
       } catch (error) {
         // Refusals and member I/O errors (a disk failing while its metadata is
         // written) are operating errors: the request fails, the daemon lives on.
-        if (!(error instanceof SoftraidError) && !(error instanceof ChunkIoError)) throw error;
+        // So are volume I/O errors (a volume that went Offline under the request).
+        if (!(error instanceof SoftraidError) && !(error instanceof ChunkIoError) && !(error instanceof VolumeIoError)) throw error;
         messages.push({ type: 'error', text: error.message });
         return { ok: false, messages };
       }

@@ -157,7 +157,7 @@ export interface Controller {
   /** bioctl -R: rebuild the volume's first offline chunk onto this member. */
   rebuild(deviceName: string, chunkName: string): Promise<ControllerReply>;
   /** bioctl -O: take a member offline. */
-  setOffline(deviceName: string, chunkName: string): Promise<ControllerReply>;
+  setOffline(deviceName: string, chunkName: string, options?: { force: boolean }): Promise<ControllerReply>;
   /** The volume to serve as an NBD export, by device name. */
   blockDevice(deviceName: string): BlockDevice | undefined;
   /** Event subscription (log lines, PROGRAM, sensors). Returns an unsubscribe function. */
