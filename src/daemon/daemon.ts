@@ -69,6 +69,11 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDependencies
   let unassembled: RememberedVolumes['volumes'] = [];
   // ... and whatever the --scan patterns find now (members moved, a new shelf of disks).
   const scanned = await expandChunkNames(config.scanPatterns);
+  // Names kept for volumes that are not assembled at start: no volume assembled or created meanwhile takes them.
+  if (remembered !== undefined) {
+    controller.keepDeviceNames([...(remembered.kept_device_names ?? []), ...remembered.volumes]
+      .filter(({ device, uuid }) => typeof device === 'string' && typeof uuid === 'string').map(({ device, uuid }) => ({ device, uuid })));
+  }
   const names = [...new Set([...(remembered === undefined ? [] : chunkNamesToScan(remembered)), ...scanned])];
   if (names.length > 0) {
     const reply = await controller.scan(names);
@@ -84,7 +89,10 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDependencies
     const current = rememberedFromInquiry(controller.inquire() satisfies InquiryView);
     const present = new Set(current.volumes.map((volume) => volume.uuid));
     unassembled = unassembled.filter((volume) => !present.has(volume.uuid));
-    stateFile.write({ ...current, volumes: [...current.volumes, ...unassembled] });
+    const volumes = [...current.volumes, ...unassembled];
+    const listed = new Set(volumes.map((volume) => volume.uuid));
+    const kept = controller.keptDeviceNames().filter((name) => !listed.has(name.uuid));
+    stateFile.write({ ...current, volumes, kept_device_names: kept });
   };
 
   // 2. Settings that SIGHUP reloads.

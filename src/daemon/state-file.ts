@@ -1,10 +1,12 @@
 // What softraidd remembers between runs: the member names of every volume
-// to assemble at start, and the hot spares. Only a hint of where to look —
-// the on-disk metadata stays the truth (the controller's scan() reads it),
-// and volumes created noauto are not listed. Written atomically.
+// to assemble at start, the hot spares, and the device names kept for
+// volumes not assembled at start (detached or noauto: no new volume takes
+// their names). Only a hint of where to look — the on-disk metadata stays
+// the truth (the controller's scan() reads it), and volumes created noauto
+// are not listed to be assembled. Written atomically.
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { InquiryView } from '../engine/controller/types.js';
+import type { InquiryView, KeptDeviceName } from '../engine/controller/types.js';
 
 export const stateFileName = 'volumes.json';
 export const stateFileVersion = 1;
@@ -14,10 +16,13 @@ export interface RememberedVolumes {
   version: number;
   volumes: Array<{ device: string; uuid: string; chunks: string[] }>;
   hot_spares: string[];
+  /** Absent in files written before it. */
+  kept_device_names?: KeptDeviceName[];
 }
 
-export function rememberedFromInquiry(view: InquiryView): RememberedVolumes {
+export function rememberedFromInquiry(view: InquiryView, kept: readonly KeptDeviceName[] = []): RememberedVolumes {
   return {
+    kept_device_names: [...kept],
     version: stateFileVersion,
     volumes: view.volumes.filter((volume) => !volume.noAutoAssemble).map((volume) => ({
       device: volume.deviceName,
@@ -74,7 +79,9 @@ export class StateFile {
     }
     const strings = (value: unknown): value is string[] => Array.isArray(value) && value.every((item) => typeof item === 'string');
     if (typeof json !== 'object' || json === null || json.version !== stateFileVersion || !Array.isArray(json.volumes) || !strings(json.hot_spares)
-      || !json.volumes.every((volume) => typeof volume === 'object' && volume !== null && strings(volume.chunks))) {
+      || !json.volumes.every((volume) => typeof volume === 'object' && volume !== null && strings(volume.chunks))
+      || !(json.kept_device_names === undefined || (Array.isArray(json.kept_device_names) && json.kept_device_names.every((kept) =>
+        typeof kept === 'object' && kept !== null && typeof kept.device === 'string' && typeof kept.uuid === 'string')))) {
       throw new StateFileError(this.path, `not a softraidd state file of version ${stateFileVersion}`);
     }
     return json as RememberedVolumes;

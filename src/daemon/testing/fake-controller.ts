@@ -3,7 +3,7 @@
 // end-to-end tests run the real one.
 import type {
   Controller, ControllerEvent, ControllerReply, CreateRequest, InquiryView, RebuildRateLimits, VolumeView, ProgressView,
-  PatrolView, ScrubSchedule,
+  PatrolView, ScrubSchedule, KeptDeviceName,
 } from '../../engine/controller/types.js';
 import { levelTable } from '../../engine/levels.js';
 import type { BlockDevice } from '../../engine/block-device.js';
@@ -19,6 +19,15 @@ export class FakeController implements Controller {
   readonly chunkSizes = new Map<string, number>();
   private readonly eventListeners = new Set<(event: ControllerEvent) => void>();
   private readonly volumeListeners = new Set<() => void>();
+  kept: KeptDeviceName[] = [];
+
+  keptDeviceNames(): KeptDeviceName[] {
+    return structuredClone(this.kept);
+  }
+
+  keepDeviceNames(names: readonly KeptDeviceName[]): void {
+    this.kept.push(...names);
+  }
 
   inquire(): InquiryView {
     const spareBase = this.volumes.length;

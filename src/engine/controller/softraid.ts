@@ -26,7 +26,7 @@ import { volumeRangesOnChunk, type ScrubResult } from '../volume/scrub.js';
 import type { RebuildOutcome } from '../volume/rebuild.js';
 import type { ByteRange } from '../disciplines/discipline.js';
 import type {
-  BioMessage, Controller, ControllerEvent, ControllerReply, CreateRequest, HotSpareView, InquiryView,
+  BioMessage, Controller, ControllerEvent, ControllerReply, CreateRequest, HotSpareView, InquiryView, KeptDeviceName,
   PatrolView, RebuildRateLimits, ScrubResultView, ScrubSchedule, VolumeView,
 } from './types.js';
 
@@ -82,6 +82,8 @@ export class SoftraidController implements Controller {
   private scheduleGeneration = 0;
   /** The last scrub result of each volume, by UUID (survives the volume's re-assembly, not a restart). */
   private readonly lastScrubs = new Map<string, ScrubResultView>();
+  /** Device name -> uuid of a volume not attached now whose name no other volume may take (keptDeviceNames). */
+  private readonly keptNames = new Map<string, string>();
 
   startScrub(deviceName: string | null, options: { repair: boolean }): Promise<ControllerReply> {
     return this.exclusive(async (messages) => {
@@ -246,7 +248,7 @@ export class SoftraidController implements Controller {
       try {
         const existing = await Promise.all(chunks.map((chunk) => readChunkMetadata(chunk).then((found) => found !== null, () => true)));
         const volume = existing.some(Boolean) && !request.force
-          ? await this.assemble(chunks, messages, request.level).catch((error: unknown) => {
+          ? await this.assemble(chunks, messages, request.level, { noAutoAssemble: request.noAutoAssemble }).catch((error: unknown) => {
             // Some chunks blank, some not: say what the two ways forward are.
             if (error instanceof SoftraidError && !existing.every(Boolean)) {
               const used = chunks.filter((_chunk, index) => existing[index]).map((chunk) => chunk.name);
@@ -323,8 +325,10 @@ export class SoftraidController implements Controller {
       const volume = this.volumeNamed(deviceName);
       // OpenBSD: the metadata is kept, but the volume no longer assembles by itself.
       volume.record.noAutoAssemble = true;
+      volume.members.touch();
       await volume.close({ clean: true });
       await this.release(volume);
+      this.keptNames.set(deviceName, volume.record.uuid);
       this.notifyChanged();
       return undefined;
     });
@@ -465,7 +469,7 @@ export class SoftraidController implements Controller {
   }
 
   private async assemble(chunks: ChunkBackend[], messages: BioMessage[], level?: CreateRequest['level'],
-    options: { skipNoAuto?: boolean } = {}): Promise<Volume> {
+    options: { skipNoAuto?: boolean; noAutoAssemble?: boolean } = {}): Promise<Volume> {
     const assembled = await assembleVolume(chunks, { chunksInUse: (identity) => this.isInUse(identity) });
     const record = assembled.record;
     if (level !== undefined && record.kind !== level) {
@@ -481,16 +485,25 @@ export class SoftraidController implements Controller {
     messages.push(...assembled.messages);
     // Stale members are left out of the volume: release them (they may become rebuild targets).
     await closeAll(chunks.filter((chunk) => !assembled.members.includes(chunk)));
-    // Roaming: the recorded name may be taken by now.
-    if (this.volumes.has(record.deviceName) || !/^sd\d+$/.test(record.deviceName)) {
+    // Roaming: the recorded name may be taken by now (kept names are never given to another volume).
+    const keptFor = this.keptNames.get(record.deviceName);
+    if (this.volumes.has(record.deviceName) || !/^sd\d+$/.test(record.deviceName) || (keptFor !== undefined && keptFor !== record.uuid)) {
       const newName = this.freeDeviceName();
       messages.push({ type: 'warning', text: `volume ${newName} is roaming, it used to be ${record.deviceName}, updating metadata` });
       record.deviceName = newName;
     }
-    return this.attach(record, assembled.members, messages);
+    for (const [name, uuid] of this.keptNames) if (uuid === record.uuid) this.keptNames.delete(name);
+    // Assembled by request (bioctl -c over its members): noauto is what the request says, as at creation.
+    const noAutoAssemble = options.noAutoAssemble;
+    const changed = noAutoAssemble !== undefined && record.noAutoAssemble !== noAutoAssemble;
+    if (changed) {
+      record.noAutoAssemble = noAutoAssemble;
+      messages.push({ type: 'info', text: noAutoAssemble ? `${record.deviceName} marked noauto` : `${record.deviceName} no longer noauto: it is assembled at start again` });
+    }
+    return this.attach(record, assembled.members, messages, changed);
   }
 
-  private async attach(record: VolumeRecord, members: (ChunkBackend | null)[], messages: BioMessage[]): Promise<Volume> {
+  private async attach(record: VolumeRecord, members: (ChunkBackend | null)[], messages: BioMessage[], recordChanged = false): Promise<Volume> {
     assert(record.kind !== 'hotspare', 'attach: not a volume');
     assert(!this.volumes.has(record.deviceName), `attach: ${record.deviceName} taken`);
     if (this.volumes.size >= volumeCountMax) throw new SoftraidError(`too many volumes: at most ${volumeCountMax}`);
@@ -507,6 +520,7 @@ export class SoftraidController implements Controller {
     if (this.rateLimits) volume.setRebuildRateLimits(this.rateLimits);
     // Running: the metadata says so until a clean shutdown.
     record.dirty = true;
+    if (recordChanged) volume.members.touch();
     await volume.members.persist();
     messages.push({ type: 'info', text: `${levelTable[record.kind].displayName} volume attached as ${deviceName}` });
     this.emit({ name: 'NewArray', device: deviceName });
@@ -622,8 +636,23 @@ export class SoftraidController implements Controller {
     return [...this.volumes.values()].sort((a, b) => deviceNumber(a.record.deviceName) - deviceNumber(b.record.deviceName));
   }
 
+  keptDeviceNames(): KeptDeviceName[] {
+    const kept = [...this.keptNames].map(([device, uuid]) => ({ device, uuid }));
+    // An attached noauto volume is not assembled at the next start: its name is kept for it too.
+    for (const volume of this.volumes.values()) {
+      if (volume.record.noAutoAssemble) kept.push({ device: volume.record.deviceName, uuid: volume.record.uuid });
+    }
+    return kept.sort((a, b) => deviceNumber(a.device) - deviceNumber(b.device));
+  }
+
+  keepDeviceNames(names: readonly KeptDeviceName[]): void {
+    for (const { device, uuid } of names) {
+      if (/^sd\d+$/.test(device) && !this.volumes.has(device)) this.keptNames.set(device, uuid);
+    }
+  }
+
   private freeDeviceName(): string {
-    for (let n = 0; n < volumeCountMax; n++) if (!this.volumes.has(`sd${n}`)) return `sd${n}`;
+    for (let n = 0; n < volumeCountMax; n++) if (!this.volumes.has(`sd${n}`) && !this.keptNames.has(`sd${n}`)) return `sd${n}`;
     throw new SoftraidError(`too many volumes: at most ${volumeCountMax}`);
   }
 

@@ -138,6 +138,11 @@ export interface ControllerEvent {
   member?: string;
 }
 
+export interface KeptDeviceName {
+  device: string;
+  uuid: string;
+}
+
 export interface Controller {
   readonly controllerName: string;
   inquire(): InquiryView;
@@ -150,7 +155,7 @@ export interface Controller {
    * softraidd calls it at start with the members it remembers.
    */
   scan(chunkNames: string[]): Promise<ControllerReply<VolumeView[]>>;
-  /** bioctl -d: detach, metadata kept, noauto set (as OpenBSD). */
+  /** bioctl -d: detach, metadata kept, noauto set (as OpenBSD), the device name kept for the volume. */
   detach(deviceName: string): Promise<ControllerReply>;
   /** bioctl -H: add a chunk to the hot-spare pool. */
   addHotSpare(chunkName: string): Promise<ControllerReply>;
@@ -158,6 +163,15 @@ export interface Controller {
   rebuild(deviceName: string, chunkName: string): Promise<ControllerReply>;
   /** bioctl -O: take a member offline. */
   setOffline(deviceName: string, chunkName: string, options?: { force: boolean }): Promise<ControllerReply>;
+  /**
+   * Device names kept for volumes not attached now (detached, remembered but
+   * not assembled, or attached noauto and so not assembled at the next
+   * start): a new volume never takes one, so a client that reconnects to
+   * sd0 is never handed another volume's data. The volume gets its name back
+   * when it is assembled again.
+   */
+  keptDeviceNames(): KeptDeviceName[];
+  keepDeviceNames(names: readonly KeptDeviceName[]): void;
   /** The volume to serve as an NBD export, by device name. */
   blockDevice(deviceName: string): BlockDevice | undefined;
   /** Event subscription (log lines, PROGRAM, sensors). Returns an unsubscribe function. */
