@@ -47,11 +47,13 @@ function processMark(pid: number): string | null {
   }
 }
 
-const ownMark = processMark(process.pid) ?? `${process.pid}:unknown`;
+/** This process's mark: what its claims point to. */
+export const ownMark = processMark(process.pid) ?? `${process.pid}:unknown`;
 /** Member files this process has claimed: how many holders each, and the claim's path. */
 const held = new Map<string, { holders: number; claim: string }>();
 
-function isLive(mark: string): boolean {
+/** Whether the process a claim names is still the one running under that pid. */
+export function isLive(mark: string): boolean {
   const pid = Number(mark.split(':', 1)[0]);
   if (!Number.isSafeInteger(pid) || pid <= 0) return false;
   return processMark(pid) === mark;

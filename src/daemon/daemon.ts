@@ -12,6 +12,7 @@ import { RequestHandler } from './handler.js';
 import { EventDispatcher } from './events.js';
 import { StateFile, chunkNamesToScan, rememberedFromInquiry, type RememberedVolumes } from './state-file.js';
 import { prepareSocketPath } from './socket-guard.js';
+import { lockStateDirectory } from './state-lock.js';
 import { expandChunkNames } from '../chunk/glob.js';
 import { loadReloadable, type DaemonConfig, type ReloadableSettings } from './config.js';
 
@@ -63,9 +64,17 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDependencies
     if (ready) saveState();
   });
 
-  // 1. Assemble what was running last time (the metadata decides what is what).
+  // 1. Assemble what was running last time (the metadata decides what is what),
+  //    in a state directory no other softraidd holds.
   const stateFile = new StateFile(config.stateDirectory);
-  const remembered = stateFile.read();
+  const releaseStateDirectory = lockStateDirectory(config.stateDirectory);
+  let remembered: RememberedVolumes | undefined;
+  try {
+    remembered = stateFile.read();
+  } catch (error) {
+    releaseStateDirectory();
+    throw error;
+  }
   let unassembled: RememberedVolumes['volumes'] = [];
   // ... and whatever the --scan patterns find now (members moved, a new shelf of disks).
   const scanned = await expandChunkNames(config.scanPatterns);
@@ -85,8 +94,15 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDependencies
     unassembled = remembered.volumes.filter((volume) => !assembled.has(volume.uuid));
     for (const volume of unassembled) log(`volume ${volume.device} (${volume.uuid}) not assembled; still remembered`);
   }
+  // Remembered spares that did not come back (missing, or unreadable now) stay remembered too.
+  const sparesNow = new Set(controller.inquire().hotSpares.map((spare) => spare.name));
+  let sparesMissing = (remembered?.hot_spares ?? []).filter((name) => !sparesNow.has(name));
+  for (const name of sparesMissing) log(`hot spare ${name} not found; still remembered`);
   const saveState = (): void => {
     const current = rememberedFromInquiry(controller.inquire() satisfies InquiryView);
+    const inUse = new Set([...current.hot_spares, ...current.volumes.flatMap((volume) => volume.chunks)]);
+    sparesMissing = sparesMissing.filter((name) => !inUse.has(name));
+    current.hot_spares = [...current.hot_spares, ...sparesMissing];
     const present = new Set(current.volumes.map((volume) => volume.uuid));
     unassembled = unassembled.filter((volume) => !present.has(volume.uuid));
     const volumes = [...current.volumes, ...unassembled];
@@ -142,6 +158,7 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDependencies
         saveState();
         await controller.shutdown();
         await events.idle();
+        releaseStateDirectory();
         log('stopped');
       })();
       return closing;

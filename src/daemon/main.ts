@@ -7,6 +7,7 @@ import { ConfigError, parseDaemonArgs, softraiddUsage } from './config.js';
 import { startDaemon } from './daemon.js';
 import { SocketInUseError } from './socket-guard.js';
 import { StateFileError } from './state-file.js';
+import { StateDirectoryInUseError } from './state-lock.js';
 
 export type ControllerFactory = (log: (message: BioMessage) => void) => Controller;
 
@@ -31,7 +32,8 @@ export async function runSoftraidd(argv: readonly string[], env: Readonly<Record
   try {
     daemon = await startDaemon(config, { controller, createNbdServer: (exports) => new NbdServer({ exports, onProtocolError: (reason) => log(`nbd: ${reason}`) }), log });
   } catch (error) {
-    if (!(error instanceof SocketInUseError) && !(error instanceof StateFileError) && (error as NodeJS.ErrnoException).code === undefined) throw error;
+    if (!(error instanceof SocketInUseError) && !(error instanceof StateFileError) && !(error instanceof StateDirectoryInUseError)
+      && (error as NodeJS.ErrnoException).code === undefined) throw error;
     log((error as Error).message);
     await controller.shutdown();
     return 1;
