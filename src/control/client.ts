@@ -4,6 +4,7 @@ import { createConnection, type Socket } from 'node:net';
 import { ControlProtocolError } from './errors.js';
 import { decodeResponse, type RequestBody, type Response } from './messages.js';
 import { FrameParser } from './parser.js';
+import { frameBodyBytesMax, frameHeaderBytes } from './protocol.js';
 import { encodeRequest } from './serializer.js';
 
 /** Connecting failed: carries the errno code (EACCES, ENOENT, ECONNREFUSED ...) for err(3)-style messages. */
@@ -23,7 +24,10 @@ export class ControlClient {
   private waiting: { id: number; resolve: (response: Response) => void; reject: (error: Error) => void } | undefined;
   private closedError: Error | undefined;
 
-  private constructor(private readonly socket: Socket) {
+  /** No reply frame has been read yet: the first bytes tell whether this is softraidd at all. */
+  private firstBytes = true;
+
+  private constructor(private readonly socket: Socket, private readonly socketPath: string) {
     socket.on('data', (bytes: Buffer) => this.onData(bytes));
     socket.on('error', (error) => this.fail(error));
     socket.on('close', () => this.fail(new ControlProtocolError('softraidd closed the connection')));
@@ -38,7 +42,7 @@ export class ControlClient {
       socket.once('error', onError);
       socket.once('connect', () => {
         socket.off('error', onError);
-        resolve(new ControlClient(socket));
+        resolve(new ControlClient(socket, socketPath));
       });
     });
   }
@@ -64,6 +68,14 @@ export class ControlClient {
   }
 
   private onData(bytes: Buffer): void {
+    if (this.firstBytes) {
+      this.firstBytes = false;
+      const problem = notControlReply(bytes);
+      if (problem !== null) {
+        this.fail(new ControlProtocolError(`${this.socketPath} is not softraidd's control socket: ${problem}`));
+        return;
+      }
+    }
     try {
       for (const body of this.parser.push(bytes)) {
         const response = decodeResponse(body);
@@ -85,4 +97,19 @@ export class ControlClient {
     waiting?.reject(error);
     this.socket.destroy();
   }
+}
+
+/**
+ * What a peer that is not softraidd sent first, in words, or null when the
+ * bytes may begin a control reply (a length no larger than a frame may be).
+ */
+export function notControlReply(bytes: Uint8Array): string | null {
+  const ascii = new TextDecoder('latin1').decode(bytes.subarray(0, 8));
+  if (ascii === 'NBDMAGIC') return 'it speaks NBD (it is an NBD export socket; bioctl talks to the control socket, SOFTRAID_SOCKET)';
+  if (ascii.startsWith('HTTP/')) return 'it speaks HTTP';
+  if (bytes.length >= frameHeaderBytes) {
+    const length = new DataView(bytes.buffer, bytes.byteOffset, frameHeaderBytes).getUint32(0, false);
+    if (length > frameBodyBytesMax) return `its first bytes (${JSON.stringify(ascii.replace(/[^\x20-\x7e]/g, '.'))}) are no control reply`;
+  }
+  return null;
 }

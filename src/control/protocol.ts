@@ -33,3 +33,11 @@ export const defaultControlSocketPath = '/run/softraid/control.sock';
 
 /** Connections one daemon serves at once; more are closed at accept. */
 export const connectionsMax = 64;
+
+/**
+ * A connection that sends no whole request for this long (after connecting,
+ * or after its last reply) is closed: a client that never speaks (an NBD
+ * client pointed here waits for a greeting forever) must not hold a slot.
+ * SOFTRAID_CONTROL_TIMEOUT (seconds) sets it for softraidd.
+ */
+export const requestTimeoutMsDefault = 10_000;

@@ -2,7 +2,7 @@
 // configuration file (re-read on SIGHUP), then defaults.
 import { readFileSync } from 'node:fs';
 import { getopt } from '../bioctl/getopt.js';
-import { defaultControlSocketPath } from '../control/protocol.js';
+import { defaultControlSocketPath, requestTimeoutMsDefault } from '../control/protocol.js';
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -31,6 +31,8 @@ export interface DaemonConfig extends ReloadableSettings {
    * boot-time assembly), noauto volumes excepted.
    */
   scanPatterns: string[];
+  /** SOFTRAID_CONTROL_TIMEOUT: a control connection that sends no request for this long is closed. */
+  controlRequestTimeoutMs: number;
 }
 
 export const defaultNbdSocketPath = '/run/softraid/nbd.sock';
@@ -131,6 +133,16 @@ export function parseDaemonArgs(argv: readonly string[], env: Readonly<Record<st
     configFile,
     flagOverrides,
     scanPatterns: parsed.options.filter((option) => option.name === 'scan').map((option) => option.value ?? ''),
+    controlRequestTimeoutMs: parseControlTimeout(env.SOFTRAID_CONTROL_TIMEOUT),
     ...loadReloadable(configFile, explicitFile !== undefined, flagOverrides),
   };
+}
+
+/** SOFTRAID_CONTROL_TIMEOUT: whole seconds, 1 to 3600; unset or empty: the default. */
+function parseControlTimeout(text: string | undefined): number {
+  if (text === undefined || text === '') return requestTimeoutMsDefault;
+  if (!/^[0-9]+$/.test(text) || Number(text) < 1 || Number(text) > 3600) {
+    throw new ConfigError(`SOFTRAID_CONTROL_TIMEOUT must be whole seconds from 1 to 3600, not '${text}'`);
+  }
+  return Number(text) * 1000;
 }

@@ -7,7 +7,7 @@ import { chmodSync } from 'node:fs';
 import { ControlProtocolError } from '../control/errors.js';
 import { decodeRequest, peekRequestId } from '../control/messages.js';
 import { FrameParser } from '../control/parser.js';
-import { connectionsMax } from '../control/protocol.js';
+import { connectionsMax, requestTimeoutMsDefault } from '../control/protocol.js';
 import { encodeResponse } from '../control/serializer.js';
 import type { RequestHandler } from './handler.js';
 
@@ -18,7 +18,8 @@ export class ControlServer {
   private readonly server: Server;
   private readonly sockets = new Set<Socket>();
 
-  constructor(private readonly handler: RequestHandler, private readonly controllerName: string, private readonly log: (line: string) => void) {
+  constructor(private readonly handler: RequestHandler, private readonly controllerName: string, private readonly log: (line: string) => void,
+    private readonly options: { requestTimeoutMs: number; nbdAddress: string } = { requestTimeoutMs: requestTimeoutMsDefault, nbdAddress: 'the NBD socket' }) {
     this.server = createServer((socket) => this.accept(socket));
   }
 
@@ -56,13 +57,31 @@ export class ControlServer {
     const parser = new FrameParser();
     const queue: Uint8Array[] = [];
     let busy = false;
+    let framesSeen = 0;
 
     const protocolError = (error: ControlProtocolError, id: number | undefined): void => {
       this.log(`control: protocol error: ${error.message}`);
       const reply = encodeResponse(id ?? 0, { controller: this.controllerName, status: 'error', messages: [{ type: 'error', text: `protocol error: ${error.message}` }] });
-      socket.end(reply);
+      // The reply is sent, then the connection is gone, whether or not the peer closes its side.
+      socket.end(reply, () => socket.destroy());
       queue.length = 0;
+      clearTimeout(timer);
     };
+
+    // A client that says nothing (an NBD client waiting for a greeting, a stuck script) is closed after the time limit.
+    let timer: NodeJS.Timeout | undefined;
+    const seconds = Math.round(this.options.requestTimeoutMs / 100) / 10;
+    const armTimer = (): void => {
+      clearTimeout(timer);
+      timer = setTimeout(() => {
+        const first = framesSeen === 0;
+        this.log(`control: ${first ? 'a client sent no request' : 'a client sent nothing more'} in ${seconds} s, connection closed`);
+        protocolError(new ControlProtocolError(`no request in ${seconds} s: this is softraidd's control socket, where bioctl connects; `
+          + `NBD clients connect to ${this.options.nbdAddress}`), undefined);
+      }, this.options.requestTimeoutMs);
+    };
+    armTimer();
+    socket.on('close', () => clearTimeout(timer));
 
     const work = async (): Promise<void> => {
       if (busy) return;
@@ -88,6 +107,7 @@ export class ControlServer {
         if (!socket.destroyed) socket.write(frame);
       }
       busy = false;
+      if (!socket.destroyed) armTimer();
     };
 
     socket.on('data', (bytes: Buffer) => {
@@ -96,9 +116,13 @@ export class ControlServer {
         frames = parser.push(bytes);
       } catch (error) {
         if (!(error instanceof ControlProtocolError)) throw error;
-        protocolError(error, undefined);
+        protocolError(framesSeen > 0 ? error : new ControlProtocolError(`${error.message}: not a softraidd control request `
+          + `(this is softraidd's control socket, where bioctl connects; NBD clients connect to ${this.options.nbdAddress})`), undefined);
         return;
       }
+      framesSeen += frames.length;
+      if (frames.length > 0 || busy) clearTimeout(timer);
+      else armTimer();
       queue.push(...frames);
       if (queue.length > requestsQueuedPerConnectionMax) {
         protocolError(new ControlProtocolError(`more than ${requestsQueuedPerConnectionMax} requests queued`), undefined);

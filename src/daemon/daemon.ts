@@ -133,7 +133,7 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDependencies
     nbdAddress = `${config.nbd.host}:${port}`;
   }
   const handler = new RequestHandler(controller, { afterChange: saveState, clientsOf: (device) => nbd.clientsOf(device), log });
-  const control = new ControlServer(handler, controller.controllerName, log);
+  const control = new ControlServer(handler, controller.controllerName, log, { requestTimeoutMs: config.controlRequestTimeoutMs, nbdAddress });
   await control.listen(config.controlSocketPath);
   saveState();
   log(`ready: control ${config.controlSocketPath}, NBD ${nbdAddress}, state ${stateFile.path}`);

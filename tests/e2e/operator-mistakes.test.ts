@@ -39,15 +39,6 @@ function digestOfExport(device: string, lengthBytes: number): string {
   return createHash('sha256').update(readFileSync(file('readback')).subarray(0, lengthBytes)).digest('hex');
 }
 
-/** Waits for the daemon to log a line matching `pattern` (its output is read between bioctl runs). */
-async function waitForLog(pattern: RegExp): Promise<void> {
-  const deadline = Date.now() + 5000;
-  while (!pattern.test(daemon.log())) {
-    assert.ok(Date.now() < deadline, `softraidd never logged ${pattern}:\n${daemon.log()}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
 /** The daemon is alive and the bystander volume reads back exactly. */
 function assertBystanderIntact(): void {
   assert.equal(daemon.child.exitCode, null, `softraidd died:\n${daemon.log()}`);
@@ -72,7 +63,7 @@ test('-O refuses to take the last good chunk offline (RAID 1 and RAID 5), names 
 
   assert.deepEqual(bioctl(space, ['-C', 'force', '-O', file('d'), 'sd1']), { status: 0, stdout: '', stderr: '' });
   assert.match(bioctl(space, ['sd1']).stdout, /softraid0 1 Offline/);
-  await waitForLog(/sd1: chunk .*\/d set offline by request \(forced\)/);
+  await daemon.waitForLog(/sd1: chunk .*\/d set offline by request \(forced\)/);
   assertBystanderIntact();
 });
 
@@ -84,7 +75,7 @@ test('-R on an Offline volume says it is offline, not "volume not degraded"', ()
 test('-d of an Offline volume detaches it; the daemon and every other volume live on', async () => {
   assert.deepEqual(bioctl(space, ['-d', 'sd1']), { status: 0, stdout: '', stderr: '' });
   assert.doesNotMatch(bioctl(space, ['softraid0']).stdout, /sd1/);
-  await waitForLog(/sd1 detached by request/);
+  await daemon.waitForLog(/sd1 detached by request/);
   assert.doesNotMatch(daemon.log(), /VolumeIoError|at MemberSet/);
   assertBystanderIntact();
 });
@@ -113,7 +104,7 @@ test('-d of a volume a client is using is refused and says how to force it; forc
     run('dd', ['if=/dev/urandom', `of=${join(fuseDir, 'nbd')}`, 'bs=64k', 'count=4', 'seek=8', 'conv=notrunc,fsync', 'status=none']);
 
     assert.deepEqual(bioctl(space, ['-C', 'force', '-d', 'sd2']), { status: 0, stdout: '', stderr: '' });
-    await waitForLog(new RegExp(`sd2 detached by request while ${clients} NBD clients? (was|were) connected \\(forced\\)`));
+    await daemon.waitForLog(new RegExp(`sd2 detached by request while ${clients} NBD clients? (was|were) connected \\(forced\\)`));
   } finally {
     await new Promise((resolve) => { spawn('fusermount3', ['-u', '-z', fuseDir]).once('exit', resolve); });
     if (nbdfuse.exitCode === null) nbdfuse.kill('SIGKILL');

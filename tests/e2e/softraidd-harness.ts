@@ -38,6 +38,8 @@ export function workspace(prefix: string): Workspace {
 export interface Daemon {
   child: ChildProcess;
   log(): string;
+  /** Waits for a log line matching `pattern` (the daemon's output is read only while the test's event loop runs). */
+  waitForLog(pattern: RegExp, timeoutMilliseconds?: number): Promise<void>;
   /** SIGTERM and wait: resolves to the exit code. */
   stop(): Promise<number | null>;
 }
@@ -59,6 +61,13 @@ export async function startSoftraidd(space: Workspace, args: string[] = []): Pro
   return {
     child,
     log: () => output,
+    waitForLog: async (pattern, timeoutMilliseconds = 5000) => {
+      const deadline = Date.now() + timeoutMilliseconds;
+      while (!pattern.test(output)) {
+        if (Date.now() >= deadline) throw new Error(`softraidd never logged ${pattern}:\n${output}`);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    },
     stop: async () => {
       if (child.exitCode === null) child.kill('SIGTERM');
       return exited;

@@ -33,6 +33,7 @@ export async function startFakeDaemon(overrides: Partial<DaemonConfig> = {}): Pr
     configFile: undefined,
     flagOverrides: {},
     scanPatterns: [],
+    controlRequestTimeoutMs: 10_000,
     program: undefined,
     rebuildRateBytesPerSecondMin: 1024,
     rebuildRateBytesPerSecondMax: 1024 * 1024,
