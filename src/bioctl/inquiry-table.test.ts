@@ -44,6 +44,13 @@ softraid0 0 Rebuild     2000396018176 sd2     RAID1 42% done |
 `));
 });
 
+test('a resync after a crash is named in the level column (the status shows the volume state, Degraded here)', () => {
+  const resyncing = volume(0, 'sd0', 'raid5', 'Degraded', 4096, [chunk(0, 'sd0a', 2048), chunk(1, '', 2048, 'Offline'), chunk(2, 'sd2a', 2048)]);
+  resyncing.progress = { operation: 'resync', percent: 34.9, bytesDone: 0, bytesTotal: 0, rateBytesPerSecond: 0, etaSeconds: null };
+  const view: InquiryView = { controllerName: 'softraid0', volumes: [resyncing], hotSpares: [] };
+  assert.equal(formatInquiry(view, plain).split('\n')[1], 'softraid0 0 Degraded             4096 sd0     RAID5 resync 34% done ');
+});
+
 test('CRYPTO with a key disk and a degraded RAID 5, with -h', () => {
   const view: InquiryView = {
     controllerName: 'softraid0',

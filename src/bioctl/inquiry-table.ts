@@ -25,9 +25,15 @@ function sizeColumn(sizeBytes: number, human: boolean): string {
   return padLeft(human ? (fmtScaled(sizeBytes) ?? '') : String(sizeBytes), 14);
 }
 
-/** The level column as bio_inq prints it, with " NN% done" inserted. */
+/**
+ * The level column as bio_inq prints it, with " NN% done" inserted. A
+ * resync after a crash (md's, not OpenBSD's) is named, since the status
+ * column shows the volume's state (Online, Degraded) rather than it; rebuild
+ * and scrub are named there (Rebuild, Scrubbing).
+ */
 function levelColumn(volume: VolumeView): string {
-  const percent = volume.progress === null ? '' : ` ${Math.floor(volume.progress.percent)}% done`;
+  const operation = volume.progress?.operation === 'resync' ? ' resync' : '';
+  const percent = volume.progress === null ? '' : `${operation} ${Math.floor(volume.progress.percent)}% done`;
   const cache = ''; // softraid reports BIOC_CVUNKNOWN
   const code = levelTable[volume.level].bioLevelCode;
   if (code === 0x43) return `CRYPTO${percent}`;

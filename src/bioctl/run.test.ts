@@ -53,10 +53,12 @@ const misuse: Array<[string[], string]> = [
   [['-t', 'start', 'softraid0'], 'softraid0: no redundant volume to scrub\n'],
   [['-b', '0', 'softraid0'], 'bioctl: Target 0: target not specified\n'],
   [['-u', '0:999', 'softraid0'], 'bioctl: Target 0:999: too large\n'],
-  [['-O', 'nothere', 'softraid0'], 'bioctl: Target nothere: target not specified\n'],
+  [['-O', 'nothere', 'softraid0'], 'bioctl: could not open nothere: No such file or directory\n'],
+  [['-H', '/dev/lop3', 'softraid0'], 'bioctl: could not open /dev/lop3: No such file or directory\n'],
   [['-O', '0:1', 'softraid0'], 'bioctl: invalid device softraid0\n'],
   [['-R', 'a', 'softraid0'], 'bioctl: invalid device softraid0\n'],
-  [['-H', '0:1', 'softraid0'], 'bioctl: unknown error\n'],
+  [['-H', '0:1', 'softraid0'], 'softraid0: 0:1.0 names a chunk already in a volume: bioctl -H needs the path (or NBD URI) of the disk to add\n'],
+  [[`/${'x'.repeat(40)}`], `bioctl: Can't locate /${'x'.repeat(40)} device via SOCKET\n`],
   [['-d', 'softraid0'], 'bioctl: invalid device softraid0\n'],
   [['-d', 'sd9'], `bioctl: Can't locate sd9 device via SOCKET\n`],
   [['sd9'], `bioctl: Can't locate sd9 device via SOCKET\n`],
@@ -125,7 +127,7 @@ test('create, inquire, hot spare, offline, rebuild, detach', async () => {
   assert.equal((await d.bioctl('-a', 'g', 'softraid0')).stdout, 'alarm is currently disabled\n');
   const blink = await d.bioctl('-b', '0:0', 'softraid0');
   assert.deepEqual(blink, { status: 0, stdout: '', stderr: `softraid0: blink not supported on ${a}: not a block device\n` });
-  assert.deepEqual(await d.bioctl('-b', '7:0', 'softraid0'), { status: 0, stdout: '', stderr: 'softraid0: Disk 7:0.0 does not exist\n' });
+  assert.deepEqual(await d.bioctl('-b', '7:0', 'softraid0'), { status: 1, stdout: '', stderr: 'softraid0: Disk 7:0.0 does not exist\n' });
 
   const detached = await d.bioctl('--json', '-d', 'sd0');
   assert.equal(detached.status, 0);

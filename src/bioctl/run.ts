@@ -13,7 +13,7 @@ import { parseLocator, strtonum } from './locator.js';
 import { strerror } from './strerror.js';
 import { ControlClient, ControlConnectError } from '../control/client.js';
 import { ControlProtocolError } from '../control/errors.js';
-import { chunkCountMax, defaultControlSocketPath } from '../control/protocol.js';
+import { chunkCountMax, defaultControlSocketPath, deviceNameBytesMax } from '../control/protocol.js';
 import {
   decodeAlarmResult, decodeInquiryView, decodeLocateResult, decodePatrolResult,
   type AlarmFunction, type ChunkReference, type PatrolFunction, type RequestBody, type Response,
@@ -34,7 +34,9 @@ export async function runBioctl(argv: readonly string[], io: BioctlIo): Promise<
   let client: ControlClient | undefined;
   try {
     const invocation = parseBioctlArgs(argv);
-    const socketPath = invocation.socketPath ?? io.env.SOFTRAID_SOCKET ?? defaultControlSocketPath;
+    if (invocation.socketPath === '') throw new FatalFailure('--socket needs the path of softraidd\'s control socket');
+    // An empty SOFTRAID_SOCKET is as good as unset (the shell's SOFTRAID_SOCKET= clears it).
+    const socketPath = invocation.socketPath ?? (io.env.SOFTRAID_SOCKET || undefined) ?? defaultControlSocketPath;
     try {
       client = await ControlClient.connect(socketPath);
     } catch (error) {
@@ -78,6 +80,14 @@ class Session {
   async run(): Promise<void> {
     const invocation = this.invocation;
     const device = invocation.device;
+    const functions0 = invocation.functions;
+    // bioctl -d SPARE (not OpenBSD's): a path or URI instead of a device takes a hot spare out of the pool.
+    if (functions0.size === 1 && functions0.has('deleteraid') && (device.includes('/') || device.includes('://'))) {
+      const name = device.includes('://') ? device : resolve(this.io.cwd, device);
+      return this.simple('bioctl -d', { op: 'delete', device: name });
+    }
+    // bio(4) device names are short: anything longer is no device (and would be refused as a malformed request).
+    if (Buffer.byteLength(device, 'utf8') > deviceNameBytesMax) throw new FatalFailure(`Can't locate ${device} device via ${this.socketPath}`);
     const located = await this.client.request({ op: 'locate', name: device });
     if (located.bio_status.status !== 'success') throw new FatalFailure(`Can't locate ${device} device via ${this.socketPath}`);
     this.bioDevice = decodeLocateResult(located.result).kind === 'controller';
@@ -243,7 +253,12 @@ class Session {
     try {
       statSync(resolve(this.io.cwd, argument));
       return { kind: 'name', name: resolve(this.io.cwd, argument) };
-    } catch {
+    } catch (error) {
+      // OpenBSD tries a channel:target locator for anything that is not a file, and a
+      // mistyped path then reads "Target /dev/lop3: target not specified". A path says so.
+      if (argument.includes('/') || !argument.includes(':')) {
+        throw new FatalFailure(`could not open ${argument}: ${strerror((error as NodeJS.ErrnoException).code ?? 'EIO')}`);
+      }
       const location = parseLocator(argument);
       if ('error' in location) throw new FatalFailure(`Target ${argument}: ${location.error}`);
       return { kind: 'locator', ...location };

@@ -2,7 +2,7 @@
 // "/srv/raid/disk[0-3].img": shell-style * ? [...] in any path component
 // below a literal root. NBD URIs and plain paths pass through unchanged.
 // Node 20 has no fs.glob, and this is all softraidd needs of one.
-import { readdir } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
 import { isNbdUri } from './nbd.js';
 
@@ -60,7 +60,14 @@ export async function expandGlob(pattern: string): Promise<string[]> {
     }
     candidates = next;
   }
-  return candidates.sort();
+  // What a pattern finds is a member only if it can hold one: /dev/loop* also matches
+  // /dev/loop-control, a character device, and a directory is no member either.
+  const members: string[] = [];
+  for (const candidate of candidates) {
+    const found = await stat(candidate).catch(() => null);
+    if (found !== null && (found.isFile() || found.isBlockDevice())) members.push(candidate);
+  }
+  return members.sort();
 }
 
 /** Expands each name that is a pattern; keeps NBD URIs and plain names; drops duplicates, keeps order. */

@@ -237,7 +237,8 @@ export function decodeRequest(body: Uint8Array): Request {
     case 'locate': return { ...head, op, name: nonEmptyString(json.name, 'name', deviceNameBytesMax) };
     case 'create': return { ...head, op, ...createParams(json) };
     case 'delete': {
-      const request: Request = { ...head, op, device: nonEmptyString(json.device, 'device', deviceNameBytesMax) };
+      // A volume's device name, or the path of a hot spare to take out of the pool.
+      const request: Request = { ...head, op, device: nonEmptyString(json.device, 'device', chunkNameBytesMax) };
       if (json.force !== undefined) request.force = boolean(json.force, 'force');
       return request;
     }

@@ -127,9 +127,9 @@ export function parseDaemonArgs(argv: readonly string[], env: Readonly<Record<st
   const explicitFile = flags.get('config') ?? env.SOFTRAID_CONFIG;
   const configFile = explicitFile ?? defaultConfigFile;
   return {
-    controlSocketPath: flags.get('socket') ?? env.SOFTRAID_SOCKET ?? defaultControlSocketPath,
-    nbd: parseNbdAddress(flags.get('nbd') ?? env.SOFTRAID_NBD ?? defaultNbdSocketPath),
-    stateDirectory: flags.get('state-dir') ?? env.SOFTRAID_STATE_DIR ?? defaultStateDirectory,
+    controlSocketPath: nonEmptyFlag(flags, 'socket') ?? (env.SOFTRAID_SOCKET || undefined) ?? defaultControlSocketPath,
+    nbd: parseNbdAddress(nonEmptyFlag(flags, 'nbd') ?? (env.SOFTRAID_NBD || undefined) ?? defaultNbdSocketPath),
+    stateDirectory: nonEmptyFlag(flags, 'state-dir') ?? (env.SOFTRAID_STATE_DIR || undefined) ?? defaultStateDirectory,
     configFile,
     flagOverrides,
     scanPatterns: parsed.options.filter((option) => option.name === 'scan').map((option) => option.value ?? ''),
@@ -145,4 +145,11 @@ function parseControlTimeout(text: string | undefined): number {
     throw new ConfigError(`SOFTRAID_CONTROL_TIMEOUT must be whole seconds from 1 to 3600, not '${text}'`);
   }
   return Number(text) * 1000;
+}
+
+/** A flag's value; an empty one is an error (an empty environment variable is as good as unset instead). */
+function nonEmptyFlag(flags: ReadonlyMap<string, string>, name: string): string | undefined {
+  const value = flags.get(name);
+  if (value === '') throw new ConfigError(`--${name} needs a value`);
+  return value;
 }

@@ -94,10 +94,16 @@ export class RequestHandler {
         return this.fromReply(reply);
       }
       case 'delete': {
+        const known = controller.inquire().volumes.some((volume) => volume.deviceName === request.device);
+        // bioctl -d SPARE: a path (or URI) that is no volume names a hot spare to take out of the pool.
+        if (!known && request.device.length > 0 && !/^sd\d+$/.test(request.device)) {
+          const reply = await controller.removeHotSpare(request.device);
+          this.hooks.afterChange();
+          return this.fromReply(reply);
+        }
         // Detaching pulls the volume from under its clients: their next requests fail
         // and unflushed writes are lost to them. Only by request.
         const clients = this.hooks.clientsOf(request.device);
-        const known = controller.inquire().volumes.some((volume) => volume.deviceName === request.device);
         if (known && clients > 0 && request.force !== true) {
           return this.error(`${request.device} is in use by ${clients} NBD client${clients === 1 ? '' : 's'}: disconnect ${clients === 1 ? 'it' : 'them'} first, or detach anyway with bioctl -C force -d ${request.device}`);
         }
@@ -110,9 +116,24 @@ export class RequestHandler {
         return this.fromReply(reply);
       }
       case 'setstate': {
-        // softraid needs a device (BIOC_SSOTHER_DEVT); a channel:target locator gets EINVAL with no message.
-        if (request.chunk.kind === 'locator') return this.error();
-        const name = request.chunk.name;
+        // softraid needs a device (BIOC_SSOTHER_DEVT) and answers a channel:target locator with a bare
+        // EINVAL. Here a locator names a member by the numbers bioctl prints (volume:chunk), which -O
+        // can use; -H and -R add a disk that has no such number yet.
+        let name: string;
+        if (request.chunk.kind === 'locator') {
+          const { channel, target, lun } = request.chunk;
+          const where = `${channel}:${target}.${lun}`;
+          if (request.operation !== 'offline') {
+            return this.error(`${where} names a chunk already in a volume: bioctl -${request.operation === 'hotspare' ? 'H' : 'R'} needs the path (or NBD URI) of the disk to add`);
+          }
+          const volume = this.inquiry().volumes.find((candidate) => candidate.volumeIndex === channel);
+          const chunk = lun === 0 ? volume?.chunks.find((candidate) => candidate.chunkIndex === target) : undefined;
+          if (volume === undefined || chunk === undefined || chunk.name.length === 0) return this.error(`Disk ${where} does not exist`);
+          if (volume.deviceName !== request.device) return this.error(`Disk ${where} is a chunk of ${volume.deviceName}, not of ${request.device ?? '?'}`);
+          name = chunk.name;
+        } else {
+          name = request.chunk.name;
+        }
         let reply: ControllerReply;
         if (request.operation === 'hotspare') {
           reply = await controller.addHotSpare(name);
@@ -137,7 +158,7 @@ export class RequestHandler {
         const chunk = view.volumes.find((volume) => volume.volumeIndex === request.channel)?.chunks.find((candidate) => candidate.chunkIndex === request.target);
         const name = spare?.name ?? chunk?.name;
         const where = `${request.channel}:${request.target}.${request.lun}`;
-        if (name === undefined || name.length === 0 || request.lun !== 0) return { bioStatus: this.status(true, [{ type: 'warning', text: `Disk ${where} does not exist` }]) };
+        if (name === undefined || name.length === 0 || request.lun !== 0) return this.error(`Disk ${where} does not exist`);
         return { bioStatus: this.status(true, await blinkChunk(name, request.function === 'blink')) };
       }
       case 'patrol': {

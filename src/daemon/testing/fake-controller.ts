@@ -111,6 +111,15 @@ export class FakeController implements Controller {
     return { ok: true, messages: [{ type: 'warning', text: `rebuild of ${deviceName} started on ${chunkName}` }] };
   }
 
+  async removeHotSpare(chunkName: string): Promise<ControllerReply> {
+    await Promise.resolve();
+    const index = this.hotSpares.findIndex((spare) => spare.name === chunkName);
+    if (index < 0) return { ok: false, messages: [{ type: 'error', text: `${chunkName} is neither a volume nor a hot spare of softraid0` }] };
+    this.hotSpares.splice(index, 1);
+    this.changed();
+    return { ok: true, messages: [{ type: 'info', text: `hot spare ${chunkName} removed from the pool` }] };
+  }
+
   async setOffline(deviceName: string, chunkName: string): Promise<ControllerReply> {
     await Promise.resolve();
     const volume = this.volumes.find((candidate) => candidate.deviceName === deviceName);

@@ -114,7 +114,7 @@ test('a failed rebuild is logged with the volume byte ranges it could not regene
   const line = log.find((message) => message.text.startsWith('rebuild of sd0 on n failed'))!;
   assert.equal(line.type, 'error');
   assert.match(line.text, new RegExp('^rebuild of sd0 on n failed at volume bytes 196608-262143, 327680-393215, 589824-655359, 720896-786431, '
-    + '983040-1048575, 1114112-1179647, 1376256-1441791, 1507328-1572863 and 2 more: .*; the volume is offline'));
+    + '983040-1048575, 1114112-1179647, 1376256-1441791, 1507328-1572863 and 2 more: sd0: volume is offline: every range of it is unreadable until a chunk returns$'));
   assert.equal(formatRanges([{ offsetBytes: 0, lengthBytes: 512 }], 2), '0-511 and 2 more');
   await controller.shutdown();
 });

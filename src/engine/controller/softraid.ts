@@ -11,7 +11,7 @@ import { assert } from '../../lib/assert.js';
 import type { ChunkBackend } from '../chunk.js';
 import { levelTable } from '../levels.js';
 import { volumeStateFromChunks } from '../state.js';
-import { readChunkMetadata, saveVolumeMetadata } from '../metadata/io.js';
+import { readChunkMetadata, saveVolumeMetadata, wipeChunkMetadata } from '../metadata/io.js';
 import type { VolumeRecord } from '../metadata/record.js';
 import { createVolume } from '../assembly/create.js';
 import { assembleVolume } from '../assembly/assemble.js';
@@ -94,14 +94,20 @@ export class SoftraidController implements Controller {
       }
       const candidates = this.sortedVolumes().filter((volume) => volume.members.redundant);
       if (candidates.length === 0) throw new SoftraidError('no redundant volume to scrub');
+      let started = 0;
+      const refusals: string[] = [];
       for (const volume of candidates) {
         try {
           this.launchScrub(volume, options.repair, messages);
+          started++;
         } catch (error) {
           if (!(error instanceof SoftraidError)) throw error;
-          messages.push({ type: 'warning', text: error.message });
+          refusals.push(error.message);
         }
       }
+      // Some started: the others are warnings. None started: the request failed, as it does for one volume.
+      if (started === 0) throw new SoftraidError(refusals.join('; '));
+      for (const text of refusals) messages.push({ type: 'warning', text });
       return undefined;
     });
   }
@@ -203,7 +209,9 @@ export class SoftraidController implements Controller {
       const ranges = volumeRangesOnChunk(geometry, chunkIndex, outcome.failedRange.offsetBytes, outcome.failedRange.lengthBytes);
       where = ` at volume bytes ${formatRanges(ranges)}`;
     }
-    const after = volume.state === 'Offline' ? '; the volume is offline: every range of it is unreadable until a chunk returns' : `; the volume is ${volume.state}`;
+    const unreadable = 'every range of it is unreadable until a chunk returns';
+    const after = volume.state !== 'Offline' ? `; the volume is ${volume.state}`
+      : /volume is offline/.test(outcome.reason) ? `: ${unreadable}` : `; the volume is offline: ${unreadable}`;
     this.options.log?.({ type: 'error', text: `rebuild of ${record.deviceName} on ${member} failed${where}: ${outcome.reason}${after}` });
   }
 
@@ -246,6 +254,17 @@ export class SoftraidController implements Controller {
       if (request.chunkNames.length < info.minimumChunks) throw new SoftraidError('not enough disks');
       const chunks = await this.openAll(request.chunkNames);
       try {
+        // A chunk this controller already holds: say what holds it (-C force would not help).
+        for (const chunk of chunks) {
+          const spare = this.hotSpares.find((candidate) => candidate.chunk.identity === chunk.identity);
+          if (spare !== undefined) {
+            throw new SoftraidError(`chunk ${chunk.name} is a hot spare in ${this.controllerName}'s pool: `
+              + `take it out first with bioctl -d ${spare.chunk.name}`);
+          }
+          const holder = [...this.volumes.values()].find((volume) =>
+            volume.record.chunks.some((_, index) => volume.members.member(index)?.identity === chunk.identity));
+          if (holder !== undefined) throw new SoftraidError(`chunk ${chunk.name} already in use (a chunk of ${holder.record.deviceName})`);
+        }
         const existing = await Promise.all(chunks.map((chunk) => readChunkMetadata(chunk).then((found) => found !== null, () => true)));
         const volume = existing.some(Boolean) && !request.force
           ? await this.assemble(chunks, messages, request.level, { noAutoAssemble: request.noAutoAssemble }).catch((error: unknown) => {
@@ -346,12 +365,45 @@ export class SoftraidController implements Controller {
           isStaleMember: (existing) => this.isStaleMember(existing),
         });
         messages.push(...spareMessages);
+        // A spare no volume could use is almost certainly a mistake (a partition of the wrong disk): say so.
+        const redundant = [...this.volumes.values()].filter((volume) => volume.members.redundant);
+        const needs = redundant.map((volume) => Math.min(...volume.record.chunks.map((_, index) => volume.replacementBytesMin(index))));
+        if (needs.length > 0 && needs.every((bytes) => chunk.sizeBytes < bytes)) {
+          messages.push({ type: 'warning', text: `hot spare ${chunk.name} (${chunk.sizeBytes} bytes) is smaller than every volume's chunks `
+            + `(at least ${Math.min(...needs)} bytes): it cannot replace any of them` });
+        }
         this.hotSpares.push({ chunk, record });
       } catch (error) {
         await chunk.close();
         throw error;
       }
       this.scheduleSparing();
+      return undefined;
+    });
+  }
+
+  removeHotSpare(chunkName: string): Promise<ControllerReply> {
+    return this.exclusive(async (messages) => {
+      let index = this.hotSpares.findIndex((spare) => spare.chunk.name === chunkName);
+      if (index < 0) {
+        // Another path to the same disk.
+        const [probe] = await this.openAll([chunkName]).catch(() => [undefined]);
+        if (probe !== undefined) {
+          index = this.hotSpares.findIndex((spare) => spare.chunk.identity === probe.identity);
+          if (!this.owns(probe)) await probe.close();
+        }
+      }
+      if (index < 0) throw new SoftraidError(`${chunkName} is neither a volume nor a hot spare of ${this.controllerName}`);
+      const [spare] = this.hotSpares.splice(index, 1);
+      // Its metadata goes too, or the next scan would put it back in the pool.
+      try {
+        await wipeChunkMetadata(spare!.chunk);
+      } finally {
+        await spare!.chunk.close();
+      }
+      messages.push({ type: 'info', text: `hot spare ${spare!.chunk.name} removed from the pool` });
+      this.options.log?.({ type: 'info', text: `hot spare ${spare!.chunk.name} removed from the pool by request` });
+      this.notifyChanged();
       return undefined;
     });
   }

@@ -159,6 +159,8 @@ export interface Controller {
   detach(deviceName: string): Promise<ControllerReply>;
   /** bioctl -H: add a chunk to the hot-spare pool. */
   addHotSpare(chunkName: string): Promise<ControllerReply>;
+  /** bioctl -d SPARE: take a chunk out of the hot-spare pool (its spare metadata wiped). */
+  removeHotSpare(chunkName: string): Promise<ControllerReply>;
   /** bioctl -R: rebuild the volume's first offline chunk onto this member. */
   rebuild(deviceName: string, chunkName: string): Promise<ControllerReply>;
   /** bioctl -O: take a member offline. */

@@ -347,6 +347,11 @@ export class Volume implements BlockDevice {
     };
   }
 
+  /** The smallest member that can take chunk `chunkIndex`'s place (rebuild, a hot spare). */
+  replacementBytesMin(chunkIndex: number): number {
+    return this.record.dataOffsetBytes + this.discipline.chunkUsedBytes(this.geometry, chunkIndex);
+  }
+
   /** bioctl -O: takes a chunk offline and saves the metadata. */
   async setChunkOffline(chunkIndex: number): Promise<void> {
     this.checkOpen();
@@ -376,7 +381,7 @@ export class Volume implements BlockDevice {
       || this.members.chunkState(chunkIndex) !== 'Offline') {
       throw new SoftraidError(`${name}: no offline chunk ${chunkIndex} to rebuild`);
     }
-    const requiredBytes = record.dataOffsetBytes + this.discipline.chunkUsedBytes(this.geometry, chunkIndex);
+    const requiredBytes = this.replacementBytesMin(chunkIndex);
     if (member.sizeBytes < requiredBytes) {
       throw new SoftraidError(`${member.name} partition too small, at least ${requiredBytes} bytes required`);
     }
