@@ -1,10 +1,13 @@
-// usage() as OpenBSD's bioctl prints it (reference §2.1), with this port's
-// long options on a third line.
+// usage() in OpenBSD's shape (reference §2.1), with what this port takes:
+// -H and -R name the disk to add by its path (softraid has no channel:target
+// for a disk not yet in a volume), -O a member by path or by the
+// channel:target bioctl prints; this port's long options on a third line.
+// docs/man/bioctl.8's synopsis says the same.
 export const usageText =
   'usage: bioctl [-hiqv] [-a alarm-function] [-b channel:target[.lun]]\n' +
-  '\t[-H channel:target[.lun]] [-R chunk | channel:target[.lun]]\n' +
-  '\t[-t patrol-function] [-u channel:target[.lun]] device\n' +
+  '\t[-H chunk] [-R chunk] [-t patrol-function]\n' +
+  '\t[-u channel:target[.lun]] device\n' +
   '       bioctl [-dhiPqsv] [-C flag[,...]] [-c raidlevel] [-k keydisk]\n' +
-  '\t[-l chunk[,...]] [-O device | channel:target[.lun]] [-p passfile]\n' +
-  '\t[-R chunk | channel:target[.lun]] [-r rounds] device\n' +
+  '\t[-l chunk[,...]] [-O chunk | channel:target[.lun]] [-p passfile]\n' +
+  '\t[-R chunk] [-r rounds] device\n' +
   '       bioctl [--json] [--socket=path] [--strip-size=size] [--layout=layout] ...\n';
