@@ -2,15 +2,16 @@
 // may take the daemon down, lose a byte of another volume, or go without a
 // clear answer. Items 1-3 of the operator-safety issue: detaching an Offline
 // volume, taking the last good chunk offline, detaching a volume a client
-// is using. One daemon for the whole file; sd0 is the bystander whose data
-// must survive every mistake made on the others.
+// is using, then a round of the other mistakes (items 5-7). One daemon for
+// the whole file; sd0 is the bystander whose data must survive every
+// mistake made on the others.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { bioctl, run, startSoftraidd, workspace, type Daemon, type Workspace } from './softraidd-harness.js';
+import { bioctl, run, softraiddPath, startSoftraidd, workspace, type Daemon, type Workspace } from './softraidd-harness.js';
 
 let space: Workspace;
 let daemon: Daemon;
@@ -20,6 +21,7 @@ let bystanderDigest = '';
 
 before(async () => {
   space = workspace('operator-mistakes');
+  space.env['SOFTRAID_CONTROL_TIMEOUT'] = '2';
   for (const name of ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i']) run('truncate', ['-s', String(memberBytes), file(name)]);
   daemon = await startSoftraidd(space);
   assert.equal(bioctl(space, ['-c', '1', '-l', `${file('a')},${file('b')}`, 'softraid0']).status, 0);
@@ -109,5 +111,39 @@ test('-d of a volume a client is using is refused and says how to force it; forc
     await new Promise((resolve) => { spawn('fusermount3', ['-u', '-z', fuseDir]).once('exit', resolve); });
     if (nbdfuse.exitCode === null) nbdfuse.kill('SIGKILL');
   }
+  assertBystanderIntact();
+});
+
+test('a round of the other mistakes (items 5-7) against the same daemon: every one answered, the daemon and the bystander untouched', () => {
+  const run1 = (args: string[], env: Record<string, string> = {}): ReturnType<typeof bioctl> => bioctl({ ...space, env: { ...space.env, ...env } }, args);
+  const answers: [string[], RegExp][] = [
+    [['-H', file('dsik-i'), 'softraid0'], /could not open .*dsik-i: No such file or directory/],
+    [['-O', file('dsik-i'), 'sd0'], /could not open/],
+    [['-R', file('dsik-i'), 'sd0'], /could not open/],
+    [['-H', '0:1', 'softraid0'], /bioctl -H needs the path/],
+    [['-R', '0:1', 'sd0'], /bioctl -R needs the path/],
+    [['-O', '5:5', 'sd0'], /Disk 5:5\.0 does not exist/],
+    [['-b', '9:9', 'softraid0'], /Disk 9:9\.0 does not exist/],
+    [['-d', file('i')], /is neither a volume nor a hot spare/],
+    [[`--socket=${space.nbdPath}`, 'softraid0'], /is not softraidd's control socket: it speaks NBD/],
+    [['--socket=', 'softraid0'], /--socket needs the path/],
+    [['-c', '6', '-l', `${file('h')},${file('i')},${file('a')},${file('b')}`, 'softraid0'], /not supported yet|already in use/],
+    [['-c', '1', '-l', `${file('a')},${file('i')}`, 'softraid0'], /already in use \(a chunk of sd0\)/],
+  ];
+  for (const [args, answer] of answers) {
+    const result = run1(args);
+    assert.equal(result.status, 1, `bioctl ${args.join(' ')}: ${result.stderr}`);
+    assert.match(result.stderr, answer, `bioctl ${args.join(' ')}`);
+  }
+  // A second daemon on this state directory.
+  const second = spawnSync(process.execPath, [softraiddPath], {
+    env: { ...process.env, ...space.env, SOFTRAID_SOCKET: file('second.sock'), SOFTRAID_NBD: file('second-nbd.sock') }, encoding: 'utf8', timeout: 15_000,
+  });
+  assert.equal(second.status, 1);
+  assert.match(second.stderr, /is in use by another softraidd/);
+  // nbdinfo pointed at the control socket gives up instead of hanging (this daemon's limit: 2 s).
+  const nbdinfo = spawnSync('nbdinfo', [`nbd+unix:///?socket=${space.socketPath}`], { encoding: 'utf8', timeout: 30_000 });
+  assert.equal(nbdinfo.signal, null, 'nbdinfo did not hang');
+  assert.notEqual(nbdinfo.status, 0);
   assertBystanderIntact();
 });
