@@ -2,7 +2,7 @@
 // bin/softraidd as a child process on sockets in a temporary directory, and
 // the real bin/bioctl run against it. Needs `npx tsc -p .` first (npm test does it).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -81,8 +81,28 @@ export interface Run {
   stderr: string;
 }
 
+/**
+ * bioctl for another user: a copy of the compiled program in a directory
+ * anyone can read, since the checkout may lie where only root can (/root,
+ * a mode-0700 folder), and that user could not even load bioctl from it.
+ */
+let worldReadableBioctl: string | undefined;
+function bioctlForAnyUser(): string {
+  if (worldReadableBioctl === undefined) {
+    const copy = mkdtempSync(join(tmpdir(), 'bioctl-copy-'));
+    cpSync(join(repositoryRoot, 'bin'), join(copy, 'bin'), { recursive: true });
+    cpSync(join(repositoryRoot, 'dist', 'src'), join(copy, 'dist', 'src'), { recursive: true });
+    cpSync(join(repositoryRoot, 'package.json'), join(copy, 'package.json'));
+    spawnSync('chmod', ['-R', 'a+rX', copy]);
+    worldReadableBioctl = join(copy, 'bin', 'bioctl');
+    process.once('exit', () => rmSync(copy, { recursive: true, force: true }));
+  }
+  return worldReadableBioctl;
+}
+
 export function bioctl(space: Workspace, args: string[], options: { uid?: string } = {}): Run {
-  const command = options.uid === undefined ? [process.execPath, bioctlPath, ...args] : ['setpriv', `--reuid=${options.uid}`, '--regid=nogroup', '--clear-groups', process.execPath, bioctlPath, ...args];
+  const command = options.uid === undefined ? [process.execPath, bioctlPath, ...args]
+    : ['setpriv', `--reuid=${options.uid}`, '--regid=nogroup', '--clear-groups', process.execPath, bioctlForAnyUser(), ...args];
   const result = spawnSync(command[0]!, command.slice(1), { env: { ...process.env, ...space.env }, cwd: space.directory, encoding: 'utf8' });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
