@@ -293,3 +293,52 @@ test('a scrub is refused without redundancy, on a degraded volume, and during a 
   await rebuild.finished;
   assert.equal((await volume.startScrub({ repair: false }).finished).mismatchSectors, 0);
 });
+
+test('a repair rewrite follows the write rules: dirty and its write-intent bit durable first, the repaired bytes durable before the scrub ends', async () => {
+  const { record, members, volume } = await filled({ level: 'raid5', chunkCount: 3, layout: 'left-symmetric', stripSizeBytes: 16 * KiB, chunkDataSizeBytes: 2 * MiB }, 91);
+  await volume.close({ clean: true });
+  // A clean volume, opened again: nothing on disk says dirty, no bit is set.
+  const { assembleTestVolume } = await import('../../../tests/sim/harness.js');
+  const { decodeMetadata } = await import('../metadata/codec.js');
+  const { copyOffsetsBytes, copyBytesMax, reservedRegionsDefault } = await import('../metadata/layout.js');
+  const { bitmapCopyOffsetBytes, bitmapSlotBytes, decodeBitmapCopy } = await import('../metadata/write-intent.js');
+  const assembled = await assembleTestVolume(members);
+  assert.equal(assembled.record.dirty, false);
+  const reopened = openVolume(assembled.record, assembled.members);
+  // Parity of row 5 sits on chunk 2 - (5 % 3) = 0 in a 3-chunk left-symmetric layout; damage one sector of it.
+  const row = 5;
+  const parityChunk = 2 - (row % 3);
+  const chunkOffsetBytes = row * 16 * KiB + 4096;
+  const disk = members[parityChunk]!;
+  disk.durable[record.dataOffsetBytes + chunkOffsetBytes]! ^= 0x77;
+  disk.current[record.dataOffsetBytes + chunkOffsetBytes]! ^= 0x77;
+  const newest = (bytesAt: (offset: number, length: number) => Uint8Array): { dirty: boolean; bitSet: boolean } => {
+    let best = -1;
+    let dirty = false;
+    for (const offset of copyOffsetsBytes) {
+      const decoded = decodeMetadata(bytesAt(offset, copyBytesMax), disk.name);
+      if (decoded.status === 'found' && decoded.record.eventCounter > best) { best = decoded.record.eventCounter; dirty = decoded.record.dirty; }
+    }
+    const region = reservedRegionsDefault.bitmap;
+    let sequence = -1;
+    let bitSet = false;
+    const bit = Math.floor(chunkOffsetBytes / assembled.record.writeIntentRegionBytes!);
+    for (let copy = 0; copy < 2; copy++) {
+      const copyBytes = decodeBitmapCopy(bytesAt(bitmapCopyOffsetBytes(region, copy), bitmapSlotBytes(region)), record.uuid);
+      if (copyBytes !== null && copyBytes.sequence > sequence) { sequence = copyBytes.sequence; bitSet = (copyBytes.bits[bit >> 3]! & (1 << (bit & 7))) !== 0; }
+    }
+    return { dirty, bitSet };
+  };
+  let seenAtRewrite: { dirty: boolean; bitSet: boolean } | null = null;
+  disk.beforeOperation = (operation, offsetBytes) => {
+    if (operation === 'write' && offsetBytes === record.dataOffsetBytes + chunkOffsetBytes) {
+      seenAtRewrite ??= newest((offset, length) => disk.durable.subarray(offset, offset + length));
+    }
+  };
+  const result = await reopened.volume.startScrub({ repair: true }).finished;
+  disk.beforeOperation = null;
+  assert.equal(result.repairedSectors, 1);
+  assert.deepEqual(seenAtRewrite, { dirty: true, bitSet: true }, 'dirty and the bit were durable when the rewrite reached the disk');
+  assert.equal(firstDifference(disk.durable, disk.current), -1, 'the repair is durable when the scrub ends');
+  assert.equal(checkRedundancy(assembled.record, members), null);
+});
