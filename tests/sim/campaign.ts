@@ -13,6 +13,7 @@ import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { emptyStats, quietProblems, runSimulation, type SimConfig, type SimStats } from './crash-world.js';
 import { allConfigs, configName, parseConfigs } from './configs.js';
+import { seededRandom } from '../../src/lib/random.js';
 
 interface Task {
   configName: string;
@@ -30,10 +31,12 @@ interface Options {
   jobs: number;
   runTimeoutMs: number;
   replay: Task | null;
+  /** Seeds the run seeds: the same campaign seed and options give the same runs. */
+  campaignSeed: number;
 }
 
 const usage = `usage: npm run sim -- [--crash-points N] [--runs N] [--configs ci|all|NAME,...] [--steps N] [--jobs N]
-                    [--run-timeout SECONDS] | --replay NAME:SEED [--steps N]
+                    [--run-timeout SECONDS] [--seed N] | --replay NAME:SEED [--steps N]
   --crash-points N   stop once N crashes have been injected (default 10000)
   --runs N           stop after N runs instead (whichever comes first when both are given)
   --configs          ci (the five npm test runs), all (default: ${allConfigs.length} configurations) or names:
@@ -41,11 +44,12 @@ const usage = `usage: npm run sim -- [--crash-points N] [--runs N] [--configs ci
   --steps N          steps per run (default 40)
   --jobs N           runs at once, one process each (default: the number of cores)
   --run-timeout S    a run that takes longer fails as a hang (default 300)
+  --seed N           the campaign's seed (default: random, printed): the same seed runs the same seeds
   --replay NAME:SEED one run, in this process, with its failure in full`;
 
 function parseArguments(argv: readonly string[]): Options {
   const options: Options = { crashPoints: 10000, runs: Number.POSITIVE_INFINITY, configs: [...allConfigs], steps: 40,
-    jobs: availableParallelism(), runTimeoutMs: 300_000, replay: null };
+    jobs: availableParallelism(), runTimeoutMs: 300_000, replay: null, campaignSeed: (Math.random() * 2 ** 32) >>> 0 };
   let crashPointsGiven = false;
   let runsGiven = false;
   const count = (flag: string, text: string | undefined): number => {
@@ -63,6 +67,7 @@ function parseArguments(argv: readonly string[]): Options {
       case '--steps': options.steps = count(flag, value); i++; break;
       case '--jobs': options.jobs = count(flag, value); i++; break;
       case '--run-timeout': options.runTimeoutMs = count(flag, value) * 1000; i++; break;
+      case '--seed': options.campaignSeed = count(flag, value) >>> 0; i++; break;
       case '--replay': {
         const match = /^([a-z0-9-]+):(\d+)$/.exec(value ?? '');
         if (match === null) throw new Error(`--replay needs NAME:SEED, not '${value ?? ''}'`);
@@ -119,13 +124,14 @@ async function campaign(options: Options): Promise<number> {
   const perConfig = new Map(options.configs.map((config) => [configName(config), { runs: 0, crashes: 0, failures: 0 }]));
   const failures: Failure[] = [];
   const startedMs = Date.now();
+  const random = seededRandom(options.campaignSeed);
   let next = 0;
   let issued = 0;
   const enough = (): boolean => totals.crashes >= options.crashPoints || issued >= options.runs;
   const nextTask = (): Task => {
     const config = options.configs[next++ % options.configs.length]!;
     issued++;
-    return { configName: configName(config), seed: (Math.random() * 2 ** 32) >>> 0, steps: options.steps };
+    return { configName: configName(config), seed: (random() * 2 ** 32) >>> 0, steps: options.steps };
   };
   const progress = setInterval(() => {
     console.log(`sim: ${totals.runs} runs, ${totals.crashes} crash points, ${failures.length} failures, ${Math.round((Date.now() - startedMs) / 1000)} s`);
@@ -169,7 +175,8 @@ async function campaign(options: Options): Promise<number> {
   clearInterval(progress);
 
   const seconds = (Date.now() - startedMs) / 1000;
-  console.log(`\ncrash campaign: ${options.configs.length} configurations, ${options.steps} steps per run, ${options.jobs} processes, ${seconds.toFixed(0)} s`);
+  console.log(`\ncrash campaign: ${options.configs.length} configurations, ${options.steps} steps per run, ${options.jobs} processes, `
+    + `${seconds.toFixed(0)} s, campaign seed ${options.campaignSeed}`);
   const rows: [string, number][] = [
     ['runs', totals.runs], ['steps', totals.steps], ['crash points', totals.crashes], ['  with torn writes', totals.tornCrashes],
     ['clean restarts', totals.cleanRestarts], ['member failures', totals.memberFailures],
