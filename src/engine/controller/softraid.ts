@@ -299,7 +299,7 @@ export class SoftraidController implements Controller {
           continue;
         }
         if (this.isInUse(chunk.identity)) {
-          await chunk.close();
+          if (!this.owns(chunk)) await chunk.close(); // a second open of a member may be the member itself
           continue;
         }
         let found;
@@ -374,7 +374,7 @@ export class SoftraidController implements Controller {
         }
         this.hotSpares.push({ chunk, record });
       } catch (error) {
-        await chunk.close();
+        if (!this.owns(chunk)) await chunk.close(); // a second open of a member may be the member itself
         throw error;
       }
       this.scheduleSparing();
@@ -387,7 +387,10 @@ export class SoftraidController implements Controller {
       let index = this.hotSpares.findIndex((spare) => spare.chunk.name === chunkName);
       if (index < 0) {
         // Another path to the same disk.
-        const [probe] = await this.openAll([chunkName]).catch(() => [undefined]);
+        const [probe] = await this.openAll([chunkName]).catch((error: unknown) => {
+          if (!isOperatingError(error)) throw error;
+          return [undefined];
+        });
         if (probe !== undefined) {
           index = this.hotSpares.findIndex((spare) => spare.chunk.identity === probe.identity);
           if (!this.owns(probe)) await probe.close();
@@ -423,7 +426,7 @@ export class SoftraidController implements Controller {
       // A spare named by hand leaves the pool; any other chunk must be free.
       const spareIndex = this.hotSpares.findIndex((spare) => spare.chunk.identity === chunk.identity);
       if (spareIndex < 0 && this.isInUse(chunk.identity)) {
-        await chunk.close();
+        if (!this.owns(chunk)) await chunk.close(); // a second open of a member may be the member itself
         throw new SoftraidError(`chunk ${chunkName} already in use`);
       }
       if (spareIndex < 0) {
@@ -494,7 +497,12 @@ export class SoftraidController implements Controller {
     this.shuttingDown = true;
     await this.mutex.catch(() => undefined);
     for (const volume of this.sortedVolumes()) {
-      await volume.close({ clean: true }).catch(() => undefined);
+      // A volume that cannot be closed cleanly (a member failing) stays dirty and is resynced at the
+      // next assembly; the others still close. An assertion is a bug and is not swallowed.
+      await volume.close({ clean: true }).catch((error: unknown) => {
+        if (!isOperatingError(error)) throw error;
+        this.options.log?.({ type: 'warning', text: `${volume.record.deviceName}: not closed cleanly: ${(error as Error).message}` });
+      });
       await this.release(volume);
     }
     await Promise.allSettled([...this.rebuilds]);
@@ -664,7 +672,7 @@ export class SoftraidController implements Controller {
         // Refusals and member I/O errors (a disk failing while its metadata is
         // written) are operating errors: the request fails, the daemon lives on.
         // So are volume I/O errors (a volume that went Offline under the request).
-        if (!(error instanceof SoftraidError) && !(error instanceof ChunkIoError) && !(error instanceof VolumeIoError)) throw error;
+        if (!isOperatingError(error)) throw error;
         messages.push({ type: 'error', text: error.message });
         return { ok: false, messages };
       }
@@ -721,7 +729,8 @@ export class SoftraidController implements Controller {
     let probe: ChunkBackend;
     try {
       probe = await this.options.openChunk(chunkName);
-    } catch {
+    } catch (error) {
+      if (!isOperatingError(error)) throw error;
       return -1;
     }
     await probe.close();
@@ -783,6 +792,11 @@ export class SoftraidController implements Controller {
   private notifyChanged(): void {
     for (const listener of this.changeListeners) listener();
   }
+}
+
+/** Refusals, member and volume I/O errors: what a request may fail with. Anything else is a bug. */
+function isOperatingError(error: unknown): error is Error {
+  return error instanceof SoftraidError || error instanceof ChunkIoError || error instanceof VolumeIoError;
 }
 
 function deviceNumber(deviceName: string): number {

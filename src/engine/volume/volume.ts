@@ -3,7 +3,7 @@
 // the discipline with the failure policy of MemberSet and retries a request
 // when a chunk drops out, keeps flush ordering, and schedules rebuilds.
 import { assert } from '../../lib/assert.js';
-import { ChunkIoError, SoftraidError, VolumeIoError } from '../../lib/errors.js';
+import { ChunkIoError, MetadataError, SoftraidError, VolumeIoError } from '../../lib/errors.js';
 import { alignDown, alignUp, divFloor } from '../../lib/units.js';
 import { levelTable, type Raid5Layout, type RaidLevel } from '../levels.js';
 import { disciplineFor } from '../disciplines/registry.js';
@@ -592,7 +592,9 @@ export class Volume implements BlockDevice {
     let found;
     try {
       found = await readChunkMetadata(member);
-    } catch {
+    } catch (error) {
+      // Unreadable or damaged metadata: a full rebuild. Anything else (an assertion) is a bug.
+      if (!(error instanceof MetadataError) && !(error instanceof ChunkIoError)) throw error;
       return null;
     }
     if (found === null || found.record.uuid !== this.record.uuid || found.chunkIndex !== chunkIndex) return null;
