@@ -48,6 +48,11 @@ test('detach keeps sd0 for its volume; a new volume takes sd1; re-assembly gets 
     daemon = await startSoftraidd(space);
     assert.deepEqual(Object.keys(volumes()).sort(), ['sd1', 'sd2']);
     assert.match(bioctl(space, ['-c', '1', '-l', `${file('a')},${file('b')}`, 'softraid0']).stdout, /attached as sd0/);
+
+    // A volume created over a detached volume's chunks with -C force ends it: its name is free again.
+    assert.equal(bioctl(space, ['-d', 'sd0']).status, 0);
+    assert.equal(bioctl(space, ['-C', 'force', '-c', '1', '-l', `${file('a')},${file('b')}`, 'softraid0']).stdout,
+      'softraid0: RAID 1 volume attached as sd0\n');
   } finally {
     await daemon.stop();
     space.remove();

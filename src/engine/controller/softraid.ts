@@ -253,6 +253,7 @@ export class SoftraidController implements Controller {
       disciplineFor(request.level);
       if (request.chunkNames.length < info.minimumChunks) throw new SoftraidError('not enough disks');
       const chunks = await this.openAll(request.chunkNames);
+      let released: [string, string][] = [];
       try {
         // A chunk this controller already holds: say what holds it (-C force would not help).
         for (const chunk of chunks) {
@@ -265,7 +266,15 @@ export class SoftraidController implements Controller {
             volume.record.chunks.some((_, index) => volume.members.member(index)?.identity === chunk.identity));
           if (holder !== undefined) throw new SoftraidError(`chunk ${chunk.name} already in use (a chunk of ${holder.record.deviceName})`);
         }
-        const existing = await Promise.all(chunks.map((chunk) => readChunkMetadata(chunk).then((found) => found !== null, () => true)));
+        const replacedUuids = new Set<string>();
+        const existing = await Promise.all(chunks.map((chunk) => readChunkMetadata(chunk).then((found) => {
+          if (found !== null) replacedUuids.add(found.record.uuid);
+          return found !== null;
+        }, () => true)));
+        // -C force over a detached volume's chunks ends that volume: its kept name is free again
+        // (for the new one, if the create succeeds; kept as it was if it does not).
+        released = request.force ? [...this.keptNames].filter(([, uuid]) => replacedUuids.has(uuid)) : [];
+        for (const [name] of released) this.keptNames.delete(name);
         const volume = existing.some(Boolean) && !request.force
           ? await this.assemble(chunks, messages, request.level, { noAutoAssemble: request.noAutoAssemble }).catch((error: unknown) => {
             // Some chunks blank, some not: say what the two ways forward are.
@@ -279,6 +288,7 @@ export class SoftraidController implements Controller {
           : await this.createNew(chunks, request, messages);
         return this.view(volume, this.sortedVolumes().indexOf(volume));
       } catch (error) {
+        for (const [name, uuid] of released) this.keptNames.set(name, uuid);
         await closeAll(chunks.filter((chunk) => !this.owns(chunk)));
         throw error;
       }
