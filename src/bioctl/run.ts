@@ -80,9 +80,10 @@ class Session {
   async run(): Promise<void> {
     const invocation = this.invocation;
     const device = invocation.device;
-    const functions0 = invocation.functions;
+    const functions = invocation.functions;
+    const only = (flag: string): boolean => functions.size === 1 && functions.has(flag as never);
     // bioctl -d SPARE (not OpenBSD's): a path or URI instead of a device takes a hot spare out of the pool.
-    if (functions0.size === 1 && functions0.has('deleteraid') && (device.includes('/') || device.includes('://'))) {
+    if (only('deleteraid') && (device.includes('/') || device.includes('://'))) {
       const name = device.includes('://') ? device : resolve(this.io.cwd, device);
       return this.simple('bioctl -d', { op: 'delete', device: name });
     }
@@ -92,8 +93,6 @@ class Session {
     if (located.bio_status.status !== 'success') throw new FatalFailure(`Can't locate ${device} device via ${this.socketPath}`);
     this.bioDevice = decodeLocateResult(located.result).kind === 'controller';
 
-    const functions = invocation.functions;
-    const only = (flag: string): boolean => functions.size === 1 && functions.has(flag as never);
     if (invocation.diskInquiry) return this.diskInquiry();
     if (invocation.changePassphrase && !this.bioDevice) throw new FatalFailure('passphrase change needs a CRYPTO volume, which this port does not create');
     if (functions.has('inq')) return this.inquire();

@@ -80,8 +80,7 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDependencies
   const scanned = await expandChunkNames(config.scanPatterns);
   // Names kept for volumes that are not assembled at start: no volume assembled or created meanwhile takes them.
   if (remembered !== undefined) {
-    controller.keepDeviceNames([...(remembered.kept_device_names ?? []), ...remembered.volumes]
-      .filter(({ device, uuid }) => typeof device === 'string' && typeof uuid === 'string').map(({ device, uuid }) => ({ device, uuid })));
+    controller.keepDeviceNames([...(remembered.kept_device_names ?? []), ...remembered.volumes.map(({ device, uuid }) => ({ device, uuid }))]);
   }
   const names = [...new Set([...(remembered === undefined ? [] : chunkNamesToScan(remembered)), ...scanned])];
   if (names.length > 0) {

@@ -3,7 +3,7 @@
 // kind, chunk I/O errors) become error messages here, and only here; any
 // other exception — an assertion above all — is a bug and is not caught.
 import type { Controller, ControllerReply, BioMessage, InquiryView } from '../engine/controller/types.js';
-import { ChunkIoError, SoftraidError, VolumeIoError } from '../lib/errors.js';
+import { isOperatingError } from '../lib/errors.js';
 import type { BioStatus, Request, AlarmResult, LocateResult, PingResult } from '../control/messages.js';
 import { bioMessageCountMax, bioMessageTextBytesMax } from '../control/protocol.js';
 import { blinkChunk } from './blink.js';
@@ -61,7 +61,7 @@ export class RequestHandler {
     try {
       return await this.dispatch(request);
     } catch (error) {
-      if (error instanceof SoftraidError || error instanceof ChunkIoError || error instanceof VolumeIoError) return this.error(error.message);
+      if (isOperatingError(error)) return this.error(error.message);
       throw error;
     }
   }
@@ -96,7 +96,7 @@ export class RequestHandler {
       case 'delete': {
         const known = controller.inquire().volumes.some((volume) => volume.deviceName === request.device);
         // bioctl -d SPARE: a path (or URI) that is no volume names a hot spare to take out of the pool.
-        if (!known && request.device.length > 0 && !/^sd\d+$/.test(request.device)) {
+        if (!known && !/^sd\d+$/.test(request.device)) {
           const reply = await controller.removeHotSpare(request.device);
           this.hooks.afterChange();
           return this.fromReply(reply);

@@ -79,7 +79,8 @@ export class StateFile {
     }
     const strings = (value: unknown): value is string[] => Array.isArray(value) && value.every((item) => typeof item === 'string');
     if (typeof json !== 'object' || json === null || json.version !== stateFileVersion || !Array.isArray(json.volumes) || !strings(json.hot_spares)
-      || !json.volumes.every((volume) => typeof volume === 'object' && volume !== null && strings(volume.chunks))
+      || !json.volumes.every((volume) => typeof volume === 'object' && volume !== null && strings(volume.chunks)
+        && typeof volume.device === 'string' && typeof volume.uuid === 'string')
       || !(json.kept_device_names === undefined || (Array.isArray(json.kept_device_names) && json.kept_device_names.every((kept) =>
         typeof kept === 'object' && kept !== null && typeof kept.device === 'string' && typeof kept.uuid === 'string')))) {
       throw new StateFileError(this.path, `not a softraidd state file of version ${stateFileVersion}`);

@@ -40,6 +40,11 @@ export class SoftraidError extends Error {
   override name = 'SoftraidError';
 }
 
+/** Refusals, member and volume I/O errors: what a request may fail with. Anything else is a bug. */
+export function isOperatingError(error: unknown): error is SoftraidError | ChunkIoError | VolumeIoError {
+  return error instanceof SoftraidError || error instanceof ChunkIoError || error instanceof VolumeIoError;
+}
+
 /** Unreadable or invalid on-disk metadata; the message names the chunk. */
 export class MetadataError extends SoftraidError {
   override name = 'MetadataError';

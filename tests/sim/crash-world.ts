@@ -443,8 +443,8 @@ export class CrashWorld {
         const atBytes = dataOffsetBytesDefault + row * strip + sector * 512;
         avoid.push({ offsetBytes: row * rowBytes, lengthBytes: rowBytes });
         // A sector holding an unflushed write is left alone: undoing damage there could not say which value to restore.
-        const sectorBytes = (image: Uint8Array): Uint8Array => image.subarray(atBytes, atBytes + 512);
-        if (damaged.has(`${row}:${sector}`) || !sectorBytes(disk.durable).every((byte, i) => byte === disk.current[atBytes + i])) continue;
+        const unflushed = disk.durable.subarray(atBytes, atBytes + 512).some((byte, i) => byte !== disk.current[atBytes + i]);
+        if (damaged.has(`${row}:${sector}`) || unflushed) continue;
         damaged.set(`${row}:${sector}`, { disk, atBytes, original: disk.durable.slice(atBytes, atBytes + 512) });
         const rot = randomBytes(this.random, 512);
         rot[0] = disk.durable[atBytes]! ^ 0xff; // never the same bytes

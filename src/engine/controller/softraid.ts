@@ -6,7 +6,7 @@
 //
 // Management requests run one at a time (a mutex): the pool and the in-use
 // set never see two changes interleaved.
-import { ChunkIoError, MetadataError, SoftraidError, VolumeIoError } from '../../lib/errors.js';
+import { MetadataError, SoftraidError, isOperatingError } from '../../lib/errors.js';
 import { assert } from '../../lib/assert.js';
 import type { ChunkBackend } from '../chunk.js';
 import { levelTable } from '../levels.js';
@@ -802,11 +802,6 @@ export class SoftraidController implements Controller {
   private notifyChanged(): void {
     for (const listener of this.changeListeners) listener();
   }
-}
-
-/** Refusals, member and volume I/O errors: what a request may fail with. Anything else is a bug. */
-function isOperatingError(error: unknown): error is Error {
-  return error instanceof SoftraidError || error instanceof ChunkIoError || error instanceof VolumeIoError;
 }
 
 function deviceNumber(deviceName: string): number {

@@ -304,7 +304,7 @@ export class PartialParityLog {
           break;
         }
         if (next === undefined) break;
-        candidate = Math.max(candidate, next.offsetBytes + next.lengthBytes);
+        candidate = next.offsetBytes + next.lengthBytes;
       }
       if (!inserted) {
         for (const record of placed) this.live[record.chunkIndex]!.splice(this.live[record.chunkIndex]!.indexOf(record), 1);
