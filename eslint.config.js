@@ -1,10 +1,37 @@
-// Lint rules: typescript-eslint's recommended type-aware set, plus the one
-// architectural rule the compiler cannot enforce: the engine is platform-free.
+// Lint rules: typescript-eslint's recommended type-aware set, plus the
+// architecture: dependencies between packages point one way (libutil <- bio
+// <- softraid; bio <- bioctl), and softraid's engine is platform-free.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+const scope = '@openbsd38';
+const packageNames = ['libutil', 'bio', 'softraid', 'bioctl'];
+
+/** Import patterns naming the packages `name` may not depend on (and itself by name). */
+function otherPackages(name, allowed) {
+  return packageNames.filter((other) => !allowed.includes(other)).map((other) => ({
+    group: [`${scope}/${other}`, `${scope}/${other}/*`],
+    message: other === name ? `inside ${scope}/${name}, import by relative path` : `${scope}/${name} does not depend on ${scope}/${other} (libutil <- bio <- softraid; bio <- bioctl)`,
+  }));
+}
+
+/** One rule per package: it imports only the packages it depends on, and nothing outside itself by relative path. */
+function packageBoundaries(graph) {
+  return Object.entries(graph).map(([name, allowed]) => ({
+    files: [`packages/${name}/**/*.ts`],
+    rules: {
+      'no-restricted-imports': ['error', {
+        patterns: [...otherPackages(name, allowed), {
+          group: ['../../../../*', '../../../../../*'],
+          message: 'a relative import may not leave its package: import the package by name',
+        }],
+      }],
+    },
+  }));
+}
+
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'state/', '**/*.wasm'] },
+  { ignores: ['**/dist/', 'node_modules/', 'state/', '**/*.wasm'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -16,13 +43,19 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
     },
   },
+  ...packageBoundaries({
+    libutil: [],
+    bio: ['libutil'],
+    softraid: ['libutil', 'bio'],
+    bioctl: ['libutil', 'bio'],
+  }),
   {
-    files: ['src/engine/**/*.ts'],
-    ignores: ['src/engine/**/*.test.ts', 'src/engine/**/*.test-helper.ts'],
+    files: ['packages/softraid/src/engine/**/*.ts'],
+    ignores: ['packages/softraid/src/engine/**/*.test.ts', 'packages/softraid/src/engine/**/*.test-helper.ts'],
     rules: {
       'no-restricted-imports': ['error', {
         patterns: [{ group: ['node:*', 'fs', 'net', 'fs/*', 'child_process', '../chunk/*', '../../chunk/*', '../nbd/*', '../../nbd/*'],
-          message: 'src/engine is platform-free: inject I/O through ChunkBackend instead.' }],
+          message: 'softraid\'s engine is platform-free: inject I/O through ChunkBackend instead.' }, ...otherPackages('softraid', ['libutil', 'bio'])],
       }],
     },
   },

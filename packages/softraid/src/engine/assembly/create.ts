@@ -1,0 +1,134 @@
+// Creating a volume (bioctl -c LEVEL -l chunks): every check first, each
+// refusal naming the chunk with no byte written; then fresh metadata
+// (event counter 1, all chunks Online, clean) on every chunk.
+import { SoftraidError, MetadataError } from '../errors.js';
+import { isPowerOfTwo } from '@openbsd38/libutil/units.js';
+import type { ChunkBackend } from '../chunk.js';
+import type { BioMessage } from '@openbsd38/bio/controller.js';
+import { levelTable, stripSizeBytesDefault, stripSizeBytesMax, stripSizeBytesMin, type Raid5Layout, type RaidLevel } from '@openbsd38/bio/levels.js';
+import type { VolumeRecord } from '../metadata/record.js';
+import { chunkNameBytes, dataOffsetBytesDefault, formatVersionCurrent, reservedRegionsDefault } from '../metadata/layout.js';
+import { readChunkMetadata, wipeChunkMetadata, writeChunkMetadata } from '../metadata/io.js';
+import { deviceNameProblem } from '../metadata/validate.js';
+import { fitName } from '../metadata/text.js';
+import { newUuid } from '../metadata/uuid.js';
+import { describeOwner, refuseDuplicates, refuseInUse, type ChunksInUse } from './checks.js';
+import { coercedSizeBytes, unequalSizesWarning, usableSizeBytesMinFor, usableSizeBytesOf, volumeSizeBytesFor } from './sizes.js';
+
+export interface CreateVolumeRequest {
+  level: RaidLevel;
+  /** RAID 5/6 parity placement; default left-asymmetric (OpenBSD's). */
+  layout?: Raid5Layout;
+  /** Striped levels only; default 64 KiB. */
+  stripSizeBytes?: number;
+  chunks: ChunkBackend[];
+  deviceName: string;
+  noAutoAssemble: boolean;
+  /** -C force: overwrite existing softraid metadata. */
+  force: boolean;
+  chunksInUse: ChunksInUse;
+  random: (bytes: Uint8Array) => void;
+}
+
+export interface CreatedVolume {
+  record: VolumeRecord;
+  members: ChunkBackend[];
+  messages: BioMessage[];
+}
+
+function parityLevel(level: RaidLevel): boolean {
+  return level === 'raid5' || level === 'raid6';
+}
+
+/** Strip size and layout, with defaults; refuses what the level does not take. */
+function geometryOf(request: CreateVolumeRequest): { stripSizeBytes: number; layout: Raid5Layout | null } {
+  const info = levelTable[request.level];
+  if (request.layout !== undefined && !parityLevel(request.level)) {
+    throw new SoftraidError(`layout ${request.layout} applies to RAID 5 and RAID 6 only, not ${info.displayName}`);
+  }
+  const layout = parityLevel(request.level) ? request.layout ?? 'left-asymmetric' : null;
+  if (!info.striped) {
+    if (request.stripSizeBytes !== undefined && request.stripSizeBytes !== 0) {
+      throw new SoftraidError(`${info.displayName} has no strips; strip size ${request.stripSizeBytes} does not apply`);
+    }
+    return { stripSizeBytes: 0, layout };
+  }
+  const stripSizeBytes = request.stripSizeBytes ?? stripSizeBytesDefault;
+  if (!isPowerOfTwo(stripSizeBytes) || stripSizeBytes < stripSizeBytesMin || stripSizeBytes > stripSizeBytesMax) {
+    throw new SoftraidError(`invalid strip size ${stripSizeBytes}: must be a power of two from ${stripSizeBytesMin} to ${stripSizeBytesMax} bytes`);
+  }
+  return { stripSizeBytes, layout };
+}
+
+export async function createVolume(request: CreateVolumeRequest): Promise<CreatedVolume> {
+  const info = levelTable[request.level];
+  const chunks = request.chunks;
+  // 1. Shape of the request.
+  if (chunks.length < info.minimumChunks) {
+    throw new SoftraidError(`${info.displayName} needs at least ${info.minimumChunks} chunks, ${chunks.length} given`);
+  }
+  if (chunks.length > info.maximumChunks) {
+    throw new SoftraidError(`${info.displayName} takes at most ${info.maximumChunks} chunks, ${chunks.length} given`);
+  }
+  const { stripSizeBytes, layout } = geometryOf(request);
+  const nameProblem = deviceNameProblem(request.deviceName);
+  if (nameProblem !== undefined) throw new SoftraidError(`cannot create ${request.deviceName}: ${nameProblem}`);
+  // 2. The chunks themselves: listed once, free, large enough.
+  refuseDuplicates(chunks);
+  refuseInUse(chunks, request.chunksInUse);
+  const dataOffsetBytes = dataOffsetBytesDefault;
+  const usableMinBytes = usableSizeBytesMinFor(request.level, stripSizeBytes);
+  const usableSizesBytes = chunks.map((chunk) => {
+    const usable = usableSizeBytesOf(chunk.sizeBytes, dataOffsetBytes);
+    if (usable < usableMinBytes) {
+      throw new SoftraidError(`chunk ${chunk.name} too small: ${chunk.sizeBytes} bytes, at least ${dataOffsetBytes + usableMinBytes} needed (${dataOffsetBytes} of metadata area plus ${usableMinBytes} of data)`);
+    }
+    return usable;
+  });
+  // 3. Existing metadata: only with force.
+  const holdsMetadata: boolean[] = [];
+  for (const chunk of chunks) {
+    let owner: string | undefined;
+    try {
+      const found = await readChunkMetadata(chunk);
+      owner = found === null ? undefined : `metadata of ${describeOwner(found.record)}`;
+    } catch (error) {
+      if (!(error instanceof MetadataError)) throw error;
+      owner = `damaged softraid metadata (${error.message})`;
+    }
+    holdsMetadata.push(owner !== undefined);
+    if (owner !== undefined && !request.force) {
+      throw new SoftraidError(`chunk ${chunk.name} holds ${owner}; use -C force to overwrite it`);
+    }
+  }
+  // 4. The record.
+  const messages: BioMessage[] = [];
+  const warning = unequalSizesWarning(request.level, usableSizesBytes);
+  if (warning !== undefined) messages.push({ type: 'warning', text: warning });
+  const chunkDataSizeBytes = coercedSizeBytes(usableSizesBytes);
+  const record: VolumeRecord = {
+    formatVersion: formatVersionCurrent,
+    uuid: newUuid(request.random),
+    kind: request.level,
+    layout,
+    stripSizeBytes,
+    chunkCount: chunks.length,
+    dataOffsetBytes,
+    chunkDataSizeBytes,
+    volumeSizeBytes: volumeSizeBytesFor({ kind: request.level, chunkDataSizeBytes, stripSizeBytes, chunkCount: chunks.length, usableSizesBytes }),
+    eventCounter: 1,
+    eventCounterFloor: 1,
+    deviceName: request.deviceName,
+    noAutoAssemble: request.noAutoAssemble,
+    dirty: false,
+    rebuildCheckpointBytes: 0,
+    chunks: chunks.map((chunk, index) => ({ index, state: 'Online', usableSizeBytes: usableSizesBytes[index]!, name: fitName(chunk.name, chunkNameBytes) })),
+    reservedRegions: structuredClone(reservedRegionsDefault),
+  };
+  // 5. Write: old metadata wiped first, so a crash never leaves an old copy that outranks the new one.
+  await Promise.all(chunks.map(async (chunk, index) => {
+    if (holdsMetadata[index]) await wipeChunkMetadata(chunk);
+    await writeChunkMetadata(chunk, record, index);
+  }));
+  return { record, members: [...chunks], messages };
+}

@@ -1,0 +1,42 @@
+// A volume's geometry from its metadata record, checked before use.
+import { assert } from '@openbsd38/libutil/assert.js';
+import { isPowerOfTwo } from '@openbsd38/libutil/units.js';
+import { levelTable, stripSizeBytesMax, stripSizeBytesMin } from '@openbsd38/bio/levels.js';
+import type { VolumeRecord } from '../metadata/record.js';
+import type { Geometry } from './discipline.js';
+
+export function geometryFromRecord(record: VolumeRecord): Geometry {
+  assert(record.kind !== 'hotspare', 'a hot spare record describes no volume');
+  assert(record.chunks.length === record.chunkCount, 'record: chunk list length differs from chunkCount');
+  record.chunks.forEach((chunk, index) => assert(chunk.index === index, `record: chunk ${index} carries index ${chunk.index}`));
+  return {
+    level: record.kind,
+    chunkCount: record.chunkCount,
+    stripSizeBytes: record.stripSizeBytes,
+    layout: record.layout,
+    chunkDataSizeBytes: record.chunkDataSizeBytes,
+    chunkUsableSizesBytes: record.chunks.map((chunk) => chunk.usableSizeBytes),
+  };
+}
+
+/** Checks shared by striped levels: a power-of-two strip in softraid's range. */
+export function assertStriped(geometry: Geometry, chunkCountMin: number): void {
+  const info = levelTable[geometry.level];
+  assert(geometry.chunkCount >= chunkCountMin && geometry.chunkCount <= info.maximumChunks,
+    `${info.displayName}: ${geometry.chunkCount} chunks out of range`);
+  assert(isPowerOfTwo(geometry.stripSizeBytes) && geometry.stripSizeBytes >= stripSizeBytesMin
+    && geometry.stripSizeBytes <= stripSizeBytesMax, `${info.displayName}: bad strip size ${geometry.stripSizeBytes}`);
+  assert(Number.isSafeInteger(geometry.chunkDataSizeBytes) && geometry.chunkDataSizeBytes >= geometry.stripSizeBytes,
+    `${info.displayName}: chunk data size ${geometry.chunkDataSizeBytes} smaller than a strip`);
+}
+
+/**
+ * Parity levels: the volume bytes of one row (a stripe's data strips). A
+ * write of whole rows computes parity from its own data, with no reads and
+ * no partial parity log record; 0 for levels without parity.
+ */
+export function parityRowBytes(geometry: Geometry): number {
+  if (geometry.level === 'raid5') return geometry.stripSizeBytes * (geometry.chunkCount - 1);
+  if (geometry.level === 'raid6') return geometry.stripSizeBytes * (geometry.chunkCount - 2);
+  return 0;
+}

@@ -1,0 +1,494 @@
+// Scrub (md's check/repair, ZFS's scrub; softraid has the Scrubbing states
+// but never runs one, reference §3.14): every stripe of a redundant volume
+// is checked piece by piece while the volume serves I/O — RAID 1 copies
+// compared, RAID 5 parity recomputed — under the volume's range lock and
+// paced with rebuild's min/max rates. Repair rewrites what disagrees.
+//
+// Media errors: a chunk read that fails is narrowed to the failing blocks,
+// which are regenerated from redundancy, written back and read again (md's
+// read-error correction, in check and repair mode alike). If the write or
+// the read-back fails, the chunk goes Offline (softraid's rule, §3.7) and the
+// scrub ends. Blocks with no good copy left are reported as volume byte
+// ranges and never replaced by anything, zeros least of all.
+//
+// Chunk states stay Online: a scrub is not a condition of a chunk and must
+// not outlive a crash in the metadata. The volume reports Scrubbing while it
+// runs and its members are all Online (Volume.info()).
+import { assert } from '@openbsd38/libutil/assert.js';
+import { ChunkIoError, SoftraidError, VolumeIoError } from '../errors.js';
+import { divFloor } from '@openbsd38/libutil/units.js';
+import { progressFigures } from './rebuild.js';
+import { xorInto } from '../parity/index.js';
+import { ChunkRetry } from '../disciplines/sub-io.js';
+import { raid5ParityChunk } from '../disciplines/raid5-layout.js';
+import { RateLimiter } from './rate-limiter.js';
+import type { ByteRange, Geometry } from '../disciplines/discipline.js';
+import type { ChunkBackend } from '../chunk.js';
+import type { Clock } from './events.js';
+import type { MemberSet } from './member-set.js';
+import type { Release } from './stripe-lock.js';
+
+/** md's mismatch_cnt unit: counts are in 512-byte sectors. */
+export const scrubSectorBytes = 512;
+/** Unreadable ranges kept in a result; more are counted, not listed. */
+export const scrubUnreadableRangesMax = 256;
+
+export interface ScrubProgress {
+  operation: 'scrub';
+  repair: boolean;
+  percent: number;
+  /** Bytes of each chunk's data area checked (per device, as md's sync_completed and as rebuild). */
+  bytesDone: number;
+  bytesTotal: number;
+  rateBytesPerSecond: number;
+  etaSeconds: number | null;
+  mismatchSectors: number;
+}
+
+export interface ScrubResult {
+  repair: boolean;
+  /** finished: every stripe checked; stopped: by request or close; failed: a chunk went Offline or the volume degraded. */
+  status: 'finished' | 'stopped' | 'failed';
+  reason: string | null;
+  /** On the volume's clock (monotonic); the controller adds wall-clock time. */
+  startedAtMs: number;
+  finishedAtMs: number;
+  bytesDone: number;
+  bytesTotal: number;
+  /**
+   * 512-byte sectors found inconsistent (md's mismatch_cnt): a RAID 1 volume
+   * sector whose copies differ, or a RAID 5 sector column (the same 512 bytes
+   * of a row on every chunk) whose parity is not the XOR of its data.
+   */
+  mismatchSectors: number;
+  /** Of those, sectors rewritten to agree (repair mode). */
+  repairedSectors: number;
+  /** Chunk sectors that failed to read. */
+  mediaErrorSectors: number;
+  /** Of those, sectors regenerated from redundancy, rewritten and read back. */
+  mediaErrorSectorsRewritten: number;
+  /** Volume byte ranges with no good copy left: their data is lost (reads of them fail). Merged, ascending. */
+  unreadableRanges: ByteRange[];
+  /** Ranges past scrubUnreadableRangesMax, counted only. */
+  unreadableRangesDropped: number;
+}
+
+/** What a scrub needs from its volume. */
+export interface ScrubHost {
+  readonly members: MemberSet;
+  readonly clock: Clock;
+  readonly geometry: Geometry;
+  /** Bytes of each chunk's data area holding volume data (discipline.chunkUsedBytes). */
+  readonly chunkUsedBytes: number;
+  /** The volume range to lock while a chunk range is checked (discipline.rebuildLockRange). */
+  lockRange(chunkOffsetBytes: number, lengthBytes: number): ByteRange;
+  lock(range: ByteRange): Promise<Release>;
+  /** The volume served a request lately (md: not idle). */
+  isBusy(): boolean;
+  /** md's speed_limit_min/max, read at every piece so a change applies at once. */
+  rates(): { rateBytesPerSecondMin: number; rateBytesPerSecondMax: number };
+  /**
+   * Before a rewrite of a chunk range: the volume's first write rules (its
+   * metadata says dirty, the write-intent bits of the range are durable),
+   * so that a crash in the middle is resynced like any cut write. Returns
+   * what to call once the rewrite is over.
+   */
+  beforeRewrite(chunkOffsetBytes: number, lengthBytes: number): Promise<() => void>;
+}
+
+export interface ScrubOptions {
+  repair: boolean;
+  pieceBytes: number;
+  /** Granularity of media-error narrowing: the volume's logical block size. */
+  blockBytes: number;
+}
+
+/** The scrub cannot go on (a chunk left Online); the piece's remaining work is dropped. */
+class ScrubInterrupted extends Error {
+  override name = 'ScrubInterrupted';
+}
+
+export class Scrub {
+  private bytesDone = 0;
+  private readonly startedMs: number;
+  private stopping = false;
+  private readonly limiter: RateLimiter;
+  private readonly counts = { mismatchSectors: 0, repairedSectors: 0, mediaErrorSectors: 0, mediaErrorSectorsRewritten: 0 };
+  private readonly unreadable: ByteRange[] = [];
+  private unreadableDropped = 0;
+  finished: Promise<ScrubResult>;
+
+  constructor(private readonly host: ScrubHost, readonly options: ScrubOptions) {
+    const level = host.geometry.level;
+    assert(level === 'raid1' || level === 'raid5', `scrub on ${level}`);
+    assert(options.pieceBytes > 0 && options.pieceBytes % scrubSectorBytes === 0, 'scrub: piece size must be whole sectors');
+    assert(options.blockBytes >= scrubSectorBytes && options.blockBytes % scrubSectorBytes === 0, 'scrub: bad block size');
+    assert(level !== 'raid5' || host.geometry.stripSizeBytes % options.blockBytes === 0, 'scrub: blocks must not straddle strips');
+    this.startedMs = host.clock.nowMs();
+    this.limiter = new RateLimiter(host.clock);
+    this.finished = Promise.resolve(this.result('stopped', 'not started'));
+  }
+
+  get bytesTotal(): number {
+    return this.host.chunkUsedBytes;
+  }
+
+  start(): Promise<ScrubResult> {
+    this.finished = this.run();
+    return this.finished;
+  }
+
+  /** Stops after the piece in progress. */
+  async stop(): Promise<ScrubResult> {
+    this.stopping = true;
+    return this.finished;
+  }
+
+  progress(): ScrubProgress {
+    return {
+      operation: 'scrub',
+      repair: this.options.repair,
+      bytesDone: this.bytesDone,
+      bytesTotal: this.bytesTotal,
+      ...progressFigures(this.bytesDone, this.bytesTotal, 0, this.host.clock.nowMs() - this.startedMs),
+      mismatchSectors: this.counts.mismatchSectors,
+    };
+  }
+
+  private result(status: ScrubResult['status'], reason: string | null): ScrubResult {
+    return {
+      repair: this.options.repair, status, reason,
+      startedAtMs: this.startedMs, finishedAtMs: this.host.clock.nowMs(),
+      bytesDone: this.bytesDone, bytesTotal: this.bytesTotal,
+      ...this.counts,
+      unreadableRanges: this.unreadable.map((range) => ({ ...range })),
+      unreadableRangesDropped: this.unreadableDropped,
+    };
+  }
+
+  private async run(): Promise<ScrubResult> {
+    const members = this.host.members;
+    while (this.bytesDone < this.bytesTotal) {
+      if (this.stopping) return this.result('stopped', 'stopped by request');
+      if (members.state !== 'Online') return this.result('failed', `volume ${members.deviceName} is ${members.state}`);
+      const lengthBytes = Math.min(this.options.pieceBytes, this.bytesTotal - this.bytesDone);
+      const release = await this.host.lock(this.host.lockRange(this.bytesDone, lengthBytes));
+      try {
+        await this.checkPiece(this.bytesDone, lengthBytes);
+      } catch (error) {
+        if (error instanceof ScrubInterrupted || error instanceof ChunkRetry || error instanceof VolumeIoError) {
+          return this.result('failed', error.message);
+        }
+        throw error;
+      } finally {
+        release();
+      }
+      this.bytesDone += lengthBytes;
+      const rates = this.host.rates();
+      await this.limiter.pace(lengthBytes, this.host.isBusy() ? rates.rateBytesPerSecondMin : rates.rateBytesPerSecondMax);
+    }
+    return this.result('finished', null);
+  }
+
+  /** Every chunk Online and still backed by the member read from: otherwise the piece is abandoned. */
+  private assertUnchanged(backends: readonly ChunkBackend[]): void {
+    const members = this.host.members;
+    for (let chunkIndex = 0; chunkIndex < members.chunkCount; chunkIndex++) {
+      if (members.chunkState(chunkIndex) !== 'Online' || members.member(chunkIndex) !== backends[chunkIndex]) {
+        throw new ScrubInterrupted(`chunk ${chunkIndex} of ${members.deviceName} left state Online during the scrub`);
+      }
+    }
+  }
+
+  /**
+   * One piece (chunk range [offset, offset + length) on every chunk):
+   * 1. read it from every chunk, narrowing a failed read to its bad blocks;
+   * 2. regenerate bad blocks that have redundancy left, rewrite and re-read them;
+   *    record the others as unreadable;
+   * 3. compare mirrors / check parity over the rest, counting mismatches;
+   * 4. in repair mode, rewrite what disagrees.
+   */
+  private async checkPiece(chunkOffsetBytes: number, lengthBytes: number): Promise<void> {
+    const members = this.host.members;
+    const chunkCount = members.chunkCount;
+    const backends: ChunkBackend[] = [];
+    for (let chunkIndex = 0; chunkIndex < chunkCount; chunkIndex++) {
+      const backend = members.member(chunkIndex);
+      if (backend === null || members.chunkState(chunkIndex) !== 'Online') throw new ScrubInterrupted(`chunk ${chunkIndex} is not online`);
+      backends.push(backend);
+    }
+    const buffers = backends.map(() => new Uint8Array(lengthBytes));
+    const badBlocks = await Promise.all(backends.map((backend, chunkIndex) => this.readNarrowing(backend, chunkOffsetBytes, buffers[chunkIndex]!)));
+    this.assertUnchanged(backends);
+
+    const blockBytes = this.options.blockBytes;
+    /** Blocks (piece-relative index) no chunk could give back: left out of the comparison. */
+    const lostBlocks = new Set<number>();
+    const blocksWithErrors = [...new Set(badBlocks.flat())].sort((a, b) => a - b);
+    for (const block of blocksWithErrors) {
+      const start = block * blockBytes;
+      const end = Math.min(lengthBytes, start + blockBytes);
+      const bad = badBlocks.map((blocks, chunkIndex) => (blocks.includes(block) ? chunkIndex : -1)).filter((index) => index >= 0);
+      this.counts.mediaErrorSectors += bad.length * ((end - start) / scrubSectorBytes);
+      const canRegenerate = this.host.geometry.level === 'raid1' ? bad.length < chunkCount : bad.length === 1;
+      if (!canRegenerate) {
+        lostBlocks.add(block);
+        for (const chunkIndex of bad) {
+          for (const range of volumeRangesOnChunk(this.host.geometry, chunkIndex, chunkOffsetBytes + start, end - start)) this.addUnreadable(range);
+        }
+        continue;
+      }
+      const good = [...Array(chunkCount).keys()].filter((chunkIndex) => !bad.includes(chunkIndex));
+      const regenerated = new Uint8Array(end - start);
+      if (this.host.geometry.level === 'raid1') regenerated.set(buffers[good[0]!]!.subarray(start, end));
+      else for (const chunkIndex of good) xorInto(regenerated, buffers[chunkIndex]!.subarray(start, end));
+      for (const chunkIndex of bad) {
+        buffers[chunkIndex]!.set(regenerated, start);
+        await this.rewrite(chunkIndex, backends, chunkOffsetBytes + start, regenerated);
+        this.counts.mediaErrorSectorsRewritten += (end - start) / scrubSectorBytes;
+      }
+    }
+
+    if (this.host.geometry.level === 'raid1') await this.checkMirrors(chunkOffsetBytes, buffers, backends, lostBlocks);
+    else await this.checkParity(chunkOffsetBytes, buffers, backends, lostBlocks);
+  }
+
+  /** Reads a chunk range; on a read error re-reads it block by block and returns the blocks that fail. */
+  private async readNarrowing(backend: ChunkBackend, chunkOffsetBytes: number, into: Uint8Array): Promise<number[]> {
+    const dataOffsetBytes = this.host.members.record.dataOffsetBytes;
+    try {
+      await backend.read(into, dataOffsetBytes + chunkOffsetBytes);
+      return [];
+    } catch (error) {
+      if (!isChunkIoError(error)) throw error;
+    }
+    const bad: number[] = [];
+    const blockBytes = this.options.blockBytes;
+    for (let start = 0, block = 0; start < into.length; start += blockBytes, block++) {
+      const view = into.subarray(start, Math.min(into.length, start + blockBytes));
+      try {
+        await backend.read(view, dataOffsetBytes + chunkOffsetBytes + start);
+      } catch (error) {
+        if (!isChunkIoError(error)) throw error;
+        view.fill(0); // never used: the block is regenerated or reported lost
+        bad.push(block);
+      }
+    }
+    return bad;
+  }
+
+  /**
+   * Writes regenerated or repaired bytes to a chunk through the volume's
+   * failure policy (a failed write takes the chunk Offline: ChunkRetry),
+   * flushes them, then reads them back; a read-back that fails or differs
+   * takes it Offline too.
+   */
+  private async rewrite(chunkIndex: number, backends: readonly ChunkBackend[], chunkOffsetBytes: number, data: Uint8Array): Promise<void> {
+    const members = this.host.members;
+    this.assertUnchanged(backends);
+    const rewritten = await this.host.beforeRewrite(chunkOffsetBytes, data.length);
+    try {
+      this.assertUnchanged(backends);
+      await members.write(chunkIndex, chunkOffsetBytes, data);
+      // Counted as repaired only once durable: a crash must not bring the bad bytes back
+      // after the scrub said they were fixed.
+      await members.flushChunk(chunkIndex);
+    } finally {
+      rewritten();
+    }
+    const back = new Uint8Array(data.length);
+    let problem: string | null = null;
+    try {
+      await backends[chunkIndex]!.read(back, members.record.dataOffsetBytes + chunkOffsetBytes);
+      if (!bytesEqual(back, data)) problem = 'read back different data';
+    } catch (error) {
+      if (!isChunkIoError(error)) throw error;
+      problem = `read error persists after rewrite: ${error.message}`;
+    }
+    if (problem !== null) {
+      members.setChunkState(chunkIndex, 'Offline', `scrub at chunk byte ${chunkOffsetBytes}: ${problem}`);
+      await members.persist();
+      throw new ScrubInterrupted(`chunk ${chunkIndex} of ${members.deviceName} went offline: ${problem}`);
+    }
+  }
+
+  /**
+   * RAID 1: sector by sector, every copy against the first. In repair mode a
+   * run of mismatched sectors is rewritten from the copy a strict majority
+   * agrees on, or else from the first chunk (md's choice), once that copy
+   * reads back the same bytes again; a copy that does not is left alone.
+   */
+  private async checkMirrors(chunkOffsetBytes: number, buffers: Uint8Array[], backends: readonly ChunkBackend[], lostBlocks: ReadonlySet<number>): Promise<void> {
+    const reference = buffers[0]!;
+    if (buffers.every((buffer) => bytesEqual(buffer, reference))) return;
+    const sectorsPerBlock = this.options.blockBytes / scrubSectorBytes;
+    const mismatched = (sector: number): boolean => {
+      if (lostBlocks.has(divFloor(sector, sectorsPerBlock))) return false;
+      const start = sector * scrubSectorBytes;
+      const expected = reference.subarray(start, start + scrubSectorBytes);
+      return buffers.some((buffer) => !bytesEqual(buffer.subarray(start, start + scrubSectorBytes), expected));
+    };
+    for (const run of sectorRuns(reference.length / scrubSectorBytes, mismatched)) {
+      this.counts.mismatchSectors += run.count;
+      if (!this.options.repair) continue;
+      const start = run.first * scrubSectorBytes;
+      const end = start + run.count * scrubSectorBytes;
+      const copies = buffers.map((buffer) => buffer.subarray(start, end));
+      const source = majorityOrFirst(copies);
+      const again = new Uint8Array(end - start);
+      try {
+        await backends[source]!.read(again, this.host.members.record.dataOffsetBytes + chunkOffsetBytes + start);
+      } catch (error) {
+        if (!isChunkIoError(error)) throw error;
+        continue;
+      }
+      if (!bytesEqual(again, copies[source]!)) continue;
+      for (let chunkIndex = 0; chunkIndex < copies.length; chunkIndex++) {
+        if (chunkIndex !== source && !bytesEqual(copies[chunkIndex]!, again)) await this.rewrite(chunkIndex, backends, chunkOffsetBytes + start, again);
+      }
+      this.counts.repairedSectors += run.count;
+    }
+  }
+
+  /**
+   * RAID 5: the XOR of a sector column over all chunks must be zero. In
+   * repair mode the row's parity strip is recomputed from its data (md's
+   * repair) and rewritten where it was wrong.
+   */
+  private async checkParity(chunkOffsetBytes: number, buffers: Uint8Array[], backends: readonly ChunkBackend[], lostBlocks: ReadonlySet<number>): Promise<void> {
+    const syndrome = buffers[0]!.slice();
+    for (const buffer of buffers.slice(1)) xorInto(syndrome, buffer);
+    if (isZero(syndrome)) return;
+    const geometry = this.host.geometry;
+    const stripSizeBytes = geometry.stripSizeBytes;
+    const sectorsPerBlock = this.options.blockBytes / scrubSectorBytes;
+    const mismatched = (sector: number): boolean => !lostBlocks.has(divFloor(sector, sectorsPerBlock))
+      && !isZero(syndrome.subarray(sector * scrubSectorBytes, (sector + 1) * scrubSectorBytes));
+    // Runs must not cross a row: the parity chunk changes with the row.
+    const rowOf = (sector: number): number => divFloor(chunkOffsetBytes + sector * scrubSectorBytes, stripSizeBytes);
+    for (const run of sectorRuns(syndrome.length / scrubSectorBytes, mismatched, rowOf)) {
+      this.counts.mismatchSectors += run.count;
+      if (!this.options.repair) continue;
+      const start = run.first * scrubSectorBytes;
+      const end = start + run.count * scrubSectorBytes;
+      const parityChunkIndex = raid5ParityChunk(rowOf(run.first), geometry.chunkCount);
+      const parity = buffers[parityChunkIndex]!.slice(start, end);
+      xorInto(parity, syndrome.subarray(start, end));
+      await this.rewrite(parityChunkIndex, backends, chunkOffsetBytes + start, parity);
+      this.counts.repairedSectors += run.count;
+    }
+  }
+
+  /** Kept sorted and merged (RAID 1 reports one range per copy; RAID 5 strips of a row arrive out of order). */
+  private addUnreadable(range: ByteRange): void {
+    const list = this.unreadable;
+    let start = range.offsetBytes;
+    let end = range.offsetBytes + range.lengthBytes;
+    let index = list.findIndex((entry) => entry.offsetBytes + entry.lengthBytes >= start);
+    if (index < 0) index = list.length;
+    let removed = 0;
+    while (index + removed < list.length && list[index + removed]!.offsetBytes <= end) {
+      const entry = list[index + removed]!;
+      start = Math.min(start, entry.offsetBytes);
+      end = Math.max(end, entry.offsetBytes + entry.lengthBytes);
+      removed++;
+    }
+    if (removed === 0 && list.length >= scrubUnreadableRangesMax) {
+      this.unreadableDropped++;
+      return;
+    }
+    list.splice(index, removed, { offsetBytes: start, lengthBytes: end - start });
+  }
+}
+
+/**
+ * The volume byte ranges whose data a chunk range holds, ascending and
+ * merged. RAID 1: the same range (every chunk holds the whole volume).
+ * RAID 5: the data strips of that chunk in the rows the range covers;
+ * parity strips hold no volume data. Pure address math, the inverse of
+ * raid5Map (tested against it).
+ */
+export function volumeRangesOnChunk(geometry: Geometry, chunkIndex: number, chunkOffsetBytes: number, lengthBytes: number): ByteRange[] {
+  assert(chunkIndex >= 0 && chunkIndex < geometry.chunkCount && chunkOffsetBytes >= 0 && lengthBytes >= 0, 'volumeRangesOnChunk: bad range');
+  switch (geometry.level) {
+    case 'raid1':
+      return lengthBytes === 0 ? [] : [{ offsetBytes: chunkOffsetBytes, lengthBytes }];
+    case 'raid5': {
+      const { chunkCount, stripSizeBytes, layout } = geometry;
+      assert(layout !== null, 'raid5 without layout');
+      const ranges: ByteRange[] = [];
+      const end = chunkOffsetBytes + lengthBytes;
+      for (let position = chunkOffsetBytes; position < end;) {
+        const row = divFloor(position, stripSizeBytes);
+        const inStripBytes = position - row * stripSizeBytes;
+        const length = Math.min(stripSizeBytes - inStripBytes, end - position);
+        const parity = raid5ParityChunk(row, chunkCount);
+        if (chunkIndex !== parity) {
+          const dataIndex = layout === 'left-asymmetric'
+            ? (chunkIndex < parity ? chunkIndex : chunkIndex - 1)
+            : (chunkIndex - parity - 1 + chunkCount) % chunkCount;
+          const offsetBytes = (row * (chunkCount - 1) + dataIndex) * stripSizeBytes + inStripBytes;
+          const last = ranges[ranges.length - 1];
+          if (last && last.offsetBytes + last.lengthBytes === offsetBytes) last.lengthBytes += length;
+          else ranges.push({ offsetBytes, lengthBytes: length });
+        }
+        position += length;
+      }
+      return ranges; // ascending: a later row's strips lie further into the volume
+    }
+    default:
+      throw new SoftraidError(`no redundancy to map on ${geometry.level}`);
+  }
+}
+
+/** Consecutive sectors for which `selected` holds, split where `groupOf` changes. */
+function sectorRuns(sectorCount: number, selected: (sector: number) => boolean, groupOf: (sector: number) => number = () => 0): { first: number; count: number }[] {
+  const runs: { first: number; count: number }[] = [];
+  for (let sector = 0; sector < sectorCount; sector++) {
+    if (!selected(sector)) continue;
+    const last = runs[runs.length - 1];
+    if (last && last.first + last.count === sector && groupOf(last.first) === groupOf(sector)) last.count++;
+    else runs.push({ first: sector, count: 1 });
+  }
+  return runs;
+}
+
+/** The index of a copy more than half the copies equal, else 0 (md repairs from the first). */
+function majorityOrFirst(copies: readonly Uint8Array[]): number {
+  for (let candidate = 0; candidate < copies.length; candidate++) {
+    const agreeing = copies.filter((copy) => bytesEqual(copy, copies[candidate]!)).length;
+    if (agreeing * 2 > copies.length) return candidate;
+  }
+  return 0;
+}
+
+function isChunkIoError(error: unknown): error is ChunkIoError {
+  return error instanceof ChunkIoError;
+}
+
+/** Word-wise when both views are 4-byte aligned (fresh buffers are). */
+export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  let i = 0;
+  if ((a.byteOffset & 3) === 0 && (b.byteOffset & 3) === 0) {
+    const words = a.length >>> 2;
+    const wa = new Uint32Array(a.buffer, a.byteOffset, words);
+    const wb = new Uint32Array(b.buffer, b.byteOffset, words);
+    for (let w = 0; w < words; w++) if (wa[w] !== wb[w]) return false;
+    i = words << 2;
+  }
+  for (; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+function isZero(bytes: Uint8Array): boolean {
+  let i = 0;
+  if ((bytes.byteOffset & 3) === 0) {
+    const words = bytes.length >>> 2;
+    const view = new Uint32Array(bytes.buffer, bytes.byteOffset, words);
+    for (let w = 0; w < words; w++) if (view[w] !== 0) return false;
+    i = words << 2;
+  }
+  for (; i < bytes.length; i++) if (bytes[i] !== 0) return false;
+  return true;
+}
