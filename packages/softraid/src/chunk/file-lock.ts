@@ -10,22 +10,17 @@
 //
 //   /run/lock/softraid/file-<dev>-<ino>  ->  "<pid>:<process start time>"
 //
-// Creating a symbolic link is atomic and fails if the name exists, and its
-// target is read in one call, so a claim is never seen half written. A
-// claim whose process has exited (or whose pid now belongs to a process
-// started later) is stale, left by a crash: it is removed and claimed
-// again. Within one process a file may be opened more than once (the
+// The claim is libutil's lock link (atomic, stale once its process is gone,
+// then broken and taken: packages/libutil/src/lock-file.ts). Within one process a file may be opened more than once (the
 // controller's own in-use checks answer for that); the claim is counted
 // and removed when the last holder closes.
 //
 // The lock is cooperative: it binds softraidd processes (and anything else
-// opening members through FileChunk), not other programs. One race remains:
-// two processes breaking the same stale claim at the same moment may both
-// believe they hold it; it needs a crash and two starts within the same
-// millisecond.
-import { mkdirSync, readFileSync, readlinkSync, symlinkSync, unlinkSync } from 'node:fs';
+// opening members through FileChunk), not other programs.
+import { mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { claimLockLink, markPid } from '@openbsd38/libutil/lock-file.js';
 import { SoftraidError } from '../engine/errors.js';
 
 /** Where claims live: SOFTRAID_LOCK_DIR, else /run/lock/softraid, else a directory under the temporary directory. */
@@ -35,29 +30,8 @@ export function lockDirectory(): string {
   return process.getuid?.() === 0 ? '/run/lock/softraid' : join(tmpdir(), 'softraid-lock');
 }
 
-/** This process as a claim names it: pid and start time (clock ticks since boot), so that a reused pid is not mistaken for the owner. */
-function processMark(pid: number): string | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // The command name (field 2) may hold spaces and parentheses: count fields after its closing one.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return `${pid}:${fields[19]}`;
-  } catch {
-    return null;
-  }
-}
-
-/** This process's mark: what its claims point to. */
-export const ownMark = processMark(process.pid) ?? `${process.pid}:unknown`;
-/** Member files this process has claimed: how many holders each, and the claim's path. */
-const held = new Map<string, { holders: number; claim: string }>();
-
-/** Whether the process a claim names is still the one running under that pid. */
-export function isLive(mark: string): boolean {
-  const pid = Number(mark.split(':', 1)[0]);
-  if (!Number.isSafeInteger(pid) || pid <= 0) return false;
-  return processMark(pid) === mark;
-}
+/** Member files this process has claimed: how many holders each, and the claim's release. */
+const held = new Map<string, { holders: number; release: () => void }>();
 
 /**
  * Claims the file with identity `key` (device and inode) for this process;
@@ -73,28 +47,18 @@ export function claimMemberFile(key: string, path: string): () => void {
   const directory = lockDirectory();
   mkdirSync(directory, { recursive: true, mode: 0o755 });
   const claim = join(directory, key.replaceAll(':', '-'));
-  for (let attempt = 0; ; attempt++) {
-    try {
-      symlinkSync(ownMark, claim);
-      held.set(key, { holders: 1, claim });
-      return releaser(key);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw new SoftraidError(`chunk ${path}: cannot claim it in ${directory}: ${(error as Error).message}`);
-    }
-    let owner: string;
-    try {
-      owner = readlinkSync(claim);
-    } catch {
-      continue; // released in between: claim again
-    }
-    if (isLive(owner)) throw new SoftraidError(`chunk ${path} already in use (by process ${owner.split(':', 1)[0]})`);
-    if (attempt >= 3) throw new SoftraidError(`chunk ${path}: its claim ${claim} keeps changing hands; try again`);
-    try {
-      unlinkSync(claim); // stale: its process is gone
-    } catch {
-      // Removed by someone else already.
-    }
+  let result;
+  try {
+    result = claimLockLink(claim);
+  } catch (error) {
+    throw new SoftraidError(`chunk ${path}: cannot claim it in ${directory}: ${(error as Error).message}`);
   }
+  if (!result.claimed) {
+    throw new SoftraidError(result.unsettled ? `chunk ${path}: its claim ${claim} keeps changing hands; try again`
+      : `chunk ${path} already in use (by process ${markPid(result.heldBy)})`);
+  }
+  held.set(key, { holders: 1, release: result.release });
+  return releaser(key);
 }
 
 /** One holder's release: the claim goes with the last holder. */
@@ -106,10 +70,6 @@ function releaser(key: string): () => void {
     released = true;
     if (--mine.holders > 0) return;
     held.delete(key);
-    try {
-      if (readlinkSync(mine.claim) === ownMark) unlinkSync(mine.claim);
-    } catch {
-      // Already gone.
-    }
+    mine.release();
   };
 }

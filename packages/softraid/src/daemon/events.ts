@@ -2,7 +2,7 @@
 // the optional PROGRAM run as `PROGRAM event device [member]` (mdadm's
 // convention, so existing scripts work). Runs are bounded: a few at once,
 // a bounded queue, the overflow dropped with a log line.
-import { spawn } from 'node:child_process';
+import { commandProblem, runProgram } from '@openbsd38/libutil/run-command.js';
 import type { ControllerEvent } from '@openbsd38/bio/controller.js';
 
 export const programRunsInFlightMax = 4;
@@ -50,18 +50,13 @@ export class EventDispatcher {
       const program = this.program;
       const args = [event.name, event.device, ...(event.member === undefined ? [] : [event.member])];
       this.running++;
-      const child = spawn(program, args, { stdio: 'ignore' });
-      let finished = false;
-      const finish = (problem: string | undefined): void => {
-        if (finished) return; // 'error' and 'exit' may both arrive
-        finished = true;
+      void runProgram(program, args, { captureOutput: false }).then((result) => {
+        const problem = commandProblem(result);
         if (problem !== undefined) this.log(`event program ${program} ${args.join(' ')}: ${problem}`);
         this.running--;
         this.pump();
         if (this.running === 0 && this.queue.length === 0) for (const resolve of this.idleWaiters.splice(0)) resolve();
-      };
-      child.once('error', (error) => finish(error.message));
-      child.once('exit', (code, signal) => finish(code === 0 ? undefined : signal ? `killed by ${signal}` : `exit status ${code}`));
+      });
     }
     if (this.program === undefined && this.queue.length > 0) this.queue.length = 0;
   }
