@@ -155,7 +155,7 @@ export class CrashWorld {
 
   /** Assembly through the real code from the disks present, then the volume as the controller opens it. */
   async boot(): Promise<void> {
-    // As a scan (scanChunks): a disk without metadata (a replacement that crashed before its first
+    // As the controller's scan does: a disk without metadata (a replacement that crashed before its first
     // save) is not listed, nor one whose every copy is corrupt (a replacement whose first save was
     // torn: nothing else on it was ever valid); the scan warns and assembles without it.
     const listed: ChunkBackend[] = [];

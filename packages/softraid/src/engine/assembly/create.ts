@@ -13,7 +13,7 @@ import { deviceNameProblem } from '../metadata/validate.js';
 import { fitName } from '../metadata/text.js';
 import { newUuid } from '../metadata/uuid.js';
 import { describeOwner, refuseDuplicates, refuseInUse, type ChunksInUse } from './checks.js';
-import { coercedSizeBytes, unequalSizesWarning, usableSizeBytesMinFor, usableSizeBytesOf, volumeSizeBytesFor } from './sizes.js';
+import { coercedSizeBytes, unequalSizesWarning, usableSizeBytesMinFor, usableSizeBytesOf, volumeSizeBytesFor } from '../metadata/sizes.js';
 
 export interface CreateVolumeRequest {
   level: RaidLevel;

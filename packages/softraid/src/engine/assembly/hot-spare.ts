@@ -9,7 +9,7 @@ import { readChunkMetadata, wipeChunkMetadata, writeChunkMetadata } from '../met
 import { fitName } from '../metadata/text.js';
 import { newUuid } from '../metadata/uuid.js';
 import { describeOwner, refuseInUse, refuseLiveMember, type ChunksInUse } from './checks.js';
-import { usableSizeBytesMinFor, usableSizeBytesOf } from './sizes.js';
+import { usableSizeBytesMinFor, usableSizeBytesOf } from '../metadata/sizes.js';
 
 export interface MakeHotSpareOptions {
   chunksInUse: ChunksInUse;

@@ -5,7 +5,7 @@
 import { isPowerOfTwo } from '@openbsd38/libutil/units.js';
 import { levelTable, raid5Layouts, stripSizeBytesMax, stripSizeBytesMin } from '@openbsd38/bio/levels.js';
 import { ChunkState } from '@openbsd38/bio/states.js';
-import { volumeSizeBytesFor } from '../assembly/sizes.js';
+import { volumeSizeBytesFor } from './sizes.js';
 import type { VolumeRecord } from './record.js';
 import {
   blockBytes, chunkCountMax, featureFlag, featureFlagsKnown, writeIntentRegionBytesMin, chunkNameBytes, dataOffsetAlignmentBytes, dataOffsetBytesMax, deviceNameBytes,

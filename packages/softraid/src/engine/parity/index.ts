@@ -5,7 +5,6 @@
 //   xorMany(target, sources)         target = sources[0] ^ ... ^ sources[k-1], one pass;
 //                                    target may BE one of the sources (same view start),
 //                                    must not partially overlap any
-//   xorOf(target, sources)           same as xorMany (kept for existing callers)
 //   raid6Syndrome(p, q, data)        P = ⊕ data[i], Q = ⊕ 2^i·data[i] in GF(2^8)/0x11D
 //   raid6Recover(data, p, q, lost)   rebuild up to two lost strips in place; lost lists data
 //                                    indices and/or 'p' / 'q' (see raid6.ts for the cases)
@@ -83,11 +82,6 @@ export function xorMany(target: Uint8Array, sources: readonly Uint8Array[]): voi
     }
   }
   xorManyJs(target, sources);
-}
-
-/** target = sources[0] ^ sources[1] ^ ... (the older name of xorMany). */
-export function xorOf(target: Uint8Array, sources: readonly Uint8Array[]): void {
-  xorMany(target, sources);
 }
 
 const jsRaid6: Raid6Kernels = { xorMany: xorManyJs, syndrome: syndromeJs, recover2: recover2Js, recover1: recover1Js };

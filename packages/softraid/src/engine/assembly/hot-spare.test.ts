@@ -7,8 +7,6 @@ import { readChunkMetadata, writeChunkMetadata } from '../metadata/io.js';
 import { copyAOffsetBytes, copyBOffsetBytes } from '../metadata/layout.js';
 import { createVolume } from './create.js';
 import { makeHotSpare } from './hot-spare.js';
-import { scanChunks } from './scan.js';
-import { assembleVolume } from './assemble.js';
 
 const MiB = 1024 * 1024;
 
@@ -18,44 +16,6 @@ function randomFrom(seed: number): (bytes: Uint8Array) => void {
 }
 
 const chunk = (name: string, sizeBytes = 4 * MiB): MemoryChunk => new MemoryChunk(name, sizeBytes);
-
-test('scan groups by volume, collects hot spares, reports corrupt chunks, skips noauto unless asked', async () => {
-  const a = [chunk('/dev/a0'), chunk('/dev/a1')];
-  const b = [chunk('/dev/b0'), chunk('/dev/b1'), chunk('/dev/b2')];
-  const quiet = [chunk('/dev/q0'), chunk('/dev/q1')];
-  const base = { force: false, chunksInUse: () => false };
-  const va = await createVolume({ ...base, level: 'raid1', chunks: a, deviceName: 'sd0', noAutoAssemble: false, random: randomFrom(1) });
-  const vb = await createVolume({ ...base, level: 'raid5', chunks: b, deviceName: 'sd1', noAutoAssemble: false, random: randomFrom(2) });
-  const vq = await createVolume({ ...base, level: 'raid0', chunks: quiet, deviceName: 'sd2', noAutoAssemble: true, random: randomFrom(3) });
-  const spare = chunk('/dev/spare');
-  await makeHotSpare(spare, { chunksInUse: () => false, random: randomFrom(4) });
-  const blank = chunk('/dev/blank');
-  const broken = chunk('/dev/broken');
-  broken.current.set(a[0]!.current.subarray(0, MiB));
-  broken.current[copyAOffsetBytes + 9]! ^= 1; // the version field: damage, caught by the checksum
-  broken.current[copyBOffsetBytes + 9]! ^= 1;
-  const sameAsB0 = new MemoryChunk('/dev/by-id/b0', 4 * MiB, seededRandom(1), b[0]!.identity);
-
-  const listed = [b[2]!, blank, a[1]!, quiet[0]!, spare, broken, b[0]!, sameAsB0, a[0]!, quiet[1]!, b[1]!];
-  const result = await scanChunks(listed);
-  assert.deepEqual(result.volumes.map((v) => [v.uuid, v.chunks.map((c) => c.name)]), [
-    [vb.record.uuid, ['/dev/b2', '/dev/b0', '/dev/b1']],
-    [va.record.uuid, ['/dev/a1', '/dev/a0']],
-  ]);
-  assert.deepEqual(result.skipped.map((v) => v.uuid), [vq.record.uuid]);
-  assert.deepEqual(result.hotSpares.map((s) => s.chunk.name), ['/dev/spare']);
-  assert.deepEqual(result.corrupt.map((c) => c.chunk.name), ['/dev/broken']);
-  assert.match(result.messages.map((m) => m.text).join('\n'), /chunk \/dev\/broken has corrupt metadata, ignored: .*checksum mismatch/);
-  assert.match(result.messages.map((m) => m.text).join('\n'), /volume sd2 .* is noauto, not assembled/);
-
-  const withNoAuto = await scanChunks(listed, { includeNoAutoAssemble: true });
-  assert.equal(withNoAuto.volumes.length, 3);
-  // What scan found assembles.
-  for (const found of withNoAuto.volumes) {
-    const assembled = await assembleVolume(found.chunks, { chunksInUse: () => false, expectedUuid: found.uuid });
-    assert.ok(assembled.members.every((member) => member !== null));
-  }
-});
 
 test('hot spare: written as a one-chunk pseudo-volume; refused in use, as a live member, damaged or too small', async () => {
   const spare = chunk('/dev/hs');

@@ -2,8 +2,8 @@
 // (smallest) size, the volume size per level, and the "blocks wasted" warning.
 import { divFloor } from '@openbsd38/libutil/units.js';
 import { levelTable, type RaidLevel } from '@openbsd38/bio/levels.js';
-import type { RecordKind } from '../metadata/record.js';
-import { blockBytes, usableSizeBytesMin } from '../metadata/layout.js';
+import type { RecordKind } from './record.js';
+import { blockBytes, usableSizeBytesMin } from './layout.js';
 
 /** Bytes of a chunk after the metadata area, in whole 512-byte blocks (softraid's scm_size). */
 export function usableSizeBytesOf(chunkSizeBytes: number, dataOffsetBytes: number): number {
