@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { KiB, MiB } from '@openbsd38/libutil/units.js';
-import { formatRanges } from './softraid.js';
+import { formatRanges } from './views.js';
 import { ManualClock, fixture, waitFor } from './fixture.test-helper.js';
 
 test('controller scrub: started by name, mismatches in the view and the log, last result kept', async () => {

@@ -23,12 +23,13 @@ import { Volume } from '../volume/volume.js';
 import type { Clock, VolumeEvent } from '../volume/events.js';
 import type { VolumeLimits } from '../volume/limits.js';
 import type { BlockDevice } from '@openbsd38/bio/block-device.js';
-import { volumeRangesOnChunk, type ScrubResult } from '../volume/scrub.js';
+import { volumeRangesOnChunk } from '../volume/scrub.js';
+import { Patrol } from './patrol.js';
+import { formatRanges } from './views.js';
 import type { RebuildOutcome } from '../volume/rebuild.js';
-import type { ByteRange } from '../disciplines/discipline.js';
 import type {
   BioMessage, Controller, ControllerEvent, ControllerReply, CreateRequest, HotSpareView, InquiryView, KeptDeviceName,
-  PatrolView, RebuildRateLimits, ScrubResultView, ScrubSchedule, VolumeView,
+  PatrolView, RebuildRateLimits, ScrubSchedule, VolumeView,
 } from '@openbsd38/bio/controller.js';
 
 export interface SoftraidControllerOptions {
@@ -45,11 +46,8 @@ export interface SoftraidControllerOptions {
 }
 
 /** LSI controllers' default patrol-read interval (168 hours), used by `bioctl -t auto` without one. */
-export const scrubIntervalSecondsDefault = 7 * 24 * 3600;
 /** How often the scrub schedule looks at the clock. */
-export const scrubSchedulePollMs = 1000;
 /** Volume ranges listed in one log line; more are counted. */
-const logRangesMax = 8;
 
 interface HotSpare {
   chunk: ChunkBackend;
@@ -74,128 +72,42 @@ export class SoftraidController implements Controller {
 
   constructor(private readonly options: SoftraidControllerOptions) {
     this.controllerName = options.controllerName ?? 'softraid0';
+    this.patrol = new Patrol({
+      clock: options.clock,
+      wallClockMs: options.wallClockMs ?? Date.now,
+      log: (message) => this.options.log?.(message),
+      volumes: () => this.sortedVolumes(),
+      volume: (deviceName) => this.volumes.get(deviceName),
+      volumeNamed: (deviceName) => this.volumeNamed(deviceName),
+      exclusive: (work) => this.exclusive(work),
+      emit: (event) => this.emit(event),
+      track: (work) => {
+        this.rebuilds.add(work);
+        void work.finally(() => this.rebuilds.delete(work));
+      },
+      shuttingDown: () => this.shuttingDown,
+    });
   }
 
-  // ---- scrub and patrol (src/engine/volume/scrub.ts, docs/scrub.md) ----
-
-  private scrubSchedule: { mode: 'auto' | 'manual' | 'disabled'; intervalSeconds: number; nextDueMs: number } =
-    { mode: 'manual', intervalSeconds: scrubIntervalSecondsDefault, nextDueMs: 0 };
-  private scheduleGeneration = 0;
-  /** The last scrub result of each volume, by UUID (survives the volume's re-assembly, not a restart). */
-  private readonly lastScrubs = new Map<string, ScrubResultView>();
+  /** Scrubs and their schedule (bioctl -t), in their own file. */
+  private readonly patrol: Patrol;
   /** Device name -> uuid of a volume not attached now whose name no other volume may take (keptDeviceNames). */
   private readonly keptNames = new Map<string, string>();
 
   startScrub(deviceName: string | null, options: { repair: boolean }): Promise<ControllerReply> {
-    return this.exclusive(async (messages) => {
-      await Promise.resolve();
-      if (deviceName !== null) {
-        this.launchScrub(this.volumeNamed(deviceName), options.repair, messages);
-        return undefined;
-      }
-      const candidates = this.sortedVolumes().filter((volume) => volume.members.redundant);
-      if (candidates.length === 0) throw new SoftraidError('no redundant volume to scrub');
-      let started = 0;
-      const refusals: string[] = [];
-      for (const volume of candidates) {
-        try {
-          this.launchScrub(volume, options.repair, messages);
-          started++;
-        } catch (error) {
-          if (!(error instanceof SoftraidError)) throw error;
-          refusals.push(error.message);
-        }
-      }
-      // Some started: the others are warnings. None started: the request failed, as it does for one volume.
-      if (started === 0) throw new SoftraidError(refusals.join('; '));
-      for (const text of refusals) messages.push({ type: 'warning', text });
-      return undefined;
-    });
+    return this.patrol.start(deviceName, options);
   }
 
   stopScrub(deviceName: string | null): Promise<ControllerReply> {
-    return this.exclusive(async (messages) => {
-      const volumes = deviceName === null ? this.sortedVolumes() : [this.volumeNamed(deviceName)];
-      const running = volumes.filter((volume) => volume.scrubbing);
-      if (running.length === 0) throw new SoftraidError(deviceName === null ? 'no scrub in progress' : `${deviceName}: no scrub in progress`);
-      for (const volume of running) {
-        const result = await volume.stopScrub();
-        if (result !== null) messages.push({ type: 'info', text: `scrub of ${volume.record.deviceName} stopped at ${percentOf(result)}%` });
-      }
-      return undefined;
-    });
+    return this.patrol.stop(deviceName);
   }
 
   setScrubSchedule(schedule: ScrubSchedule): ControllerReply {
-    this.scheduleGeneration++;
-    if (schedule.mode !== 'auto') {
-      this.scrubSchedule = { ...this.scrubSchedule, mode: schedule.mode, nextDueMs: 0 };
-      return { ok: true, messages: [] };
-    }
-    const intervalSeconds = schedule.intervalSeconds ?? this.scrubSchedule.intervalSeconds;
-    if (!Number.isSafeInteger(intervalSeconds) || intervalSeconds < 1) {
-      return { ok: false, messages: [{ type: 'error', text: `invalid patrol interval ${intervalSeconds}: at least 1 second` }] };
-    }
-    const startSeconds = schedule.startSeconds ?? intervalSeconds;
-    this.scrubSchedule = { mode: 'auto', intervalSeconds, nextDueMs: this.options.clock.nowMs() + startSeconds * 1000 };
-    void this.runSchedule(this.scheduleGeneration);
-    return { ok: true, messages: [] };
+    return this.patrol.setSchedule(schedule);
   }
 
   patrolStatus(deviceName: string | null): ControllerReply<PatrolView> {
-    const volume = deviceName === null ? undefined : this.volumes.get(deviceName);
-    if (deviceName !== null && volume === undefined) return { ok: false, messages: [{ type: 'error', text: `invalid device ${deviceName}` }] };
-    const volumes = volume === undefined ? this.sortedVolumes() : [volume];
-    const schedule = this.scrubSchedule;
-    let status: PatrolView['status'] = schedule.mode === 'auto' ? 'ready' : 'stopped';
-    if (volumes.some((candidate) => this.lastScrubs.get(candidate.record.uuid)?.status !== undefined
-      && this.lastScrubs.get(candidate.record.uuid)?.status !== 'finished')) status = 'aborted';
-    if (volumes.some((candidate) => candidate.scrubbing)) status = 'active';
-    const nextSeconds = schedule.mode === 'auto' ? Math.max(0, Math.ceil((schedule.nextDueMs - this.options.clock.nowMs()) / 1000)) : 0;
-    return { ok: true, messages: [], result: { mode: schedule.mode, intervalSeconds: schedule.mode === 'auto' ? schedule.intervalSeconds : 0, nextSeconds, status } };
-  }
-
-  /** Starts a scrub and follows it to its end: last result, ScrubFinished, a log line with what it found. */
-  private launchScrub(volume: Volume, repair: boolean, messages: BioMessage[]): void {
-    const deviceName = volume.record.deviceName;
-    const uuid = volume.record.uuid;
-    const startedAtWallMs = (this.options.wallClockMs ?? Date.now)();
-    const handle = volume.startScrub({ repair });
-    messages.push({ type: 'info', text: `${repair ? 'repair' : 'scrub'} of ${deviceName} started` });
-    this.emit({ name: 'ScrubStarted', device: deviceName });
-    const tracked = handle.finished.then((result) => {
-      const view = scrubResultView(result, startedAtWallMs);
-      this.lastScrubs.set(uuid, view);
-      this.emit({ name: 'ScrubFinished', device: deviceName });
-      this.options.log?.(scrubLogMessage(deviceName, view));
-    }, (error: unknown) => {
-      this.options.log?.({ type: 'error', text: `scrub of ${deviceName} failed: ${(error as Error).message}` });
-    });
-    this.rebuilds.add(tracked);
-    void tracked.finally(() => this.rebuilds.delete(tracked));
-  }
-
-  /** The auto schedule: wakes every scrubSchedulePollMs and scrubs every eligible volume when due. */
-  private async runSchedule(generation: number): Promise<void> {
-    const clock = this.options.clock;
-    while (generation === this.scheduleGeneration && !this.shuttingDown && this.scrubSchedule.mode === 'auto') {
-      const waitMs = this.scrubSchedule.nextDueMs - clock.nowMs();
-      if (waitMs > 0) {
-        await clock.sleepMs(Math.min(waitMs, scrubSchedulePollMs));
-        continue;
-      }
-      this.scrubSchedule.nextDueMs = clock.nowMs() + this.scrubSchedule.intervalSeconds * 1000;
-      const reply = await this.exclusive(async (messages) => {
-        await Promise.resolve();
-        if (generation !== this.scheduleGeneration || this.shuttingDown) return undefined;
-        for (const volume of this.sortedVolumes()) {
-          if (volume.state !== 'Online' || volume.scrubbing || !volume.members.redundant) continue;
-          this.launchScrub(volume, false, messages);
-        }
-        return undefined;
-      });
-      for (const message of reply.messages) this.options.log?.(message);
-    }
+    return this.patrol.status(deviceName);
   }
 
   /** A rebuild that failed: the log names the volume byte ranges that were not rebuilt. */
@@ -792,7 +704,7 @@ export class SoftraidController implements Controller {
         etaSeconds: info.progress.etaSeconds,
         ...(info.progress.operation === 'scrub' ? { repair: info.progress.repair, mismatchSectors: info.progress.mismatchSectors } : {}),
       },
-      lastScrub: this.lastScrubs.get(info.uuid) ?? null,
+      lastScrub: this.patrol.lastScrub(info.uuid),
     };
   }
 
@@ -811,36 +723,4 @@ function deviceNumber(deviceName: string): number {
 
 async function closeAll(chunks: readonly ChunkBackend[]): Promise<void> {
   await Promise.allSettled(chunks.map((chunk) => chunk.close()));
-}
-
-function percentOf(result: ScrubResult): number {
-  return result.bytesTotal === 0 ? 100 : Math.floor((result.bytesDone * 100) / result.bytesTotal);
-}
-
-function scrubResultView(result: ScrubResult, startedAtWallMs: number): ScrubResultView {
-  const { startedAtMs, finishedAtMs, ...counts } = result;
-  return {
-    ...counts,
-    unreadableRanges: result.unreadableRanges.map((range) => ({ ...range })),
-    startedAt: new Date(startedAtWallMs).toISOString(),
-    durationSeconds: Math.round(finishedAtMs - startedAtMs) / 1000,
-  };
-}
-
-/** "262144-327679, 393216-393727 and 3 more": inclusive byte numbers. */
-export function formatRanges(ranges: readonly ByteRange[], dropped = 0): string {
-  const shown = ranges.slice(0, logRangesMax).map((range) => `${range.offsetBytes}-${range.offsetBytes + range.lengthBytes - 1}`);
-  const more = ranges.length - shown.length + dropped;
-  return shown.length === 0 ? 'none' : `${shown.join(', ')}${more > 0 ? ` and ${more} more` : ''}`;
-}
-
-/** One line for the daemon's log: what a scrub found, as an error when data was lost. */
-function scrubLogMessage(deviceName: string, view: ScrubResultView): BioMessage {
-  const what = view.repair ? 'repair' : 'scrub';
-  const parts = [`${view.mismatchSectors} mismatched sectors${view.repair ? ` (${view.repairedSectors} repaired)` : ''}`];
-  if (view.mediaErrorSectors > 0) parts.push(`${view.mediaErrorSectors} unreadable chunk sectors (${view.mediaErrorSectorsRewritten} rewritten)`);
-  if (view.unreadableRanges.length > 0) parts.push(`data lost at volume bytes ${formatRanges(view.unreadableRanges, view.unreadableRangesDropped)}`);
-  const ending = view.status === 'finished' ? 'finished' : `${view.status} at ${view.bytesTotal === 0 ? 100 : Math.floor((view.bytesDone * 100) / view.bytesTotal)}% (${view.reason ?? 'no reason'})`;
-  const type = view.unreadableRanges.length > 0 || view.status === 'failed' ? 'error' : view.mismatchSectors > 0 || view.mediaErrorSectors > 0 ? 'warning' : 'info';
-  return { type, text: `${what} of ${deviceName} ${ending}: ${parts.join(', ')}` };
 }
