@@ -5,38 +5,14 @@
 // checkpoint stays exact and the range ahead is overwritten consistently.
 import { assert } from '@openbsd38/libutil/assert.js';
 import { VolumeIoError } from '../errors.js';
-import { divFloor } from '@openbsd38/libutil/units.js';
-import { RateLimiter } from './rate-limiter.js';
+import { JobMeter, percentDone, type BackgroundJob, type JobFigures, type JobHost } from './background-job.js';
 import { ChunkRetry } from '../disciplines/sub-io.js';
 import type { ByteRange } from '../disciplines/discipline.js';
-import type { Clock } from './events.js';
 import type { MemberSet } from './member-set.js';
 
-export interface RebuildProgress {
-  operation: 'rebuild' | 'resync';
+export interface RebuildProgress extends JobFigures {
+  operation: 'rebuild';
   chunkIndex: number;
-  percent: number;
-  bytesDone: number;
-  bytesTotal: number;
-  rateBytesPerSecond: number;
-  etaSeconds: number | null;
-}
-
-/** Whole percent of bytesTotal done (100 when there is nothing to do). */
-export function percentDone(bytesDone: number, bytesTotal: number): number {
-  return bytesTotal === 0 ? 100 : divFloor(bytesDone * 100, bytesTotal);
-}
-
-/** A background pass's figures: percent done, bytes per second since it started, seconds left at that rate. */
-export function progressFigures(bytesDone: number, bytesTotal: number, bytesAtStart: number, elapsedMs: number):
-  Pick<RebuildProgress, 'percent' | 'rateBytesPerSecond' | 'etaSeconds'> {
-  const elapsedSeconds = elapsedMs / 1000;
-  const rateBytesPerSecond = elapsedSeconds > 0 ? Math.round((bytesDone - bytesAtStart) / elapsedSeconds) : 0;
-  return {
-    percent: percentDone(bytesDone, bytesTotal),
-    rateBytesPerSecond,
-    etaSeconds: rateBytesPerSecond > 0 ? Math.ceil((bytesTotal - bytesDone) / rateBytesPerSecond) : null,
-  };
 }
 
 export type RebuildOutcome =
@@ -46,21 +22,16 @@ export type RebuildOutcome =
   | { status: 'aborted'; checkpointBytes: number };
 
 /** What a rebuild needs from its volume. */
-export interface RebuildHost {
+export interface RebuildHost extends JobHost {
   readonly members: MemberSet;
-  readonly clock: Clock;
   /** Locks the piece's volume range and regenerates it onto the chunk; rejects with VolumeIoError or RebuildTargetLost. */
   rebuildPiece(chunkIndex: number, chunkOffsetBytes: number, lengthBytes: number): Promise<void>;
-  /** The volume served a request lately (md: not idle). */
-  isBusy(): boolean;
 }
 
-export interface RebuildPacing {
+export interface RebuildPieces {
   pieceBytes: number;
   /** Pieces regenerated at once (default 1); the checkpoint is the lowest piece not done. */
   piecesInFlightMax?: number;
-  rateBytesPerSecondMin: number;
-  rateBytesPerSecondMax: number;
 }
 
 /** The rebuilding chunk left state Rebuild (it failed, or bioctl -O took it). */
@@ -70,12 +41,10 @@ export class RebuildTargetLost extends Error {
 
 const milestonesPercent = [20, 40, 60, 80] as const;
 
-export class Rebuild {
+export class Rebuild implements BackgroundJob<RebuildOutcome, RebuildProgress> {
   private bytesDone: number;
-  private readonly startedBytes: number;
-  private readonly startedMs: number;
   private aborting = false;
-  private readonly limiter: RateLimiter;
+  private readonly meter: JobMeter;
   /** The checkpoint save in progress (at most one): pieces keep being issued meanwhile. */
   private checkpointSave: Promise<void> | null = null;
   /** A checkpoint save that threw (a bug, not an I/O error): rethrown by the loop. */
@@ -89,14 +58,12 @@ export class Rebuild {
     readonly chunkIndex: number,
     startBytes: number,
     readonly bytesTotal: number,
-    readonly pacing: RebuildPacing,
+    readonly pieces: RebuildPieces,
     /** A returning member: only pieces the write-intent bitmap marks stale are copied (the rest are counted done). */
     private readonly isPieceStale: ((chunkOffsetBytes: number, lengthBytes: number) => boolean) | null = null,
   ) {
     this.bytesDone = startBytes;
-    this.startedBytes = startBytes;
-    this.startedMs = host.clock.nowMs();
-    this.limiter = new RateLimiter(host.clock);
+    this.meter = new JobMeter(host, bytesTotal, startBytes);
   }
 
   /** Starts the loop; `finished` resolves with its outcome (it never rejects on I/O errors). */
@@ -106,19 +73,13 @@ export class Rebuild {
   }
 
   progress(): RebuildProgress {
-    return {
-      operation: 'rebuild',
-      chunkIndex: this.chunkIndex,
-      bytesDone: this.bytesDone,
-      bytesTotal: this.bytesTotal,
-      ...progressFigures(this.bytesDone, this.bytesTotal, this.startedBytes, this.host.clock.nowMs() - this.startedMs),
-    };
+    return { operation: 'rebuild', chunkIndex: this.chunkIndex, ...this.meter.figures(this.bytesDone) };
   }
 
-  /** Stops after the piece in progress, saving the checkpoint (close, shutdown). */
-  async abort(): Promise<void> {
+  /** Stops after the pieces in progress, saving the checkpoint (close, shutdown). */
+  stop(): Promise<RebuildOutcome> {
     this.aborting = true;
-    await this.finished;
+    return this.finished;
   }
 
   private percentOf(bytes: number): number {
@@ -134,7 +95,7 @@ export class Rebuild {
   private async run(): Promise<RebuildOutcome> {
     const members = this.host.members;
     const record = members.record;
-    const piecesMax = Math.max(1, this.pacing.piecesInFlightMax ?? 1);
+    const piecesMax = Math.max(1, this.pieces.piecesInFlightMax ?? 1);
     const pending = new Map<number, Promise<void>>();
     const finished = new Set<number>();
     const outcome: { failed: { reason: string; range: ByteRange } | null } = { failed: null };
@@ -158,8 +119,7 @@ export class Rebuild {
         }).finally(() => pending.delete(offsetBytes));
         pending.set(offsetBytes, piece);
         if (skipped) continue;
-        const rate = this.host.isBusy() ? this.pacing.rateBytesPerSecondMin : this.pacing.rateBytesPerSecondMax;
-        await this.limiter.pace(lengthBytes, rate);
+        await this.meter.pace(lengthBytes);
         // Pieces finish while the pacing waits: progress and checkpoints follow them as they go.
         savedPercent = this.advance(finished, savedPercent);
       }
@@ -191,7 +151,7 @@ export class Rebuild {
   }
 
   private pieceLengthAt(offsetBytes: number): number {
-    return Math.min(this.pacing.pieceBytes, this.bytesTotal - offsetBytes);
+    return Math.min(this.pieces.pieceBytes, this.bytesTotal - offsetBytes);
   }
 
   /**

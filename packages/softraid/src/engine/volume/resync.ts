@@ -5,17 +5,17 @@
 // pending resync it first themselves (Volume), so reads never see two
 // mirrors disagree. Progress is reported as operation 'resync'.
 import { VolumeIoError } from '../errors.js';
-import { RateLimiter } from './rate-limiter.js';
-import type { Clock } from './events.js';
-import { progressFigures, type RebuildPacing, type RebuildProgress } from './rebuild.js';
+import { JobMeter, type BackgroundJob, type JobFigures, type JobHost } from './background-job.js';
 import type { WriteIntentBitmap } from './write-intent.js';
 
-export interface ResyncHost {
-  readonly clock: Clock;
+export interface ResyncHost extends JobHost {
   readonly bitmap: WriteIntentBitmap;
   /** Resyncs one region (if still pending) under the range lock. */
   resyncRegion(bit: number): Promise<void>;
-  isBusy(): boolean;
+}
+
+export interface ResyncProgress extends JobFigures {
+  operation: 'resync';
 }
 
 export type ResyncOutcome =
@@ -23,18 +23,18 @@ export type ResyncOutcome =
   | { status: 'failed'; reason: string }
   | { status: 'aborted' };
 
-export class Resync {
+export class Resync implements BackgroundJob<ResyncOutcome, ResyncProgress> {
   private bytesDone = 0;
-  readonly bytesTotal: number;
-  private readonly startedMs: number;
   private aborting = false;
-  private readonly limiter: RateLimiter;
+  private readonly meter: JobMeter;
   finished: Promise<ResyncOutcome> = Promise.resolve({ status: 'aborted' });
 
-  constructor(private readonly host: ResyncHost, private readonly bits: readonly number[], readonly pacing: RebuildPacing) {
-    this.bytesTotal = bits.reduce((sum, bit) => sum + host.bitmap.rangeOf(bit).lengthBytes, 0);
-    this.startedMs = host.clock.nowMs();
-    this.limiter = new RateLimiter(host.clock);
+  constructor(private readonly host: ResyncHost, private readonly bits: readonly number[]) {
+    this.meter = new JobMeter(host, bits.reduce((sum, bit) => sum + host.bitmap.rangeOf(bit).lengthBytes, 0));
+  }
+
+  get bytesTotal(): number {
+    return this.meter.bytesTotal;
   }
 
   start(): Promise<ResyncOutcome> {
@@ -42,19 +42,13 @@ export class Resync {
     return this.finished;
   }
 
-  async abort(): Promise<void> {
+  stop(): Promise<ResyncOutcome> {
     this.aborting = true;
-    await this.finished;
+    return this.finished;
   }
 
-  progress(): RebuildProgress {
-    return {
-      operation: 'resync',
-      chunkIndex: -1,
-      bytesDone: this.bytesDone,
-      bytesTotal: this.bytesTotal,
-      ...progressFigures(this.bytesDone, this.bytesTotal, 0, this.host.clock.nowMs() - this.startedMs),
-    };
+  progress(): ResyncProgress {
+    return { operation: 'resync', ...this.meter.figures(this.bytesDone) };
   }
 
   private async run(): Promise<ResyncOutcome> {
@@ -68,9 +62,8 @@ export class Resync {
         return { status: 'failed', reason: error.message };
       }
       this.bytesDone += lengthBytes;
-      const rate = this.host.isBusy() ? this.pacing.rateBytesPerSecondMin : this.pacing.rateBytesPerSecondMax;
-      await this.limiter.pace(lengthBytes, rate);
+      await this.meter.pace(lengthBytes);
     }
-    return { status: 'finished', regions: this.bits.length, bytes: this.bytesDone, elapsedMs: this.host.clock.nowMs() - this.startedMs };
+    return { status: 'finished', regions: this.bits.length, bytes: this.bytesDone, elapsedMs: this.meter.elapsedMs() };
   }
 }

@@ -17,14 +17,12 @@
 import { assert } from '@openbsd38/libutil/assert.js';
 import { ChunkIoError, SoftraidError, VolumeIoError } from '../errors.js';
 import { divFloor } from '@openbsd38/libutil/units.js';
-import { progressFigures } from './rebuild.js';
+import { JobMeter, type BackgroundJob, type JobFigures, type JobHost } from './background-job.js';
 import { xorInto } from '../parity/index.js';
 import { ChunkRetry } from '../disciplines/sub-io.js';
 import { raid5ParityChunk } from '../disciplines/raid5-layout.js';
-import { RateLimiter } from './rate-limiter.js';
 import type { ByteRange, Geometry } from '../disciplines/discipline.js';
 import type { ChunkBackend } from '../chunk.js';
-import type { Clock } from './events.js';
 import type { MemberSet } from './member-set.js';
 import type { Release } from './stripe-lock.js';
 
@@ -33,15 +31,10 @@ export const scrubSectorBytes = 512;
 /** Unreadable ranges kept in a result; more are counted, not listed. */
 export const scrubUnreadableRangesMax = 256;
 
-export interface ScrubProgress {
+/** bytesDone: bytes of each chunk's data area checked (per device, as md's sync_completed and as rebuild). */
+export interface ScrubProgress extends JobFigures {
   operation: 'scrub';
   repair: boolean;
-  percent: number;
-  /** Bytes of each chunk's data area checked (per device, as md's sync_completed and as rebuild). */
-  bytesDone: number;
-  bytesTotal: number;
-  rateBytesPerSecond: number;
-  etaSeconds: number | null;
   mismatchSectors: number;
 }
 
@@ -74,19 +67,14 @@ export interface ScrubResult {
 }
 
 /** What a scrub needs from its volume. */
-export interface ScrubHost {
+export interface ScrubHost extends JobHost {
   readonly members: MemberSet;
-  readonly clock: Clock;
   readonly geometry: Geometry;
   /** Bytes of each chunk's data area holding volume data (discipline.chunkUsedBytes). */
   readonly chunkUsedBytes: number;
   /** The volume range to lock while a chunk range is checked (discipline.rebuildLockRange). */
   lockRange(chunkOffsetBytes: number, lengthBytes: number): ByteRange;
   lock(range: ByteRange): Promise<Release>;
-  /** The volume served a request lately (md: not idle). */
-  isBusy(): boolean;
-  /** md's speed_limit_min/max, read at every piece so a change applies at once. */
-  rates(): { rateBytesPerSecondMin: number; rateBytesPerSecondMax: number };
   /**
    * Before a rewrite of a chunk range: the volume's first write rules (its
    * metadata says dirty, the write-intent bits of the range are durable),
@@ -108,11 +96,10 @@ class ScrubInterrupted extends Error {
   override name = 'ScrubInterrupted';
 }
 
-export class Scrub {
+export class Scrub implements BackgroundJob<ScrubResult, ScrubProgress> {
   private bytesDone = 0;
-  private readonly startedMs: number;
   private stopping = false;
-  private readonly limiter: RateLimiter;
+  private readonly meter: JobMeter;
   private readonly counts = { mismatchSectors: 0, repairedSectors: 0, mediaErrorSectors: 0, mediaErrorSectorsRewritten: 0 };
   private readonly unreadable: ByteRange[] = [];
   private unreadableDropped = 0;
@@ -124,8 +111,7 @@ export class Scrub {
     assert(options.pieceBytes > 0 && options.pieceBytes % scrubSectorBytes === 0, 'scrub: piece size must be whole sectors');
     assert(options.blockBytes >= scrubSectorBytes && options.blockBytes % scrubSectorBytes === 0, 'scrub: bad block size');
     assert(level !== 'raid5' || host.geometry.stripSizeBytes % options.blockBytes === 0, 'scrub: blocks must not straddle strips');
-    this.startedMs = host.clock.nowMs();
-    this.limiter = new RateLimiter(host.clock);
+    this.meter = new JobMeter(host, host.chunkUsedBytes);
     this.finished = Promise.resolve(this.result('stopped', 'not started'));
   }
 
@@ -145,20 +131,13 @@ export class Scrub {
   }
 
   progress(): ScrubProgress {
-    return {
-      operation: 'scrub',
-      repair: this.options.repair,
-      bytesDone: this.bytesDone,
-      bytesTotal: this.bytesTotal,
-      ...progressFigures(this.bytesDone, this.bytesTotal, 0, this.host.clock.nowMs() - this.startedMs),
-      mismatchSectors: this.counts.mismatchSectors,
-    };
+    return { operation: 'scrub', repair: this.options.repair, ...this.meter.figures(this.bytesDone), mismatchSectors: this.counts.mismatchSectors };
   }
 
   private result(status: ScrubResult['status'], reason: string | null): ScrubResult {
     return {
       repair: this.options.repair, status, reason,
-      startedAtMs: this.startedMs, finishedAtMs: this.host.clock.nowMs(),
+      startedAtMs: this.meter.startedMs, finishedAtMs: this.host.clock.nowMs(),
       bytesDone: this.bytesDone, bytesTotal: this.bytesTotal,
       ...this.counts,
       unreadableRanges: this.unreadable.map((range) => ({ ...range })),
@@ -184,8 +163,7 @@ export class Scrub {
         release();
       }
       this.bytesDone += lengthBytes;
-      const rates = this.host.rates();
-      await this.limiter.pace(lengthBytes, this.host.isBusy() ? rates.rateBytesPerSecondMin : rates.rateBytesPerSecondMax);
+      await this.meter.pace(lengthBytes);
     }
     return this.result('finished', null);
   }

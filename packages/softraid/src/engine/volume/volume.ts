@@ -17,7 +17,8 @@ import { RangeLock, type LockMode } from './stripe-lock.js';
 import { RowGather } from './row-gather.js';
 import { WriteIntentBitmap, type BitRange } from './write-intent.js';
 import { PartialParityLog, type PplTicket, type RecoveryResult } from './partial-parity-log.js';
-import { Resync, type ResyncOutcome } from './resync.js';
+import { Resync, type ResyncOutcome, type ResyncProgress } from './resync.js';
+import type { JobHost, JobRates } from './background-job.js';
 import { writeIntentRegionBytesFor } from '../metadata/write-intent.js';
 import { featureFlag, reservedRegionsDefault } from '../metadata/layout.js';
 import { readChunkMetadata } from '../metadata/io.js';
@@ -51,7 +52,7 @@ export interface VolumeInfo {
   dirty: boolean;
   noAutoAssemble: boolean;
   chunks: ChunkInfo[];
-  progress: RebuildProgress | ScrubProgress | null;
+  progress: RebuildProgress | ResyncProgress | ScrubProgress | null;
 }
 
 export interface RebuildHandle {
@@ -141,6 +142,11 @@ export class Volume implements BlockDevice {
     this.blockSizePreferredBytes = this.discipline.preferredBlockSizeBytes(this.geometry);
     this.requestBytesMax = this.limits.requestBytesMax;
     this.clock = deps.clock;
+    this.jobHost = {
+      clock: deps.clock,
+      isBusy: () => this.requestsInFlight.size > 0 || this.clock.nowMs() - this.lastRequestEndMs < this.limits.rebuildIdleAfterMs,
+      rates: () => ({ rateBytesPerSecondMin: this.limits.rebuildRateBytesPerSecondMin, rateBytesPerSecondMax: this.limits.rebuildRateBytesPerSecondMax }),
+    };
     this.members = new MemberSet(record, [...members], this.discipline.capabilities.redundant, deps);
     this.locks = new RangeLock(this.limits.requestsInFlightMax + 4);
     this.admission = new Admission(this.limits.requestsInFlightMax, this.limits.requestsWaitingMax);
@@ -475,16 +481,7 @@ export class Volume implements BlockDevice {
     assert(bitmap !== null, 'resync without a bitmap');
     const bits = onlyBits ?? bitmap.pendingBits({ firstBit: 0, endBit: bitmap.bitCount });
     if (bits.length === 0 || this.closing) return { status: 'finished', regions: 0, bytes: 0, elapsedMs: 0 };
-    const resync = new Resync({
-      clock: this.clock,
-      bitmap,
-      resyncRegion: (bit) => this.resyncRegion(bit),
-      isBusy: () => this.requestsInFlight.size > 0 || this.clock.nowMs() - this.lastRequestEndMs < this.limits.rebuildIdleAfterMs,
-    }, bits, {
-      pieceBytes: this.limits.rebuildPieceBytes,
-      rateBytesPerSecondMin: this.limits.rebuildRateBytesPerSecondMin,
-      rateBytesPerSecondMax: this.limits.rebuildRateBytesPerSecondMax,
-    });
+    const resync = new Resync({ ...this.jobHost, bitmap, resyncRegion: (bit) => this.resyncRegion(bit) }, bits);
     this.resync = resync;
     try {
       return await resync.start();
@@ -675,8 +672,8 @@ export class Volume implements BlockDevice {
   async close(options: { clean: boolean }): Promise<void> {
     if (this.closing) return;
     this.closing = true;
-    await this.rebuild?.abort();
-    await this.resync?.abort();
+    await this.rebuild?.stop();
+    await this.resync?.stop();
     await this.scrubRun?.stop();
     this.gather?.releaseAll();
     await Promise.all([...this.requestsInFlight]);
@@ -712,19 +709,16 @@ export class Volume implements BlockDevice {
   private launchRebuild(chunkIndex: number, startBytes: number,
     isPieceStale: ((chunkOffsetBytes: number, lengthBytes: number) => boolean) | null = null): RebuildHandle {
     const host: RebuildHost = {
+      ...this.jobHost,
       members: this.members,
-      clock: this.clock,
       rebuildPiece: async (index, chunkOffsetBytes, lengthBytes) => {
         await this.ready();
         await this.rebuildPiece(index, chunkOffsetBytes, lengthBytes);
       },
-      isBusy: () => this.requestsInFlight.size > 0 || this.clock.nowMs() - this.lastRequestEndMs < this.limits.rebuildIdleAfterMs,
     };
     const rebuild = new Rebuild(host, chunkIndex, startBytes, this.discipline.chunkUsedBytes(this.geometry, chunkIndex), {
       pieceBytes: this.limits.rebuildPieceBytes,
       piecesInFlightMax: this.limits.rebuildPiecesInFlightMax,
-      rateBytesPerSecondMin: this.limits.rebuildRateBytesPerSecondMin,
-      rateBytesPerSecondMax: this.limits.rebuildRateBytesPerSecondMax,
     }, isPieceStale);
     this.rebuild = rebuild;
     const finished = rebuild.start().finally(() => {
@@ -734,16 +728,15 @@ export class Volume implements BlockDevice {
     return { chunkIndex, finished, partial: isPieceStale !== null };
   }
 
-  /** md's speed_limit_min/max for rebuilds started or resumed from now on, and the one running. */
-  setRebuildRateLimits(limits: { rateBytesPerSecondMin: number; rateBytesPerSecondMax: number }): void {
+  /** md's speed_limit_min/max for every background pass (rebuild, resync, scrub), the ones running included. */
+  setRebuildRateLimits(limits: JobRates): void {
     assert(limits.rateBytesPerSecondMin > 0 && limits.rateBytesPerSecondMax >= limits.rateBytesPerSecondMin, 'bad rebuild rate limits');
     this.limits.rebuildRateBytesPerSecondMin = limits.rateBytesPerSecondMin;
     this.limits.rebuildRateBytesPerSecondMax = limits.rateBytesPerSecondMax;
-    if (this.rebuild) {
-      this.rebuild.pacing.rateBytesPerSecondMin = limits.rateBytesPerSecondMin;
-      this.rebuild.pacing.rateBytesPerSecondMax = limits.rateBytesPerSecondMax;
-    }
   }
+
+  /** What every background pass needs of the volume (background-job.ts): the clock, whether it is busy, the rates now. */
+  private readonly jobHost: JobHost;
 
   // ---- scrub: check and repair (scrub.ts; docs/scrub.md) ----
 
@@ -769,14 +762,12 @@ export class Volume implements BlockDevice {
     if (this.state !== 'Online') throw new SoftraidError(`${name}: volume is ${this.state}, a scrub needs every chunk online`);
     const lockRange = this.discipline.rebuildLockRange;
     const scrub = new Scrub({
+      ...this.jobHost,
       members: this.members,
-      clock: this.clock,
       geometry: this.geometry,
       chunkUsedBytes: this.discipline.chunkUsedBytes(this.geometry, 0),
       lockRange: (chunkOffsetBytes, lengthBytes) => lockRange(this.geometry, chunkOffsetBytes, lengthBytes),
       lock: (range) => this.locks.acquire(range.offsetBytes, range.lengthBytes),
-      isBusy: () => this.requestsInFlight.size > 0 || this.clock.nowMs() - this.lastRequestEndMs < this.limits.rebuildIdleAfterMs,
-      rates: () => ({ rateBytesPerSecondMin: this.limits.rebuildRateBytesPerSecondMin, rateBytesPerSecondMax: this.limits.rebuildRateBytesPerSecondMax }),
       beforeRewrite: (chunkOffsetBytes, lengthBytes) => this.beforeScrubRewrite(chunkOffsetBytes, lengthBytes),
     }, { repair: options.repair, pieceBytes: this.limits.rebuildPieceBytes, blockBytes: this.blockSizeMinBytes });
     this.scrubRun = scrub;
