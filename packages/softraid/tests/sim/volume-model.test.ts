@@ -246,3 +246,12 @@ for (const [index, config] of configs().entries()) {
     }
   });
 }
+
+// Seeds that found bugs, run every time.
+test('volume model regression: a member fails a metadata save while the bitmap is loaded (seed 811948979)', async () => {
+  // Writes arriving before recovery save the dirty state first; chunk 2's save failed between the
+  // bitmap load's two reads of it, and the second read asserted on an Offline member.
+  const config = configs().find((candidate) => describe(candidate) === 'raid5 n=3 left-asymmetric strip=4096 failing');
+  assert.ok(config !== undefined);
+  await runOnce(config, 811948979);
+});

@@ -81,6 +81,9 @@ export class WriteIntentBitmap {
     for (let chunkIndex = 0; chunkIndex < members.chunkCount; chunkIndex++) {
       if (!members.isWritable(chunkIndex)) continue;
       for (let copyIndex = 0; copyIndex < 2; copyIndex++) {
+        // The member may have failed since its last read: requests that arrive meanwhile save
+        // the dirty state (markDirty comes before recovery), and a failed save takes a member out.
+        if (!members.isWritable(chunkIndex)) break;
         const bytes = new Uint8Array(Math.min(slotBytes, bitmapCopyBytes(bitCount)));
         try {
           await members.readReserved(chunkIndex, bitmapCopyOffsetBytes(region, copyIndex), bytes);
