@@ -1,0 +1,36 @@
+// What a volume's parts (crash recovery, rebuilding, scrubbing) share of it:
+// its members and geometry, its locks, limits and pacing, and the request
+// path's rules they follow (retry when a chunk drops out, dirty before the
+// first write). The Volume builds one and hands it to each part.
+import type { Discipline, Geometry } from '../disciplines/discipline.js';
+import type { JobHost } from './background-job.js';
+import type { VolumeLimits } from './limits.js';
+import type { MemberSet } from './member-set.js';
+import type { PartialParityLog } from './partial-parity-log.js';
+import type { RangeLock } from './stripe-lock.js';
+
+export interface VolumeInternals {
+  readonly members: MemberSet;
+  readonly discipline: Discipline;
+  readonly geometry: Geometry;
+  readonly limits: VolumeLimits;
+  readonly locks: RangeLock;
+  /** The background passes' common host: clock, busy, rates. */
+  readonly jobHost: JobHost;
+  /** The volume was not shut down cleanly (resync and log replay are due). */
+  readonly dirtyAtAssembly: boolean;
+  /** 0 on levels without a write-intent bitmap. */
+  readonly writeIntentRegionBytes: number;
+  /** RAID 5: the partial parity log. */
+  readonly ppl: PartialParityLog | null;
+  readonly blockSizeMinBytes: number;
+  /** Runs a discipline operation, planned again from the chunks left when one drops out under it. */
+  withRetry(operation: () => Promise<void>): Promise<void>;
+  /** Rejects with ESHUTDOWN once the volume is closing. */
+  checkOpen(): void;
+  isClosing(): boolean;
+  /** The metadata says dirty before any data changes. */
+  markDirty(): Promise<void>;
+  /** The smallest member that can take a chunk's place. */
+  replacementBytesMin(chunkIndex: number): number;
+}
