@@ -3,6 +3,7 @@
 // the views it answers with. Views are plain data, so a control server can
 // turn them into replies and bioctl into tables or JSON whatever the
 // controller behind them (softraid's volumes today, Linux md next).
+import { isOperatingError } from '@openbsd38/libutil/errors.js';
 import type { ChunkState, VolumeState } from './states.js';
 import type { RaidLevel, Raid5Layout } from './levels.js';
 import type { BlockDevice } from './block-device.js';
@@ -137,6 +138,26 @@ export interface ControllerReply<T = undefined> {
   ok: boolean;
   messages: BioMessage[];
   result?: T;
+}
+
+/**
+ * Runs one request: its result as a successful reply with the messages it
+ * gave, or — when it fails with an operating error (a refusal, a device's
+ * or a volume's I/O error) — a failed reply whose last message is that
+ * error. The one place an operating error becomes a bio_status message, for
+ * every controller and for the control server. Anything else (an assertion)
+ * is a bug and is rethrown.
+ */
+export async function replyOf<T>(request: (messages: BioMessage[]) => Promise<T>): Promise<ControllerReply<T>> {
+  const messages: BioMessage[] = [];
+  try {
+    const result = await request(messages);
+    return { ok: true, messages, result };
+  } catch (error) {
+    if (!isOperatingError(error)) throw error;
+    messages.push({ type: 'error', text: error.message });
+    return { ok: false, messages };
+  }
 }
 
 export interface RebuildRateLimits {

@@ -1,9 +1,9 @@
-// The engine -> control reply boundary: one request in, one bio_status (and
-// result) out. Operating errors from the controller (SoftraidError and its
-// kind, chunk I/O errors) become error messages here, and only here; any
-// other exception — an assertion above all — is a bug and is not caught.
-import type { Controller, ControllerReply, BioMessage, InquiryView } from '../controller.js';
-import { isOperatingError } from '@openbsd38/libutil/errors.js';
+// The controller -> control reply boundary: one request in, one bio_status
+// (and result) out. A controller's replies become bio_status here; operating
+// errors become messages in one place, replyOf (controller.ts), which every
+// controller uses too. Any other exception — an assertion above all — is a
+// bug and is not caught.
+import { replyOf, type Controller, type ControllerReply, type BioMessage, type InquiryView } from '../controller.js';
 import type { BioStatus, Request, AlarmResult, LocateResult, PingResult } from '../control/messages.js';
 import { bioMessageCountMax, bioMessageTextBytesMax } from '../control/protocol.js';
 import { blinkChunk } from './blink.js';
@@ -58,12 +58,10 @@ export class RequestHandler {
   }
 
   async handle(request: Request): Promise<Reply> {
-    try {
-      return await this.dispatch(request);
-    } catch (error) {
-      if (isOperatingError(error)) return this.error(error.message);
-      throw error;
-    }
+    // A controller answers refusals with a failed reply; one that throws an operating error
+    // instead gets the same mapping (replyOf). Anything else is a bug and is not caught.
+    const reply = await replyOf(() => this.dispatch(request));
+    return reply.ok ? reply.result! : { bioStatus: this.status(false, reply.messages) };
   }
 
   private async dispatch(request: Request): Promise<Reply> {

@@ -31,6 +31,7 @@ import type {
   BioMessage, Controller, ControllerEvent, ControllerReply, CreateRequest, HotSpareView, InquiryView, KeptDeviceName,
   PatrolView, RebuildRateLimits, ScrubSchedule, VolumeView,
 } from '@openbsd38/bio/controller.js';
+import { replyOf } from '@openbsd38/bio/controller.js';
 
 export interface SoftraidControllerOptions {
   /** Opens a member by name (path or NBD URI); rejects with SoftraidError naming it. */
@@ -586,20 +587,10 @@ export class SoftraidController implements Controller {
   // ---- bookkeeping ----
 
   private async exclusive<T>(work: (messages: BioMessage[]) => Promise<T>): Promise<ControllerReply<T>> {
-    const run = this.mutex.then(async (): Promise<ControllerReply<T>> => {
-      const messages: BioMessage[] = [];
-      try {
-        const result = await work(messages);
-        return { ok: true, messages, result };
-      } catch (error) {
-        // Refusals and member I/O errors (a disk failing while its metadata is
-        // written) are operating errors: the request fails, the daemon lives on.
-        // So are volume I/O errors (a volume that went Offline under the request).
-        if (!isOperatingError(error)) throw error;
-        messages.push({ type: 'error', text: error.message });
-        return { ok: false, messages };
-      }
-    });
+    // Refusals and member I/O errors (a disk failing while its metadata is written) are
+    // operating errors: the request fails, the daemon lives on. So are volume I/O errors
+    // (a volume that went Offline under the request). bio's replyOf maps them.
+    const run = this.mutex.then(() => replyOf(work));
     this.mutex = run.catch(() => undefined);
     return run;
   }
