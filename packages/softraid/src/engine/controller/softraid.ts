@@ -25,10 +25,11 @@ import type { VolumeLimits } from '../volume/limits.js';
 import type { BlockDevice } from '@openbsd38/bio/block-device.js';
 import { volumeRangesOnChunk } from '../volume/scrub.js';
 import { Patrol } from './patrol.js';
-import { formatRanges } from './views.js';
+import { SparePool } from './spare-pool.js';
+import { formatRanges, volumeView } from './views.js';
 import type { RebuildOutcome } from '../volume/rebuild.js';
 import type {
-  BioMessage, Controller, ControllerEvent, ControllerReply, CreateRequest, HotSpareView, InquiryView, KeptDeviceName,
+  BioMessage, Controller, ControllerEvent, ControllerReply, CreateRequest, InquiryView, KeptDeviceName,
   PatrolView, RebuildRateLimits, ScrubSchedule, VolumeView,
 } from '@openbsd38/bio/controller.js';
 import { replyOf } from '@openbsd38/bio/controller.js';
@@ -46,22 +47,13 @@ export interface SoftraidControllerOptions {
   wallClockMs?: () => number;
 }
 
-/** LSI controllers' default patrol-read interval (168 hours), used by `bioctl -t auto` without one. */
-/** How often the scrub schedule looks at the clock. */
-/** Volume ranges listed in one log line; more are counted. */
-
-interface HotSpare {
-  chunk: ChunkBackend;
-  record: VolumeRecord;
-}
-
 /** Volumes a controller attaches at most (softraid's SR_MAX_LD). */
 export const volumeCountMax = 256;
 
 export class SoftraidController implements Controller {
   readonly controllerName: string;
   private readonly volumes = new Map<string, Volume>();
-  private readonly hotSpares: HotSpare[] = [];
+  private readonly hotSpares = new SparePool();
   private readonly eventListeners = new Set<(event: ControllerEvent) => void>();
   private readonly changeListeners = new Set<() => void>();
   private rateLimits: RebuildRateLimits | null = null;
@@ -133,12 +125,7 @@ export class SoftraidController implements Controller {
 
   inquire(): InquiryView {
     const volumes = this.sortedVolumes().map((volume, volumeIndex) => this.view(volume, volumeIndex));
-    const hotSpares: HotSpareView[] = this.hotSpares.map((spare, i) => ({
-      volumeIndex: volumes.length + i,
-      name: spare.chunk.name,
-      sizeBytes: spare.record.chunks[0]!.usableSizeBytes,
-    }));
-    return { controllerName: this.controllerName, volumes, hotSpares };
+    return { controllerName: this.controllerName, volumes, hotSpares: this.hotSpares.views(volumes.length) };
   }
 
   blockDevice(deviceName: string): BlockDevice | undefined {
@@ -171,7 +158,7 @@ export class SoftraidController implements Controller {
       try {
         // A chunk this controller already holds: say what holds it (-C force would not help).
         for (const chunk of chunks) {
-          const spare = this.hotSpares.find((candidate) => candidate.chunk.identity === chunk.identity);
+          const spare = this.hotSpares.byIdentity(chunk.identity);
           if (spare !== undefined) {
             throw new SoftraidError(`chunk ${chunk.name} is a hot spare in ${this.controllerName}'s pool: `
               + `take it out first with bioctl -d ${spare.chunk.name}`);
@@ -240,7 +227,7 @@ export class SoftraidController implements Controller {
           continue;
         }
         if (found.record.kind === 'hotspare') {
-          this.hotSpares.push({ chunk, record: found.record });
+          this.hotSpares.add({ chunk, record: found.record });
           continue;
         }
         const group = groups.get(found.record.uuid) ?? [];
@@ -296,7 +283,7 @@ export class SoftraidController implements Controller {
           messages.push({ type: 'warning', text: `hot spare ${chunk.name} (${chunk.sizeBytes} bytes) is smaller than every volume's chunks `
             + `(at least ${Math.min(...needs)} bytes): it cannot replace any of them` });
         }
-        this.hotSpares.push({ chunk, record });
+        this.hotSpares.add({ chunk, record });
       } catch (error) {
         if (!this.owns(chunk)) await chunk.close(); // a second open of a member may be the member itself
         throw error;
@@ -308,25 +295,25 @@ export class SoftraidController implements Controller {
 
   removeHotSpare(chunkName: string): Promise<ControllerReply> {
     return this.exclusive(async (messages) => {
-      let index = this.hotSpares.findIndex((spare) => spare.chunk.name === chunkName);
-      if (index < 0) {
+      let spare = this.hotSpares.byName(chunkName);
+      if (spare === undefined) {
         // Another path to the same disk.
         const [probe] = await this.openAll([chunkName]).catch((error: unknown) => {
           if (!isOperatingError(error)) throw error;
           return [undefined];
         });
         if (probe !== undefined) {
-          index = this.hotSpares.findIndex((spare) => spare.chunk.identity === probe.identity);
+          spare = this.hotSpares.byIdentity(probe.identity);
           if (!this.owns(probe)) await probe.close();
         }
       }
-      if (index < 0) throw new SoftraidError(`${chunkName} is neither a volume nor a hot spare of ${this.controllerName}`);
-      const [spare] = this.hotSpares.splice(index, 1);
+      if (spare === undefined) throw new SoftraidError(`${chunkName} is neither a volume nor a hot spare of ${this.controllerName}`);
+      this.hotSpares.take(spare);
       // Its metadata goes too, or the next scan would put it back in the pool.
       try {
-        await wipeChunkMetadata(spare!.chunk);
+        await wipeChunkMetadata(spare.chunk);
       } finally {
-        await spare!.chunk.close();
+        await spare.chunk.close();
       }
       messages.push({ type: 'info', text: `hot spare ${spare!.chunk.name} removed from the pool` });
       this.options.log?.({ type: 'info', text: `hot spare ${spare!.chunk.name} removed from the pool by request` });
@@ -348,12 +335,12 @@ export class SoftraidController implements Controller {
       const [chunk] = await this.openAll([chunkName]);
       assert(chunk !== undefined, 'openAll returned no chunk');
       // A spare named by hand leaves the pool; any other chunk must be free.
-      const spareIndex = this.hotSpares.findIndex((spare) => spare.chunk.identity === chunk.identity);
-      if (spareIndex < 0 && this.isInUse(chunk.identity)) {
+      const namedSpare = this.hotSpares.byIdentity(chunk.identity);
+      if (namedSpare === undefined && this.isInUse(chunk.identity)) {
         if (!this.owns(chunk)) await chunk.close(); // a second open of a member may be the member itself
         throw new SoftraidError(`chunk ${chunkName} already in use`);
       }
-      if (spareIndex < 0) {
+      if (namedSpare === undefined) {
         try {
           await this.refuseForeignMetadata(volume, chunk);
         } catch (error) {
@@ -361,12 +348,13 @@ export class SoftraidController implements Controller {
           throw error;
         }
       }
-      const member = spareIndex >= 0 ? this.hotSpares.splice(spareIndex, 1)[0]!.chunk : chunk;
+      if (namedSpare !== undefined) this.hotSpares.take(namedSpare);
+      const member = namedSpare?.chunk ?? chunk;
       if (member !== chunk) await chunk.close();
       try {
         await this.startRebuild(volume, chunkIndex, member, messages);
       } catch (error) {
-        if (spareIndex < 0) await member.close();
+        if (namedSpare === undefined) await member.close();
         throw error;
       }
       return undefined;
@@ -430,7 +418,7 @@ export class SoftraidController implements Controller {
       await this.release(volume);
     }
     await Promise.allSettled([...this.rebuilds]);
-    for (const spare of this.hotSpares.splice(0)) await spare.chunk.close();
+    await this.hotSpares.closeAll();
     this.notifyChanged();
   }
 
@@ -561,15 +549,15 @@ export class SoftraidController implements Controller {
           if (volume.state !== 'Degraded') continue;
           const chunkIndex = volume.record.chunks.findIndex((chunk) => chunk.state === 'Offline');
           const neededBytes = volume.record.dataOffsetBytes + volume.record.chunkDataSizeBytes;
-          const spareIndex = this.hotSpares.findIndex((spare) => spare.chunk.sizeBytes >= neededBytes);
-          if (chunkIndex < 0 || spareIndex < 0) continue;
-          const spare = this.hotSpares.splice(spareIndex, 1)[0]!;
+          if (chunkIndex < 0) continue;
+          const spare = this.hotSpares.takeFitting(neededBytes);
+          if (spare === undefined) continue;
           messages.push({ type: 'warning', text: `${volume.record.deviceName} volume degraded, will attempt to rebuild on hotspare ${spare.chunk.name}` });
           try {
             await this.startRebuild(volume, chunkIndex, spare.chunk, messages);
           } catch (error) {
             if (!(error instanceof SoftraidError)) throw error;
-            this.hotSpares.push(spare);
+            this.hotSpares.add(spare);
           }
         }
         return undefined;
@@ -653,7 +641,7 @@ export class SoftraidController implements Controller {
 
   private owns(chunk: ChunkBackend): boolean {
     return [...this.volumes.values()].some((volume) => volume.record.chunks.some((_, index) => volume.members.member(index) === chunk))
-      || this.hotSpares.some((spare) => spare.chunk === chunk);
+      || this.hotSpares.holds(chunk);
   }
 
   private isInUse(identity: string): boolean {
@@ -662,7 +650,7 @@ export class SoftraidController implements Controller {
         if (volume.members.member(index)?.identity === identity) return true;
       }
     }
-    return this.hotSpares.some((spare) => spare.chunk.identity === identity);
+    return this.hotSpares.byIdentity(identity) !== undefined;
   }
 
   private async release(volume: Volume): Promise<void> {
@@ -672,31 +660,7 @@ export class SoftraidController implements Controller {
   }
 
   private view(volume: Volume, volumeIndex: number): VolumeView {
-    const info = volume.info();
-    return {
-      volumeIndex,
-      deviceName: info.deviceName,
-      uuid: info.uuid,
-      level: info.level,
-      layout: info.layout,
-      stripSizeBytes: info.stripSizeBytes,
-      state: info.state,
-      sizeBytes: info.sizeBytes,
-      noAutoAssemble: info.noAutoAssemble,
-      chunks: info.chunks.map((chunk) => ({
-        chunkIndex: chunk.chunkIndex, name: chunk.present ? chunk.name : '', state: chunk.state, sizeBytes: chunk.sizeBytes,
-      })),
-      progress: info.progress && {
-        operation: info.progress.operation,
-        percent: info.progress.percent,
-        bytesDone: info.progress.bytesDone,
-        bytesTotal: info.progress.bytesTotal,
-        rateBytesPerSecond: info.progress.rateBytesPerSecond,
-        etaSeconds: info.progress.etaSeconds,
-        ...(info.progress.operation === 'scrub' ? { repair: info.progress.repair, mismatchSectors: info.progress.mismatchSectors } : {}),
-      },
-      lastScrub: this.patrol.lastScrub(info.uuid),
-    };
+    return volumeView(volume.info(), volumeIndex, this.patrol.lastScrub(volume.record.uuid));
   }
 
   private emit(event: ControllerEvent): void {

@@ -1,6 +1,7 @@
-// How softraid0 shows what its volumes do: bio's views of a scrub result,
-// and the log lines a scrub or a failed rebuild leaves.
-import type { BioMessage, ScrubResultView } from '@openbsd38/bio/controller.js';
+// How softraid0 shows its volumes: bio's views of a volume and of a scrub
+// result, and the log lines a scrub or a failed rebuild leaves.
+import type { BioMessage, ScrubResultView, VolumeView } from '@openbsd38/bio/controller.js';
+import type { VolumeInfo } from '../volume/volume.js';
 import type { ScrubResult } from '../volume/scrub.js';
 import type { ByteRange } from '../disciplines/discipline.js';
 
@@ -37,4 +38,32 @@ export function scrubLogMessage(deviceName: string, view: ScrubResultView): BioM
   const ending = view.status === 'finished' ? 'finished' : `${view.status} at ${view.bytesTotal === 0 ? 100 : Math.floor((view.bytesDone * 100) / view.bytesTotal)}% (${view.reason ?? 'no reason'})`;
   const type = view.unreadableRanges.length > 0 || view.status === 'failed' ? 'error' : view.mismatchSectors > 0 || view.mediaErrorSectors > 0 ? 'warning' : 'info';
   return { type, text: `${what} of ${deviceName} ${ending}: ${parts.join(', ')}` };
+}
+
+/** bio's view of a volume (bioctl's table and JSON). */
+export function volumeView(info: VolumeInfo, volumeIndex: number, lastScrub: ScrubResultView | null): VolumeView {
+  return {
+    volumeIndex,
+    deviceName: info.deviceName,
+    uuid: info.uuid,
+    level: info.level,
+    layout: info.layout,
+    stripSizeBytes: info.stripSizeBytes,
+    state: info.state,
+    sizeBytes: info.sizeBytes,
+    noAutoAssemble: info.noAutoAssemble,
+    chunks: info.chunks.map((chunk) => ({
+      chunkIndex: chunk.chunkIndex, name: chunk.present ? chunk.name : '', state: chunk.state, sizeBytes: chunk.sizeBytes,
+    })),
+    progress: info.progress && {
+      operation: info.progress.operation,
+      percent: info.progress.percent,
+      bytesDone: info.progress.bytesDone,
+      bytesTotal: info.progress.bytesTotal,
+      rateBytesPerSecond: info.progress.rateBytesPerSecond,
+      etaSeconds: info.progress.etaSeconds,
+      ...(info.progress.operation === 'scrub' ? { repair: info.progress.repair, mismatchSectors: info.progress.mismatchSectors } : {}),
+    },
+    lastScrub,
+  };
 }
