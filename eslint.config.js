@@ -16,9 +16,9 @@ function otherPackages(name, allowed) {
 }
 
 /** One rule per package: it imports only the packages it depends on, and nothing outside itself by relative path. */
-function packageBoundaries(graph) {
+function packageBoundaries(graph, folder = '**') {
   return Object.entries(graph).map(([name, allowed]) => ({
-    files: [`packages/${name}/**/*.ts`],
+    files: [`packages/${name}/${folder}/**/*.ts`],
     rules: {
       'no-restricted-imports': ['error', {
         patterns: [...otherPackages(name, allowed), {
@@ -49,6 +49,8 @@ export default tseslint.config(
     softraid: ['libutil', 'bio'],
     bioctl: ['libutil', 'bio'],
   }),
+  // bioctl's end-to-end tests run it against a real softraidd (a development dependency).
+  ...packageBoundaries({ bioctl: ['libutil', 'bio', 'softraid'] }, 'tests'),
   {
     files: ['packages/softraid/src/engine/**/*.ts'],
     ignores: ['packages/softraid/src/engine/**/*.test.ts', 'packages/softraid/src/engine/**/*.test-helper.ts'],

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createConnection, type Socket } from 'node:net';
-import { bioctl, startSoftraidd, workspace } from './softraidd-harness.js';
+import { bioctl, startSoftraidd, workspace } from '../../src/daemon/testing/softraidd-process.js';
 
 test('silent and foreign clients are closed with a reason; bioctl on the NBD socket says it is not the control socket', async () => {
   const space = workspace('control-strangers');

@@ -22,7 +22,7 @@ import { spawn } from 'node:child_process';
 import { renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { seededRandom } from '@openbsd38/libutil/random.js';
-import { bioctl, run, startSoftraidd, workspace, type Daemon, type Workspace } from './softraidd-harness.js';
+import { bioctl, run, startSoftraidd, workspace, type Daemon, type Workspace } from '../../src/daemon/testing/softraidd-process.js';
 
 const cycles = Number(process.env['SOFTRAID_KILL9_CYCLES'] ?? 2);
 const seed = Number(process.env['SOFTRAID_SEED'] ?? ((Math.random() * 2 ** 32) >>> 0));

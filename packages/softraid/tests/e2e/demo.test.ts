@@ -10,7 +10,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { bioctlPath, repositoryRoot } from './softraidd-harness.js';
+import { bioctlPath, repositoryRoot } from '../../src/daemon/testing/softraidd-process.js';
 
 const demoPath = join(repositoryRoot, 'packages', 'softraid', 'dist', 'src', 'cmd', 'demo.js');
 

@@ -8,7 +8,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { repositoryRoot, run, workspace } from './softraidd-harness.js';
+import { repositoryRoot, run, workspace } from '../../src/daemon/testing/softraidd-process.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'install-packages-'));
 after(() => rmSync(scratch, { recursive: true, force: true }));

@@ -11,7 +11,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { bioctl, run, softraiddPath, startSoftraidd, workspace, type Daemon, type Workspace } from './softraidd-harness.js';
+import { bioctl, run, softraiddPath, startSoftraidd, workspace, type Daemon, type Workspace } from '../../src/daemon/testing/softraidd-process.js';
 
 let space: Workspace;
 let daemon: Daemon;

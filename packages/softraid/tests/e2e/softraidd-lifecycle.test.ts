@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { bioctl, repositoryRoot, run, softraiddPath, startSoftraidd, workspace } from './softraidd-harness.js';
+import { bioctl, repositoryRoot, run, softraiddPath, startSoftraidd, workspace } from '../../src/daemon/testing/softraidd-process.js';
 
 test('lifecycle: modes, live socket refused, reload, clean stop, assembly at start', async () => {
   const space = workspace('softraidd-lifecycle');

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { bioctl, startSoftraidd, workspace } from './softraidd-harness.js';
+import { bioctl, startSoftraidd, workspace } from '../../src/daemon/testing/softraidd-process.js';
 
 test('softraidd --scan assembles every volume and spare found by the patterns, except noauto ones', async () => {
   const space = workspace('softraidd-scan');

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
-import { bioctl, run, softraiddPath, startSoftraidd, workspace } from './softraidd-harness.js';
+import { bioctl, run, softraiddPath, startSoftraidd, workspace } from '../../src/daemon/testing/softraidd-process.js';
 
 test('a second softraidd on the same state directory is refused and writes nothing; after a kill -9 the next one starts', async () => {
   const space = workspace('second-daemon');

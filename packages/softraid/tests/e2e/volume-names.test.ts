@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { bioctl, run, startSoftraidd, workspace } from './softraidd-harness.js';
+import { bioctl, run, startSoftraidd, workspace } from '../../src/daemon/testing/softraidd-process.js';
 
 interface JsonVolume { noauto: boolean; chunks: { name: string }[] }
 

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { bioctl, run, startSoftraidd, waitForTable, workspace, type Daemon, type Workspace } from './softraidd-harness.js';
+import { bioctl, run, startSoftraidd, waitForTable, workspace, type Daemon, type Workspace } from '@openbsd38/softraid/daemon/testing/softraidd-process.js';
 
 let space: Workspace;
 let daemon: Daemon | undefined;

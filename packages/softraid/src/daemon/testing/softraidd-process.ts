@@ -6,7 +6,7 @@ import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { repositoryRoot } from '../../src/daemon/testing/programs.js';
+import { repositoryRoot } from './programs.js';
 
 export { repositoryRoot };
 export const bioctlPath = join(repositoryRoot, 'bin', 'bioctl');
