@@ -222,3 +222,18 @@ test('controller: after a crash the resync of dirty regions runs at assembly and
   assert.ok(back.every((byte) => byte === 7));
   await after.shutdown();
 });
+
+test('controller: -R of a hot spare too small for the volume is refused and the spare stays in the pool', async () => {
+  const { controller } = fixture({ a: 8 * MiB, b: 8 * MiB, small: 4 * MiB });
+  await controller.create({ level: 'raid1', chunkNames: ['a', 'b'], force: false, noAutoAssemble: false });
+  const added = await controller.addHotSpare('small');
+  assert.equal(added.ok, true, JSON.stringify(added.messages));
+  assert.match(added.messages.map((message) => message.text).join('\n'), /cannot replace any of them/);
+  assert.equal((await controller.setOffline('sd0', 'b')).ok, true);
+  const refused = await controller.rebuild('sd0', 'small');
+  assert.equal(refused.ok, false);
+  assert.match(refused.messages.at(-1)!.text, /small partition too small, at least \d+ bytes required/);
+  assert.deepEqual(controller.inquire().hotSpares.map((spare) => spare.name), ['small'], 'the refused spare is still a spare');
+  assert.equal(controller.inquire().volumes[0]!.state, 'Degraded');
+  await controller.shutdown();
+});

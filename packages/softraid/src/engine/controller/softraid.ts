@@ -354,7 +354,12 @@ export class SoftraidController implements Controller {
       try {
         await this.startRebuild(volume, chunkIndex, member, messages);
       } catch (error) {
-        if (namedSpare === undefined) await member.close();
+        // Refused before the volume took the member (too small, the volume changed meanwhile):
+        // a spare goes back to the pool, any other chunk is closed. One the volume took stays its.
+        if (!this.owns(member)) {
+          if (namedSpare !== undefined) this.hotSpares.add(namedSpare);
+          else await member.close();
+        }
         throw error;
       }
       return undefined;
