@@ -199,15 +199,19 @@ async function runOnce(config: Config, seed: number): Promise<void> {
   assert.equal(firstDifference(model, await readAll(fresh.volume)), -1, 'fresh volume differs from the model');
 
   if (redundant) {
-    // Rebuild every offline chunk onto a new member: parity / mirrors exact afterwards.
-    for (let index = 0; index < spec.chunkCount; index++) {
-      if (fresh.volume.record.chunks[index]!.state !== 'Offline') continue;
-      const replacement = new MemoryChunk(`new${index}`, allMembers[index]!.sizeBytes, seededRandom(seed ^ index));
-      replacement.trackDirtyPages = true;
-      const handle = await fresh.volume.startRebuild(index, replacement);
-      const outcome = await handle.finished;
-      assert.deepEqual(outcome, { status: 'finished' }, `rebuild of chunk ${index}`);
-      assembled.members[index] = replacement;
+    // Rebuild every offline chunk onto a new member: parity / mirrors exact afterwards. A source
+    // with faults still armed (a bad range nothing had read yet) may fail in turn during a rebuild,
+    // which then finishes from the other copies: that member is rebuilt in the next round.
+    for (let round = 0; round < spec.chunkCount && fresh.volume.state !== 'Online'; round++) {
+      for (let index = 0; index < spec.chunkCount; index++) {
+        if (fresh.volume.record.chunks[index]!.state !== 'Offline') continue;
+        const replacement = new MemoryChunk(`new${index}.${round}`, allMembers[index]!.sizeBytes, seededRandom(seed ^ index ^ (round << 8)));
+        replacement.trackDirtyPages = true;
+        const handle = await fresh.volume.startRebuild(index, replacement);
+        const outcome = await handle.finished;
+        assert.deepEqual(outcome, { status: 'finished' }, `rebuild of chunk ${index}`);
+        assembled.members[index] = replacement;
+      }
     }
     assert.equal(fresh.volume.state, 'Online');
     assert.equal(checkRedundancy(fresh.volume.record, assembled.members), null, 'after rebuild');
@@ -254,4 +258,12 @@ test('volume model regression: a member fails a metadata save while the bitmap i
   const config = configs().find((candidate) => describe(candidate) === 'raid5 n=3 left-asymmetric strip=4096 failing');
   assert.ok(config !== undefined);
   await runOnce(config, 811948979);
+});
+
+test('volume model regression: a source with a fault nothing had reached fails during the rebuild (seed 1296152598)', async () => {
+  // RAID 1 n=4: rebuilding chunk 2, the read of a bad range on chunk 0 took chunk 0 out; the
+  // rebuild finished from the other mirrors and chunk 0 needed a rebuild of its own.
+  const config = configs().find((candidate) => describe(candidate) === 'raid1 n=4 failing');
+  assert.ok(config !== undefined);
+  await runOnce(config, 1296152598);
 });
