@@ -1,17 +1,17 @@
 // Lint rules: typescript-eslint's recommended type-aware set, plus the
 // architecture: dependencies between packages point one way (libutil <- bio
-// <- softraid; bio <- bioctl), and softraid's engine is platform-free.
+// <- softraid; bio <- bioctl; bio <- sensors), and softraid's engine is platform-free.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 const scope = '@openbsd38';
-const packageNames = ['libutil', 'bio', 'softraid', 'bioctl'];
+const packageNames = ['libutil', 'bio', 'sensors', 'softraid', 'bioctl'];
 
 /** Import patterns naming the packages `name` may not depend on (and itself by name). */
 function otherPackages(name, allowed) {
   return packageNames.filter((other) => !allowed.includes(other)).map((other) => ({
     group: [`${scope}/${other}`, `${scope}/${other}/*`],
-    message: other === name ? `inside ${scope}/${name}, import by relative path` : `${scope}/${name} does not depend on ${scope}/${other} (libutil <- bio <- softraid; bio <- bioctl)`,
+    message: other === name ? `inside ${scope}/${name}, import by relative path` : `${scope}/${name} does not depend on ${scope}/${other} (libutil <- bio <- softraid; bio <- bioctl; bio <- sensors)`,
   }));
 }
 
@@ -46,6 +46,7 @@ export default tseslint.config(
   ...packageBoundaries({
     libutil: [],
     bio: ['libutil'],
+    sensors: ['libutil', 'bio'],
     softraid: ['libutil', 'bio'],
     bioctl: ['libutil', 'bio'],
   }),
