@@ -5,7 +5,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 const scope = '@openbsd38';
-const packageNames = ['libutil', 'bio', 'sensors', 'softraid', 'bioctl'];
+const packageNames = ['libutil', 'bio', 'sensors', 'sensorsd', 'softraid', 'bioctl'];
 
 /** Import patterns naming the packages `name` may not depend on (and itself by name). */
 function otherPackages(name, allowed) {
@@ -47,6 +47,7 @@ export default tseslint.config(
     libutil: [],
     bio: ['libutil'],
     sensors: ['libutil', 'bio'],
+    sensorsd: ['libutil', 'bio', 'sensors'],
     softraid: ['libutil', 'bio'],
     bioctl: ['libutil', 'bio'],
   }),
