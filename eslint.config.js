@@ -51,8 +51,8 @@ export default tseslint.config(
     softraid: ['libutil', 'bio'],
     bioctl: ['libutil', 'bio'],
   }),
-  // bioctl's end-to-end tests run it against a real softraidd (a development dependency).
-  ...packageBoundaries({ bioctl: ['libutil', 'bio', 'softraid'] }, 'tests'),
+  // bioctl's and sensorsd's end-to-end tests run them against a real softraidd (a development dependency).
+  ...packageBoundaries({ bioctl: ['libutil', 'bio', 'softraid'], sensorsd: ['libutil', 'bio', 'sensors', 'softraid'] }, 'tests'),
   {
     files: ['packages/softraid/src/engine/**/*.ts'],
     ignores: ['packages/softraid/src/engine/**/*.test.ts', 'packages/softraid/src/engine/**/*.test-helper.ts'],
