@@ -48,7 +48,7 @@ export default tseslint.config(
     bio: ['libutil'],
     sensors: ['libutil', 'bio'],
     sensorsd: ['libutil', 'bio', 'sensors'],
-    softraid: ['libutil', 'bio'],
+    softraid: ['libutil', 'bio', 'sensors'],
     bioctl: ['libutil', 'bio'],
   }),
   // bioctl's and sensorsd's end-to-end tests run them against a real softraidd (a development dependency).

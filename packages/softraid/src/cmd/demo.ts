@@ -23,6 +23,8 @@ const env = {
   ...process.env,
   SOFTRAID_SOCKET: controlSocket,
   SOFTRAID_NBD: nbdSocket,
+  // Any free loopback port, so the demo never collides with a softraidd already serving /metrics.
+  SOFTRAID_HTTP: process.env.SOFTRAID_HTTP ?? '127.0.0.1:0',
   SOFTRAID_STATE_DIR: join(stateDirectory, 'lib'),
 };
 

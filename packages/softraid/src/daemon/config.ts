@@ -33,7 +33,19 @@ export interface DaemonConfig extends ReloadableSettings {
   scanPatterns: string[];
   /** SOFTRAID_CONTROL_TIMEOUT: a control connection that sends no request for this long is closed. */
   controlRequestTimeoutMs: number;
+  /** --http / SOFTRAID_HTTP: where /metrics is served; null: off. */
+  http: HttpListenAddress | null;
+  /** SOFTRAID_SYSFS_ROOT: where hwmon and thermal zones are read for the sensor metrics. */
+  sysfsRoot: string;
 }
+
+export interface HttpListenAddress {
+  host: string;
+  port: number;
+}
+
+/** Loopback only, unless told otherwise: the metrics say which disks failed. */
+export const defaultHttpAddress = '127.0.0.1:9797';
 
 export const defaultNbdSocketPath = '/run/softraid/nbd.sock';
 export const defaultStateDirectory = '/var/lib/softraid';
@@ -46,7 +58,15 @@ export const configFileBytesMax = 64 * 1024;
 export const softraiddUsage =
   'usage: softraidd [--socket path] [--nbd path | host:port] [--state-dir dir]\n' +
   '\t[--config file] [--program path] [--rebuild-rate-min rate] [--rebuild-rate-max rate]\n' +
-  '\t[--scan pattern ...]\n';
+  '\t[--http host:port | off] [--scan pattern ...]\n';
+
+/** host:port ([v6]:port), port 0 for any free one; "off" for no listener. */
+export function parseHttpAddress(text: string): HttpListenAddress | null {
+  if (text === 'off') return null;
+  const match = /^(\[[^\]]+\]|[^:/]+):([0-9]{1,5})$/.exec(text);
+  if (!match || Number(match[2]) > 65535) throw new ConfigError(`invalid HTTP address ${text}: host:port, or off`);
+  return { host: match[1]!.replace(/^\[|\]$/g, ''), port: Number(match[2]) };
+}
 
 /** "10M", "512k", "1048576": bytes per second. */
 export function parseRate(text: string, what: string): number {
@@ -114,7 +134,7 @@ export function loadReloadable(configFile: string | undefined, explicitFile: boo
 }
 
 export function parseDaemonArgs(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): DaemonConfig | 'help' {
-  const longOptions = ['socket', 'nbd', 'state-dir', 'config', 'program', 'rebuild-rate-min', 'rebuild-rate-max', 'scan'].map((name) => ({ name, hasArgument: true }));
+  const longOptions = ['socket', 'nbd', 'state-dir', 'config', 'program', 'rebuild-rate-min', 'rebuild-rate-max', 'scan', 'http'].map((name) => ({ name, hasArgument: true }));
   const parsed = getopt(argv, 'h', [...longOptions, { name: 'help', hasArgument: false }]);
   if (!parsed.ok) throw new ConfigError(parsed.diagnostic);
   if (parsed.operands.length > 0) throw new ConfigError(`unexpected argument ${parsed.operands[0]}`);
@@ -134,6 +154,8 @@ export function parseDaemonArgs(argv: readonly string[], env: Readonly<Record<st
     flagOverrides,
     scanPatterns: parsed.options.filter((option) => option.name === 'scan').map((option) => option.value ?? ''),
     controlRequestTimeoutMs: parseControlTimeout(env.SOFTRAID_CONTROL_TIMEOUT),
+    http: parseHttpAddress(nonEmptyFlag(flags, 'http') ?? (env.SOFTRAID_HTTP || undefined) ?? defaultHttpAddress),
+    sysfsRoot: env.SOFTRAID_SYSFS_ROOT || '/sys',
     ...loadReloadable(configFile, explicitFile !== undefined, flagOverrides),
   };
 }

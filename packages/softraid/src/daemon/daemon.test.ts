@@ -36,7 +36,7 @@ test('a second daemon on a live socket is refused; a stale socket is replaced; r
     await d.bioctl('-c', '1', '-l', `${d.chunk('a')},${d.chunk('b')}`, 'softraid0');
     const config = {
       controlSocketPath: d.socketPath, nbd: { kind: 'unix' as const, path: join(d.directory, 'nbd2.sock') }, stateDirectory: join(d.directory, 'state'),
-      configFile: undefined, flagOverrides: {}, scanPatterns: [], controlRequestTimeoutMs: 10_000, program: undefined, rebuildRateBytesPerSecondMin: 1, rebuildRateBytesPerSecondMax: 2,
+      configFile: undefined, flagOverrides: {}, scanPatterns: [], controlRequestTimeoutMs: 10_000, program: undefined, rebuildRateBytesPerSecondMin: 1, rebuildRateBytesPerSecondMax: 2, http: null, sysfsRoot: '/sys',
     };
     const deps = { controller: new FakeController(), createNbdServer: (exports: never) => new NbdServer({ exports }), log: () => {} };
     await assert.rejects(startDaemon(config, deps), SocketInUseError);
@@ -101,7 +101,7 @@ test('events run PROGRAM as `PROGRAM event device [member]`; SIGHUP-style reload
     const lines: string[] = [];
     const daemon = await startDaemon({
       controlSocketPath: d.socketPath, nbd: { kind: 'unix', path: join(d.directory, 'nbd3.sock') }, stateDirectory: join(d.directory, 'state3'),
-      configFile, flagOverrides: {}, scanPatterns: [], controlRequestTimeoutMs: 10_000, program: undefined, rebuildRateBytesPerSecondMin: 1024, rebuildRateBytesPerSecondMax: 2048,
+      configFile, flagOverrides: {}, scanPatterns: [], controlRequestTimeoutMs: 10_000, program: undefined, rebuildRateBytesPerSecondMin: 1024, rebuildRateBytesPerSecondMax: 2048, http: null, sysfsRoot: '/sys',
     }, { controller, createNbdServer: (exports) => new NbdServer({ exports }), log: (line) => lines.push(line) });
     controller.emit({ name: 'TestMessage', device: 'sd0' });
     daemon.reload();

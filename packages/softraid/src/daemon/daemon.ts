@@ -3,6 +3,7 @@
 // and their PROGRAM, reload and an orderly shutdown. Platform pieces (the
 // controller, the NBD server) are injected so tests can run it in-process.
 import { mkdirSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
 import { dirname } from 'node:path';
 import type { Controller, InquiryView } from '@openbsd38/bio/controller.js';
 import type { ExportRegistry } from '../nbd/export-registry.js';
@@ -14,7 +15,8 @@ import { StateFile, chunkNamesToScan, rememberedFromInquiry, type RememberedVolu
 import { prepareSocketPath } from '@openbsd38/bio/server/socket-guard.js';
 import { lockStateDirectory } from './state-lock.js';
 import { expandChunkNames } from '../chunk/glob.js';
-import { loadReloadable, type DaemonConfig, type ReloadableSettings } from './config.js';
+import { loadReloadable, type DaemonConfig, type HttpListenAddress, type ReloadableSettings } from './config.js';
+import { createMetricsRegistry } from './metrics.js';
 
 export interface NbdServerHandle {
   /** Clients in transmission on an export. */
@@ -33,6 +35,8 @@ export interface DaemonDependencies {
 export interface RunningDaemon {
   /** Where NBD clients connect: a socket path, or host:port with the port chosen. */
   readonly nbdAddress: string;
+  /** Where /metrics is served (host:port, the port chosen), or null. */
+  readonly httpAddress: string | null;
   /** SIGHUP: re-read the configuration file; flags still win. */
   reload(): void;
   /** SIGTERM/SIGINT: stop accepting, flush and mark metadata clean, close. */
@@ -131,15 +135,28 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDependencies
     const port = await nbd.listenTcp({ host: config.nbd.host, port: config.nbd.port });
     nbdAddress = `${config.nbd.host}:${port}`;
   }
+  // 4. /metrics, when an HTTP address is set.
+  let http: Server | null = null;
+  let httpAddress: string | null = null;
+  if (config.http !== null) {
+    try {
+      ({ server: http, address: httpAddress } = await listenMetrics(config.http, createMetricsRegistry({ controller, sysfsRoot: config.sysfsRoot })));
+    } catch (error) {
+      await nbd.close();
+      releaseStateDirectory();
+      throw error;
+    }
+  }
   const handler = new RequestHandler(controller, { afterChange: saveState, clientsOf: (device) => nbd.clientsOf(device), log });
   const control = new ControlServer(handler, controller.controllerName, log, { requestTimeoutMs: config.controlRequestTimeoutMs, nbdAddress });
   await control.listen(config.controlSocketPath);
   saveState();
-  log(`ready: control ${config.controlSocketPath}, NBD ${nbdAddress}, state ${stateFile.path}`);
+  log(`ready: control ${config.controlSocketPath}, NBD ${nbdAddress}, ${httpAddress === null ? 'no HTTP' : `HTTP ${httpAddress}`}, state ${stateFile.path}`);
 
   let closing: Promise<void> | undefined;
   return {
     nbdAddress,
+    httpAddress,
     reload(): void {
       try {
         applySettings(loadReloadable(config.configFile, false, config.flagOverrides));
@@ -151,6 +168,7 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDependencies
     close(): Promise<void> {
       closing ??= (async () => {
         await control.close();
+        if (http !== null) await new Promise<void>((resolve) => { http!.closeAllConnections(); http!.close(() => resolve()); });
         await nbd.close();
         unsubscribeEvents();
         unsubscribeVolumes();
@@ -163,4 +181,31 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDependencies
       return closing;
     },
   };
+}
+
+/** The metrics listener: GET /metrics; every other path 404, every other method 405. Read-only. */
+async function listenMetrics(address: HttpListenAddress, registry: ReturnType<typeof createMetricsRegistry>): Promise<{ server: Server; address: string }> {
+  const server = createServer((request, response) => {
+    const path = (request.url ?? '/').split('?', 1)[0];
+    if (path !== '/metrics') {
+      response.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end('not found: softraidd serves /metrics\n');
+      return;
+    }
+    if (request.method !== 'GET' && request.method !== 'HEAD') {
+      response.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain; charset=utf-8' }).end('method not allowed\n');
+      return;
+    }
+    registry.metrics().then((text) => {
+      response.writeHead(200, { 'content-type': registry.contentType }).end(request.method === 'HEAD' ? undefined : text);
+    }, (error: unknown) => {
+      response.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' }).end(`metrics failed: ${(error as Error).message}\n`);
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (error: NodeJS.ErrnoException) => reject(new Error(`HTTP listener ${address.host}:${address.port}: ${error.code === 'EADDRINUSE' ? 'address already in use (--http or SOFTRAID_HTTP chooses another, off turns it off)' : error.message}`)));
+    server.listen(address.port, address.host, () => resolve());
+  });
+  const bound = server.address();
+  const port = typeof bound === 'object' && bound !== null ? bound.port : address.port;
+  return { server, address: `${address.host.includes(':') ? `[${address.host}]` : address.host}:${port}` };
 }

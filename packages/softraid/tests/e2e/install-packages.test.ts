@@ -1,6 +1,7 @@
 // Each program installs on its own from the checkout: `npm pack` of its
 // package and of the packages it depends on, `npm install -g` of those
-// tarballs into an empty prefix, offline. The installed bioctl then manages
+// tarballs into an empty prefix (third-party dependencies from npm's cache,
+// which npm ci filled). The installed bioctl then manages
 // a volume of the installed softraidd, and the man pages are where man finds them.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -30,14 +31,14 @@ function pack(names: string[]): Packed[] {
 
 function install(tarballs: Packed[]): string {
   const prefix = mkdtempSync(join(scratch, 'prefix-'));
-  npm(['install', '--global', '--offline', '--prefix', prefix, ...tarballs.map((packed) => packed.filename)], scratch);
+  npm(['install', '--global', '--prefer-offline', '--prefix', prefix, ...tarballs.map((packed) => packed.filename)], scratch);
   return prefix;
 }
 
 test('npm pack: each package holds its compiled code, launchers and manual pages, and no tests', () => {
-  const packed = pack(['libutil', 'bio', 'softraid', 'bioctl']);
+  const packed = pack(['libutil', 'bio', 'sensors', 'sensorsd', 'softraid', 'bioctl']);
   const files = (name: string): string[] => packed.find((p) => p.name === `@openbsd38/${name}`)!.files.map((file) => file.path);
-  for (const name of ['libutil', 'bio', 'softraid', 'bioctl']) {
+  for (const name of ['libutil', 'bio', 'sensors', 'sensorsd', 'softraid', 'bioctl']) {
     const paths = files(name);
     assert.ok(paths.includes('package.json') && paths.includes('README.md'), name);
     assert.ok(paths.some((path) => path.startsWith('dist/src/') && path.endsWith('.js')), `${name} holds compiled code`);
@@ -47,12 +48,12 @@ test('npm pack: each package holds its compiled code, launchers and manual pages
   assert.ok(files('softraid').includes('bin/softraidd') && files('softraid').includes('man/softraidd.8') && files('softraid').includes('dist/src/cmd/softraidd.js'));
 });
 
-test('bioctl and softraidd installed on their own, each with only the packages it needs, work together', async () => {
+test('bioctl, softraidd and sensorsd installed on their own, each with only the packages it needs, work together', async () => {
   const bioctlPrefix = install(pack(['libutil', 'bio', 'bioctl']));
-  const softraidPrefix = install(pack(['libutil', 'bio', 'softraid']));
+  const softraidPrefix = install(pack(['libutil', 'bio', 'sensors', 'softraid']));
   const installed = (prefix: string): string[] => readdirSync(join(prefix, 'lib', 'node_modules', '@openbsd38')).sort();
   assert.deepEqual(installed(bioctlPrefix), ['bio', 'bioctl', 'libutil']);
-  assert.deepEqual(installed(softraidPrefix), ['bio', 'libutil', 'softraid']);
+  assert.deepEqual(installed(softraidPrefix), ['bio', 'libutil', 'sensors', 'softraid']);
   assert.deepEqual(readdirSync(join(bioctlPrefix, 'bin')), ['bioctl']);
   assert.deepEqual(readdirSync(join(softraidPrefix, 'bin')), ['softraidd']);
   assert.ok(existsSync(join(bioctlPrefix, 'share', 'man', 'man8', 'bioctl.8')), 'man bioctl finds its page');
@@ -74,6 +75,12 @@ test('bioctl and softraidd installed on their own, each with only the packages i
     const table = bioctl('sd0');
     assert.equal(table.status, 0, table.stderr);
     assert.match(table.stdout, /^softraid0 0 Online .* sd0 {5}RAID1 $/m);
+    // sensorsd on its own: the listing sees the installed softraidd's volume.
+    const sensorsdPrefix = install(pack(['libutil', 'bio', 'sensors', 'sensorsd']));
+    assert.deepEqual(installed(sensorsdPrefix), ['bio', 'libutil', 'sensors', 'sensorsd']);
+    assert.ok(existsSync(join(sensorsdPrefix, 'share', 'man', 'man8', 'sensorsd.8')) && existsSync(join(sensorsdPrefix, 'share', 'man', 'man5', 'sensorsd.conf.5')));
+    const listing = spawnSync(join(sensorsdPrefix, 'bin', 'sensorsd'), ['-l', 'softraid0'], { env: { ...process.env, ...space.env }, encoding: 'utf8' });
+    assert.deepEqual([listing.status, listing.stdout], [0, 'hw.sensors.softraid0.drive0=online (sd0), OK\n']);
   } finally {
     daemon.kill('SIGTERM');
     await new Promise((resolve) => daemon.once('exit', resolve));

@@ -38,6 +38,8 @@ export async function startFakeDaemon(overrides: Partial<DaemonConfig> = {}): Pr
     program: undefined,
     rebuildRateBytesPerSecondMin: 1024,
     rebuildRateBytesPerSecondMax: 1024 * 1024,
+    http: null,
+    sysfsRoot: '/sys',
     ...overrides,
   };
   const daemon = await startDaemon(config, {

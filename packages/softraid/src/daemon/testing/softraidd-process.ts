@@ -31,7 +31,7 @@ export function workspace(prefix: string): Workspace {
   const stateDirectory = join(directory, 'state');
   return {
     directory, socketPath, nbdPath, stateDirectory,
-    env: { SOFTRAID_SOCKET: socketPath, SOFTRAID_NBD: nbdPath, SOFTRAID_STATE_DIR: stateDirectory, SOFTRAID_CONFIG: '/dev/null' },
+    env: { SOFTRAID_SOCKET: socketPath, SOFTRAID_NBD: nbdPath, SOFTRAID_STATE_DIR: stateDirectory, SOFTRAID_CONFIG: '/dev/null', SOFTRAID_HTTP: '127.0.0.1:0' },
     nbdUri: (device) => `nbd+unix:///${device}?socket=${nbdPath}`,
     remove: () => rmSync(directory, { recursive: true, force: true }),
   };
