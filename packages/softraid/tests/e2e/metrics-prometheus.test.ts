@@ -5,7 +5,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { bioctl, run, startSoftraidd, workspace } from '../../src/daemon/testing/softraidd-process.js';
@@ -66,6 +66,23 @@ test('/metrics: md names, members, sensors, promtool-clean, scraped by Prometheu
     // promtool's lint of the exposition.
     const lint = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
     assert.equal(lint.status, 0, `promtool check metrics:\n${lint.stdout}${lint.stderr}`);
+    // contrib's alert rules and dashboard: valid, and every metric they use exists.
+    const contrib = join(import.meta.dirname, '..', '..', 'contrib');
+    const rulesFile = join(contrib, 'prometheus', 'softraid-alerts.yml');
+    const rules = spawnSync('promtool', ['check', 'rules', rulesFile], { encoding: 'utf8' });
+    assert.equal(rules.status, 0, `promtool check rules:\n${rules.stdout}${rules.stderr}`);
+    const dashboard = JSON.parse(readFileSync(join(contrib, 'grafana', 'softraid-dashboard.json'), 'utf8')) as {
+      panels: Array<{ targets: Array<{ expr: string }> }>; templating: { list: Array<{ query?: string }> };
+    };
+    const expressions = [
+      readFileSync(rulesFile, 'utf8'),
+      ...dashboard.panels.flatMap((panel) => panel.targets.map((target) => target.expr)),
+      ...dashboard.templating.list.map((variable) => variable.query ?? ''),
+    ];
+    const exposed = new Set([...text.matchAll(/^# TYPE (\S+) /gm)].map((match) => match[1]!));
+    const used = new Set(expressions.flatMap((expression) => [...expression.matchAll(/\b(node_md_[a-z_]+|softraid_[a-z_]+|sensor_[a-z_]+)\b/g)].map((match) => match[1]!)));
+    assert.ok(used.size >= 10, `metrics used: ${[...used].join(', ')}`);
+    for (const metric of used) assert.ok(exposed.has(metric), `contrib uses ${metric}, which /metrics does not serve`);
     assert.equal((await fetch(`http://${address}/`)).status, 404);
     assert.equal((await fetch(metricsUrl, { method: 'POST' })).status, 405);
 
