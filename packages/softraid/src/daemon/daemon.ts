@@ -17,6 +17,7 @@ import { lockStateDirectory } from './state-lock.js';
 import { expandChunkNames } from '../chunk/glob.js';
 import { loadReloadable, type DaemonConfig, type HttpListenAddress, type ReloadableSettings } from './config.js';
 import { createMetricsRegistry } from './metrics.js';
+import { VolumeIoMetrics } from './io-metrics.js';
 
 export interface NbdServerHandle {
   /** Clients in transmission on an export. */
@@ -43,13 +44,16 @@ export interface RunningDaemon {
   close(): Promise<void>;
 }
 
-function exportRegistry(controller: Controller): ExportRegistry {
+function exportRegistry(controller: Controller, ioMetrics: VolumeIoMetrics | null): ExportRegistry {
   return {
     list: () => controller.inquire().volumes.map((volume) => ({
       name: volume.deviceName,
       description: `${controller.controllerName} ${levelTable[volume.level].displayName} volume ${volume.uuid}`,
     })),
-    get: (name) => controller.blockDevice(name),
+    get: (name) => {
+      const device = controller.blockDevice(name);
+      return device === undefined || ioMetrics === null ? device : ioMetrics.instrument(name, device);
+    },
   };
 }
 
@@ -125,7 +129,10 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDependencies
   ready = true;
 
   // 3. Serve the volumes over NBD, then open the control socket.
-  const nbd = deps.createNbdServer(exportRegistry(controller));
+  // The metrics, when an HTTP address is set: what NBD clients do to each volume is counted too.
+  const metrics = config.http === null ? null : createMetricsRegistry({ controller, sysfsRoot: config.sysfsRoot });
+  const ioMetrics = metrics === null ? null : new VolumeIoMetrics(metrics);
+  const nbd = deps.createNbdServer(exportRegistry(controller, ioMetrics));
   let nbdAddress: string;
   if (config.nbd.kind === 'unix') {
     mkdirSync(dirname(config.nbd.path), { recursive: true, mode: 0o700 });
@@ -138,9 +145,9 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDependencies
   // 4. /metrics, when an HTTP address is set.
   let http: Server | null = null;
   let httpAddress: string | null = null;
-  if (config.http !== null) {
+  if (config.http !== null && metrics !== null) {
     try {
-      ({ server: http, address: httpAddress } = await listenMetrics(config.http, createMetricsRegistry({ controller, sysfsRoot: config.sysfsRoot })));
+      ({ server: http, address: httpAddress } = await listenMetrics(config.http, metrics));
     } catch (error) {
       await nbd.close();
       releaseStateDirectory();
