@@ -57,8 +57,21 @@ export async function startSensorsd(options: SensorsdOptions): Promise<RunningSe
     void run.finally(() => commands.delete(run));
   };
 
+  // A record naming a sensor that is not there: said once per load, with its line (it may
+  // appear later — a volume assembled after start, a hot-plugged chip — so it stays configured).
+  let unmatchedReported = false;
+  let currentConfig = loaded.config;
+  const reportUnmatched = (names: ReadonlySet<string>): void => {
+    if (unmatchedReported) return;
+    unmatchedReported = true;
+    for (const [name, rule] of currentConfig.bySensor) {
+      if (!names.has(name)) log(`${options.configFile}:${rule.line}: no sensor hw.sensors.${name}: it is watched if it appears`);
+    }
+  };
+
   const check = async (first: boolean): Promise<void> => {
     const reading = await readSensors(options.sources);
+    reportUnmatched(new Set(reading.sensors.map((sensor) => `${sensor.device}.${sensor.type}${sensor.index}`)));
     const text = reading.problems.join('\n');
     if (text !== problems) {
       for (const problem of reading.problems) log(problem);
@@ -91,6 +104,8 @@ export async function startSensorsd(options: SensorsdOptions): Promise<RunningSe
       try {
         const next = loadConfig(options.configFile);
         monitor.reload(next.config);
+        currentConfig = next.config;
+        unmatchedReported = false;
         log('configuration reloaded');
       } catch (error) {
         if (!(error instanceof SensorsdConfigError)) throw error;

@@ -74,6 +74,7 @@ test('sensorsd -l: the hw.sensors listing, with and without softraidd', async ()
       '# sensorsd.conf for the test',
       `hw.sensors.softraid0.drive0:command=echo %x %t %n %s %2 >> ${record}`,
       'hw.sensors.coretemp0.temp0:high=90C:command=sleep 100',
+      'hw.sensors.lm9.temp0:high=90C',
       '',
     ].join('\n'));
     const child = spawn(process.execPath, [sensorsdPath, '-d', '-c', '1', '-f', config], { env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -82,6 +83,7 @@ test('sensorsd -l: the hw.sensors listing, with and without softraidd', async ()
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     try {
       await until('startup', () => log.includes('sensorsd: startup, system has 4 sensors'));
+      assert.match(log, new RegExp(`sensorsd: ${config.replace(/[.]/g, '\\.')}:4: no sensor hw\\.sensors\\.lm9\\.temp0: it is watched if it appears`));
       // The first state counts as a change, after four checks.
       await until('the first report', () => log.includes('sensorsd: softraid0.drive0: online, OK'));
       await until('the first command', () => existsSync(record) && readFileSync(record, 'utf8').includes('softraid0 drive 0 OK online'));
