@@ -88,6 +88,8 @@ export interface ChunkView {
   state: ChunkState;
   /** Usable size of the member in bytes (softraid's scm_size). */
   sizeBytes: number;
+  /** I/O errors the member returned since it took this slot, when the controller counts them. */
+  ioErrors?: number;
 }
 
 export interface VolumeView {

@@ -11,7 +11,7 @@
 //
 // and what node_exporter lacks: background progress as a ratio with its
 // rate and time remaining, the last scrub's findings and time, each
-// member's state, the hot-spare pool, and every sensor (sensors package)
+// member's state and I/O errors, the hot-spare pool, and every sensor (sensors package)
 // with its status.
 import { Gauge, Registry } from 'prom-client';
 import type { Controller, VolumeView } from '@openbsd38/bio/controller.js';
@@ -115,7 +115,12 @@ export function createMetricsRegistry(sources: MetricsSources): Registry {
       for (const chunk of volume.chunks) g.set({ device: volume.deviceName, slot: String(chunk.chunkIndex), member: chunk.name === '' ? 'missing' : chunk.name, state: chunk.state }, 1);
     }
   });
-  gauge('softraid_hot_spares', 'Chunks waiting in the hot-spare pool.', ['controller'], (g) => {
+  gauge('softraid_member_io_errors', 'I/O errors a member returned since it took its slot (a redundant volume takes a member out at its first).', ['device', 'slot', 'member'], (g) => {
+    for (const volume of volumes()) {
+      for (const chunk of volume.chunks) g.set({ device: volume.deviceName, slot: String(chunk.chunkIndex), member: chunk.name === '' ? 'missing' : chunk.name }, chunk.ioErrors ?? 0);
+    }
+  });
+    gauge('softraid_hot_spares', 'Chunks waiting in the hot-spare pool.', ['controller'], (g) => {
     g.set({ controller: controller.controllerName }, controller.inquire().hotSpares.length);
   });
 

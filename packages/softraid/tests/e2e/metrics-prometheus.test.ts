@@ -61,6 +61,7 @@ test('/metrics: md names, members, sensors, promtool-clean, scraped by Prometheu
     assert.ok((sample(text, 'node_md_blocks{device="sd0"}') ?? 0) > 60_000);
     assert.equal(sample(text, `softraid_member_state{device="sd0",slot="1",member="${join(space.directory, 'b')}",state="Online"}`), 1);
     assert.equal(sample(text, 'sensor_status{sensor="softraid0.drive0",status="OK"}'), 1);
+    assert.equal(sample(text, `softraid_member_io_errors{device="sd0",slot="0",member="${join(space.directory, 'a')}"}`), 0);
     assert.equal(sample(text, 'sensor_value{sensor="softraid0.drive0",device="softraid0",type="drive",unit="state",description="sd0"}'), 4);
 
     // I/O through NBD is counted and timed per volume.

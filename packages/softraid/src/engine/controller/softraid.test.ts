@@ -237,3 +237,24 @@ test('controller: -R of a hot spare too small for the volume is refused and the 
   assert.equal(controller.inquire().volumes[0]!.state, 'Degraded');
   await controller.shutdown();
 });
+
+test('controller: members\' I/O errors are counted in the views, and a replacement starts from zero', async () => {
+  const { controller, chunks, events } = fixture({ a: 8 * MiB, b: 8 * MiB, c: 8 * MiB, d: 8 * MiB, e: 8 * MiB });
+  await controller.create({ level: 'raid0', chunkNames: ['a', 'b'], force: false, noAutoAssemble: false });
+  await controller.create({ level: 'raid1', chunkNames: ['c', 'd'], force: false, noAutoAssemble: false });
+  const raid0 = controller.blockDevice('sd0')!;
+  chunks.get('b')!.faults = { readErrorRate: 1 };
+  // RAID 0 has no redundancy: the read fails, the member stays, and its errors add up.
+  for (let i = 0; i < 3; i++) await assert.rejects(raid0.read(0, new Uint8Array(raid0.sizeBytes)));
+  const view = (device: string) => controller.inquire().volumes.find((volume) => volume.deviceName === device)!;
+  assert.deepEqual(view('sd0').chunks.map((chunk) => chunk.ioErrors), [0, 3]);
+  // RAID 1: the member's first error takes it out.
+  chunks.get('d')!.disappeared = true;
+  const raid1 = controller.blockDevice('sd1')!;
+  await raid1.read(0, new Uint8Array(64 * 1024));
+  assert.deepEqual(view('sd1').chunks.map((chunk) => [chunk.state, chunk.ioErrors]), [['Online', 0], ['Offline', 1]]);
+  assert.equal((await controller.rebuild('sd1', 'e')).ok, true);
+  await waitFor(() => events.some((event) => event.name === 'RebuildFinished'), 'rebuild');
+  assert.deepEqual(view('sd1').chunks.map((chunk) => [chunk.name, chunk.ioErrors]), [['c', 0], ['e', 0]]);
+  await controller.shutdown();
+});

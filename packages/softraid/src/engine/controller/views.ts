@@ -53,7 +53,7 @@ export function volumeView(info: VolumeInfo, volumeIndex: number, lastScrub: Scr
     sizeBytes: info.sizeBytes,
     noAutoAssemble: info.noAutoAssemble,
     chunks: info.chunks.map((chunk) => ({
-      chunkIndex: chunk.chunkIndex, name: chunk.present ? chunk.name : '', state: chunk.state, sizeBytes: chunk.sizeBytes,
+      chunkIndex: chunk.chunkIndex, name: chunk.present ? chunk.name : '', state: chunk.state, sizeBytes: chunk.sizeBytes, ioErrors: chunk.ioErrors,
     })),
     progress: info.progress && {
       operation: info.progress.operation,

@@ -13,6 +13,7 @@ import type { VolumeRecord } from '../metadata/record.js';
 import type { VolumeDeps, VolumeEvent } from './events.js';
 
 export class MemberSet implements ChunkIo {
+  private readonly ioErrors: number[] = [];
   readonly chunkCount: number;
   private volumeState: VolumeState;
   private roundRobin = 0;
@@ -220,8 +221,14 @@ export class MemberSet implements ChunkIo {
    * planned again from the chunks left (ChunkRetry). On RAID 0 / CONCAT the
    * I/O fails with EIO and the chunk state is unchanged.
    */
+  /** I/O errors each member returned since it became that chunk (metrics). */
+  ioErrorCount(chunkIndex: number): number {
+    return this.ioErrors[chunkIndex] ?? 0;
+  }
+
   private async chunkFailed(chunkIndex: number, error: unknown): Promise<never> {
     if (!(error instanceof ChunkIoError)) throw error;
+    this.ioErrors[chunkIndex] = (this.ioErrors[chunkIndex] ?? 0) + 1;
     if (!this.redundant) throw new VolumeIoError('EIO', `${this.deviceName}: ${error.message}`);
     this.setChunkState(chunkIndex, 'Offline', `${error.operation} error ${error.errno} at byte ${error.offsetBytes}`);
     await this.persist();
@@ -231,6 +238,7 @@ export class MemberSet implements ChunkIo {
   /** Installs a new member for a chunk (rebuild onto a replacement). */
   replaceMember(chunkIndex: number, member: ChunkBackend): void {
     assert(this.chunkState(chunkIndex) === 'Offline', 'replaceMember: chunk not offline');
+    this.ioErrors[chunkIndex] = 0;
     this.members[chunkIndex] = member;
     this.record.chunks[chunkIndex]!.name = member.name;
   }

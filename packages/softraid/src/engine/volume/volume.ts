@@ -45,6 +45,8 @@ export interface ChunkInfo {
   state: ChunkState;
   /** Usable size of the member (softraid's scm_size). */
   sizeBytes: number;
+  /** I/O errors the member returned since it took this slot. */
+  ioErrors: number;
 }
 
 /** What bioctl shows of a volume. */
@@ -322,7 +324,7 @@ export class Volume implements BlockDevice {
       noAutoAssemble: record.noAutoAssemble,
       chunks: record.chunks.map((chunk, chunkIndex) => {
         const member = this.members.member(chunkIndex);
-        return { chunkIndex, name: member?.name ?? chunk.name, present: member !== null, state: chunk.state, sizeBytes: chunk.usableSizeBytes };
+        return { chunkIndex, name: member?.name ?? chunk.name, present: member !== null, state: chunk.state, sizeBytes: chunk.usableSizeBytes, ioErrors: this.members.ioErrorCount(chunkIndex) };
       }),
       progress: this.rebuilding.running?.progress() ?? this.recoveryPart.runningResync?.progress() ?? this.scrubs.running?.progress() ?? null,
     };
