@@ -131,7 +131,7 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDependencies
   // 3. Serve the volumes over NBD, then open the control socket.
   // The metrics, when an HTTP address is set: what NBD clients do to each volume is counted too.
   const metrics = config.http === null ? null : createMetricsRegistry({ controller, sysfsRoot: config.sysfsRoot });
-  const ioMetrics = metrics === null ? null : new VolumeIoMetrics(metrics);
+  const ioMetrics = metrics === null ? null : new VolumeIoMetrics();
   const nbd = deps.createNbdServer(exportRegistry(controller, ioMetrics));
   let nbdAddress: string;
   if (config.nbd.kind === 'unix') {
@@ -147,7 +147,7 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDependencies
   let httpAddress: string | null = null;
   if (config.http !== null && metrics !== null) {
     try {
-      ({ server: http, address: httpAddress } = await listenMetrics(config.http, metrics));
+      ({ server: http, address: httpAddress } = await listenMetrics(config.http, metrics, ioMetrics));
     } catch (error) {
       await nbd.close();
       releaseStateDirectory();
@@ -191,7 +191,7 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDependencies
 }
 
 /** The metrics listener: GET /metrics; every other path 404, every other method 405. Read-only. */
-async function listenMetrics(address: HttpListenAddress, registry: ReturnType<typeof createMetricsRegistry>): Promise<{ server: Server; address: string }> {
+async function listenMetrics(address: HttpListenAddress, registry: ReturnType<typeof createMetricsRegistry>, ioMetrics: VolumeIoMetrics | null): Promise<{ server: Server; address: string }> {
   const server = createServer((request, response) => {
     const path = (request.url ?? '/').split('?', 1)[0];
     if (path !== '/metrics') {
@@ -203,7 +203,8 @@ async function listenMetrics(address: HttpListenAddress, registry: ReturnType<ty
       return;
     }
     registry.metrics().then((text) => {
-      response.writeHead(200, { 'content-type': registry.contentType }).end(request.method === 'HEAD' ? undefined : text);
+      const body = text + (ioMetrics?.exposition() ?? '');
+      response.writeHead(200, { 'content-type': registry.contentType }).end(request.method === 'HEAD' ? undefined : body);
     }, (error: unknown) => {
       response.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' }).end(`metrics failed: ${(error as Error).message}\n`);
     });
