@@ -8,7 +8,7 @@
 // operator would.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, closeSync, ftruncateSync, readdirSync } from 'node:fs';
-import { connect } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { resolve, join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -23,8 +23,6 @@ const env = {
   ...process.env,
   SOFTRAID_SOCKET: controlSocket,
   SOFTRAID_NBD: nbdSocket,
-  // Any free loopback port, so the demo never collides with a softraidd already serving /metrics.
-  SOFTRAID_HTTP: process.env.SOFTRAID_HTTP ?? '127.0.0.1:0',
   SOFTRAID_STATE_DIR: join(stateDirectory, 'lib'),
 };
 
@@ -98,7 +96,18 @@ async function waitForSocket(path: string, daemon: ChildProcess, timeoutMs: numb
   }
 }
 
+/** A free loopback port for /metrics, so the demo never collides with a softraidd already serving it. */
+async function freeLoopbackPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  return typeof address === 'object' && address !== null ? address.port : 9797;
+}
+
 async function main(): Promise<void> {
+  const http = process.env.SOFTRAID_HTTP ?? `127.0.0.1:${await freeLoopbackPort()}`;
+  (env as NodeJS.ProcessEnv).SOFTRAID_HTTP = http;
   const firstRun = !existsSync(disksDirectory);
   mkdirSync(disksDirectory, { recursive: true });
   const members = ['disk0', 'disk1', 'disk2', 'disk3'].map((name) => join(disksDirectory, `${name}.img`));
@@ -141,6 +150,10 @@ softraidd is serving sd0 over NBD on ${nbdSocket}. In another terminal:
   modprobe nbd && nbd-client -unix ${nbdSocket} -N sd0 /dev/nbd0
   # a VM disk
   qemu-system-x86_64 -drive file=nbd:unix:${nbdSocket}:exportname=sd0,format=raw ...
+  # its sensors, as OpenBSD's sysctl hw.sensors shows them
+  SOFTRAID_SOCKET=${controlSocket} ./bin/sensorsd -l${http === 'off' ? '' : `
+  # Prometheus metrics (node_exporter's md names, rebuild progress, members, I/O)
+  curl -s http://${http}/metrics | grep -E '^(node_md_state|node_md_disks|softraid_volume_progress)'`}
 
 ${nextSteps(volumeNow())}
 

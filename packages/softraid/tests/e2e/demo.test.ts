@@ -61,6 +61,11 @@ test('npm start: pull the disk it suggests, Ctrl-C stops once, and the next run 
       const suggested = new RegExp(`bioctl -O (\\S+) sd0`).exec(first.output())?.[1];
       assert.equal(suggested, disk('disk3'), first.output());
       assert.match(first.output(), new RegExp(`the hot spare \\(${disk('spare')}\\) takes over`));
+      // The metrics URL it prints serves the volume, and the sensors command it prints lists it.
+      const metrics = /curl -s (http:\/\/127\.0\.0\.1:\d+\/metrics)/.exec(first.output())?.[1];
+      assert.ok(metrics !== undefined, first.output());
+      assert.match(await (await fetch(metrics)).text(), /^node_md_state\{device="sd0",state="active"\} 1$/m);
+      assert.match(first.output(), /\.\/bin\/sensorsd -l\n/);
       assert.equal(bioctl(directory, ['-O', suggested!, 'sd0']).status, 0);
       const deadline = Date.now() + 120_000;
       while (!/softraid0 0 Online/.test(bioctl(directory, ['sd0']).stdout)) {
