@@ -196,3 +196,9 @@ export async function thermalSensors(sysfsRoot: string): Promise<Sensor[]> {
   }
   return sensors;
 }
+
+/** The machine's own sensors: every hwmon chip, then every thermal zone. */
+export async function machineSensors(sysfsRoot: string): Promise<Sensor[]> {
+  const [hwmon, thermal] = await Promise.all([hwmonSensors(sysfsRoot), thermalSensors(sysfsRoot)]);
+  return [...hwmon, ...thermal];
+}

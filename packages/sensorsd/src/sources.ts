@@ -7,7 +7,7 @@ import { ControlClient, ControlConnectError } from '@openbsd38/bio/control/clien
 import { ControlProtocolError } from '@openbsd38/bio/control/errors.js';
 import { decodeInquiryView } from '@openbsd38/bio/control/messages.js';
 import { bioSensors } from '@openbsd38/sensors/bio-sensors.js';
-import { hwmonSensors, thermalSensors } from '@openbsd38/sensors/hwmon.js';
+import { machineSensors } from '@openbsd38/sensors/hwmon.js';
 import { sortSensors, type Sensor } from '@openbsd38/sensors/sensor.js';
 
 export interface SensorSources {
@@ -36,7 +36,7 @@ async function controllerSensors(socketPath: string): Promise<Sensor[]> {
 
 export async function readSensors(sources: SensorSources): Promise<SensorReading> {
   const problems: string[] = [];
-  const [hwmon, thermal] = await Promise.all([hwmonSensors(sources.sysfsRoot), thermalSensors(sources.sysfsRoot)]);
+  const machine = await machineSensors(sources.sysfsRoot);
   let volumes: Sensor[] = [];
   try {
     volumes = await controllerSensors(sources.controlSocketPath);
@@ -44,5 +44,5 @@ export async function readSensors(sources: SensorSources): Promise<SensorReading
     if (!(error instanceof ControlConnectError) && !(error instanceof ControlProtocolError)) throw error;
     problems.push(`softraidd not reachable at ${sources.controlSocketPath} (${error instanceof ControlConnectError ? error.code : error.message}): its volumes are left out`);
   }
-  return { sensors: sortSensors([...hwmon, ...thermal, ...volumes]), problems };
+  return { sensors: sortSensors([...machine, ...volumes]), problems };
 }

@@ -17,7 +17,7 @@ import { Gauge, Registry } from 'prom-client';
 import type { Controller, VolumeView } from '@openbsd38/bio/controller.js';
 import { baseUnitValue } from '@openbsd38/sensors/base-units.js';
 import { bioSensors } from '@openbsd38/sensors/bio-sensors.js';
-import { hwmonSensors, thermalSensors } from '@openbsd38/sensors/hwmon.js';
+import { machineSensors } from '@openbsd38/sensors/hwmon.js';
 import { sensorName, sortSensors, type Sensor } from '@openbsd38/sensors/sensor.js';
 
 const mdStates = ['active', 'inactive', 'recovering', 'resync', 'check'] as const;
@@ -128,11 +128,11 @@ export function createMetricsRegistry(sources: MetricsSources): Registry {
   let sensorsOfScrape: Promise<Sensor[]> | null = null;
   const sensors = (): Promise<Sensor[]> => {
     sensorsOfScrape ??= (async () => {
-      const [hwmon, thermal] = await Promise.all([hwmonSensors(sources.sysfsRoot), thermalSensors(sources.sysfsRoot)]);
-      return sortSensors([...hwmon, ...thermal, ...bioSensors(controller.inquire())]).filter((sensor) => sensor.invalid !== true);
+      const machine = await machineSensors(sources.sysfsRoot);
+      return sortSensors([...machine, ...bioSensors(controller.inquire())]).filter((sensor) => sensor.invalid !== true);
     })();
     const current = sensorsOfScrape;
-    // The next scrape reads afresh.
+    // registry.metrics() starts every collect in one tick: both sensor gauges share this reading, the next scrape reads afresh.
     setImmediate(() => { if (sensorsOfScrape === current) sensorsOfScrape = null; });
     return current;
   };

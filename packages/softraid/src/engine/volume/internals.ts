@@ -34,3 +34,20 @@ export interface VolumeInternals {
   /** The smallest member that can take a chunk's place. */
   replacementBytesMin(chunkIndex: number): number;
 }
+
+/** A part of a volume: what it shares of it, and the members, geometry and discipline at hand. */
+export abstract class VolumePart {
+  constructor(protected readonly host: VolumeInternals) {}
+
+  protected get members(): MemberSet {
+    return this.host.members;
+  }
+
+  protected get geometry(): Geometry {
+    return this.host.geometry;
+  }
+
+  protected get discipline(): Discipline {
+    return this.host.discipline;
+  }
+}

@@ -11,9 +11,7 @@ import { readChunkMetadata } from '../metadata/io.js';
 import { Rebuild, RebuildTargetLost, type RebuildHost, type RebuildOutcome } from './rebuild.js';
 import type { ChunkBackend } from '../chunk.js';
 import type { CrashRecovery } from './recovery.js';
-import type { VolumeInternals } from './internals.js';
-import type { MemberSet } from './member-set.js';
-import type { Discipline, Geometry } from '../disciplines/discipline.js';
+import { VolumePart, type VolumeInternals } from './internals.js';
 
 export interface RebuildHandle {
   chunkIndex: number;
@@ -22,23 +20,13 @@ export interface RebuildHandle {
   partial: boolean;
 }
 
-export class Rebuilding {
+export class Rebuilding extends VolumePart {
   private rebuild: Rebuild | null = null;
   /** Settles when the last rebuild launched has ended and let go of `rebuild`. */
   private rebuildEnded: Promise<void> = Promise.resolve();
 
-  constructor(private readonly host: VolumeInternals, private readonly recovery: CrashRecovery) {}
-
-  private get members(): MemberSet {
-    return this.host.members;
-  }
-
-  private get geometry(): Geometry {
-    return this.host.geometry;
-  }
-
-  private get discipline(): Discipline {
-    return this.host.discipline;
+  constructor(host: VolumeInternals, private readonly recovery: CrashRecovery) {
+    super(host);
   }
 
   /** The rebuild running now, if any (progress, close, the bitmap's clearing rule). */

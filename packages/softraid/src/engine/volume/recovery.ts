@@ -10,9 +10,7 @@ import { WriteIntentBitmap } from './write-intent.js';
 import { Resync, type ResyncOutcome } from './resync.js';
 import type { LockMode } from './stripe-lock.js';
 import type { RecoveryResult } from './partial-parity-log.js';
-import type { VolumeInternals } from './internals.js';
-import type { MemberSet } from './member-set.js';
-import type { Discipline, Geometry } from '../disciplines/discipline.js';
+import { VolumePart, type VolumeInternals } from './internals.js';
 
 /** What the crash-safety machinery did since the volume was opened (tests, the simulator, bioctl). */
 export interface RecoveryInfo {
@@ -26,7 +24,7 @@ export interface ResyncHandle {
   finished: Promise<ResyncOutcome>;
 }
 
-export class CrashRecovery {
+export class CrashRecovery extends VolumePart {
   private loadedBitmap: WriteIntentBitmap | null = null;
   readonly info: RecoveryInfo;
   /** ready() has finished: reads may share their range unless a resync is due there. */
@@ -35,20 +33,9 @@ export class CrashRecovery {
   private resync: Resync | null = null;
   private resyncFinished: Promise<ResyncOutcome> | null = null;
 
-  constructor(private readonly host: VolumeInternals) {
+  constructor(host: VolumeInternals) {
+    super(host);
     this.info = { dirtyAtAssembly: host.dirtyAtAssembly, bitmapFound: false, regionsPendingAtAssembly: 0, partialParityLog: null };
-  }
-
-  private get members(): MemberSet {
-    return this.host.members;
-  }
-
-  private get geometry(): Geometry {
-    return this.host.geometry;
-  }
-
-  private get discipline(): Discipline {
-    return this.host.discipline;
   }
 
   /** Redundant levels: the write-intent bitmap, loaded by ready(). */

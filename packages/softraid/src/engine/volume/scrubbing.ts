@@ -6,26 +6,14 @@ import { SoftraidError, VolumeIoError } from '../errors.js';
 import { Scrub, type ScrubResult } from './scrub.js';
 import type { CrashRecovery } from './recovery.js';
 import type { Rebuilding } from './rebuilding.js';
-import type { VolumeInternals } from './internals.js';
-import type { MemberSet } from './member-set.js';
-import type { Discipline, Geometry } from '../disciplines/discipline.js';
+import { VolumePart, type VolumeInternals } from './internals.js';
 
-export class Scrubbing {
+export class Scrubbing extends VolumePart {
   private scrubRun: Scrub | null = null;
   private lastScrubResult: ScrubResult | null = null;
 
-  constructor(private readonly host: VolumeInternals, private readonly recovery: CrashRecovery, private readonly rebuilding: Rebuilding) {}
-
-  private get members(): MemberSet {
-    return this.host.members;
-  }
-
-  private get geometry(): Geometry {
-    return this.host.geometry;
-  }
-
-  private get discipline(): Discipline {
-    return this.host.discipline;
+  constructor(host: VolumeInternals, private readonly recovery: CrashRecovery, private readonly rebuilding: Rebuilding) {
+    super(host);
   }
 
   /** The scrub running now, if any. */
