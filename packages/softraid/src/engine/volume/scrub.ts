@@ -24,6 +24,7 @@ import { raid5ParityChunk } from '../disciplines/raid5-layout.js';
 import type { ByteRange, Geometry } from '../disciplines/discipline.js';
 import type { ChunkBackend } from '../chunk.js';
 import type { MemberSet } from './member-set.js';
+import type { ScrubResultView } from '@openbsd38/bio/controller.js';
 import type { Release } from './stripe-lock.js';
 
 /** md's mismatch_cnt unit: counts are in 512-byte sectors. */
@@ -38,33 +39,18 @@ export interface ScrubProgress extends JobFigures {
   mismatchSectors: number;
 }
 
-export interface ScrubResult {
-  repair: boolean;
-  /** finished: every stripe checked; stopped: by request or close; failed: a chunk went Offline or the volume degraded. */
-  status: 'finished' | 'stopped' | 'failed';
-  reason: string | null;
-  /** On the volume's clock (monotonic); the controller adds wall-clock time. */
+/**
+ * How a scrub ended: bio's ScrubResultView (the counts, what was lost) on
+ * the volume's clock; the controller adds wall-clock time. A mismatched
+ * sector is a RAID 1 volume sector whose copies differ, or a RAID 5 sector
+ * column (the same 512 bytes of a row on every chunk) whose parity is not
+ * the XOR of its data.
+ */
+export type ScrubResult = Omit<ScrubResultView, 'startedAt' | 'durationSeconds'> & {
+  /** On the volume's clock (monotonic). */
   startedAtMs: number;
   finishedAtMs: number;
-  bytesDone: number;
-  bytesTotal: number;
-  /**
-   * 512-byte sectors found inconsistent (md's mismatch_cnt): a RAID 1 volume
-   * sector whose copies differ, or a RAID 5 sector column (the same 512 bytes
-   * of a row on every chunk) whose parity is not the XOR of its data.
-   */
-  mismatchSectors: number;
-  /** Of those, sectors rewritten to agree (repair mode). */
-  repairedSectors: number;
-  /** Chunk sectors that failed to read. */
-  mediaErrorSectors: number;
-  /** Of those, sectors regenerated from redundancy, rewritten and read back. */
-  mediaErrorSectorsRewritten: number;
-  /** Volume byte ranges with no good copy left: their data is lost (reads of them fail). Merged, ascending. */
-  unreadableRanges: ByteRange[];
-  /** Ranges past scrubUnreadableRangesMax, counted only. */
-  unreadableRangesDropped: number;
-}
+};
 
 /** What a scrub needs from its volume. */
 export interface ScrubHost extends JobHost {
