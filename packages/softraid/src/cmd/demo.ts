@@ -152,6 +152,8 @@ softraidd is serving sd0 over NBD on ${nbdSocket}. In another terminal:
   qemu-system-x86_64 -drive file=nbd:unix:${nbdSocket}:exportname=sd0,format=raw ...
   # its sensors, as OpenBSD's sysctl hw.sensors shows them
   SOFTRAID_SOCKET=${controlSocket} ./bin/sensorsd -l${http === 'off' ? '' : `
+  # the status page: volumes, disks, rebuilds, I/O and events, live (from another machine: ssh -L ${http.split(':').at(-1)}:${http} this-host)
+  xdg-open http://${http}/
   # Prometheus metrics (node_exporter's md names, rebuild progress, members, I/O)
   curl -s http://${http}/metrics | grep -E '^(node_md_state|node_md_disks|softraid_volume_progress)'`}
 

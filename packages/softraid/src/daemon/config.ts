@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { getopt } from '@openbsd38/libutil/getopt.js';
 import { defaultControlSocketPath, requestTimeoutMsDefault } from '@openbsd38/bio/control/protocol.js';
+import { checkListenAccess, HttpAccessError, loadCredentials, type HttpCredentials } from './http/access.js';
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -33,8 +34,10 @@ export interface DaemonConfig extends ReloadableSettings {
   scanPatterns: string[];
   /** SOFTRAID_CONTROL_TIMEOUT: a control connection that sends no request for this long is closed. */
   controlRequestTimeoutMs: number;
-  /** --http / SOFTRAID_HTTP: where /metrics is served; null: off. */
+  /** --http / SOFTRAID_HTTP: where the status page and /metrics are served; null: off. */
   http: HttpListenAddress | null;
+  /** --http-auth / SOFTRAID_HTTP_AUTH: the credentials every HTTP request must carry; null: none (loopback only). */
+  httpCredentials: HttpCredentials | null;
   /** SOFTRAID_SYSFS_ROOT: where hwmon and thermal zones are read for the sensor metrics. */
   sysfsRoot: string;
 }
@@ -44,7 +47,7 @@ export interface HttpListenAddress {
   port: number;
 }
 
-/** Loopback only, unless told otherwise: the metrics say which disks failed. */
+/** Loopback only, unless told otherwise (and then with credentials): the page says which disks failed. */
 export const defaultHttpAddress = '127.0.0.1:9797';
 
 export const defaultNbdSocketPath = '/run/softraid/nbd.sock';
@@ -58,7 +61,7 @@ export const configFileBytesMax = 64 * 1024;
 export const softraiddUsage =
   'usage: softraidd [--socket path] [--nbd path | host:port] [--state-dir dir]\n' +
   '\t[--config file] [--program path] [--rebuild-rate-min rate] [--rebuild-rate-max rate]\n' +
-  '\t[--http host:port | off] [--scan pattern ...]\n';
+  '\t[--http host:port | off] [--http-auth file] [--scan pattern ...]\n';
 
 /** host:port ([v6]:port), port 0 for any free one; "off" for no listener. */
 export function parseHttpAddress(text: string): HttpListenAddress | null {
@@ -134,7 +137,7 @@ export function loadReloadable(configFile: string | undefined, explicitFile: boo
 }
 
 export function parseDaemonArgs(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): DaemonConfig | 'help' {
-  const longOptions = ['socket', 'nbd', 'state-dir', 'config', 'program', 'rebuild-rate-min', 'rebuild-rate-max', 'scan', 'http'].map((name) => ({ name, hasArgument: true }));
+  const longOptions = ['socket', 'nbd', 'state-dir', 'config', 'program', 'rebuild-rate-min', 'rebuild-rate-max', 'scan', 'http', 'http-auth'].map((name) => ({ name, hasArgument: true }));
   const parsed = getopt(argv, 'h', [...longOptions, { name: 'help', hasArgument: false }]);
   if (!parsed.ok) throw new ConfigError(parsed.diagnostic);
   if (parsed.operands.length > 0) throw new ConfigError(`unexpected argument ${parsed.operands[0]}`);
@@ -144,6 +147,16 @@ export function parseDaemonArgs(argv: readonly string[], env: Readonly<Record<st
   if (flags.has('program')) flagOverrides.program = flags.get('program');
   if (flags.has('rebuild-rate-min')) flagOverrides.rebuildRateBytesPerSecondMin = parseRate(flags.get('rebuild-rate-min')!, 'rebuild-rate-min');
   if (flags.has('rebuild-rate-max')) flagOverrides.rebuildRateBytesPerSecondMax = parseRate(flags.get('rebuild-rate-max')!, 'rebuild-rate-max');
+  const http = parseHttpAddress(nonEmptyFlag(flags, 'http') ?? (env.SOFTRAID_HTTP || undefined) ?? defaultHttpAddress);
+  const httpAuthFile = nonEmptyFlag(flags, 'http-auth') ?? (env.SOFTRAID_HTTP_AUTH || undefined);
+  let httpCredentials: HttpCredentials | null = null;
+  try {
+    if (httpAuthFile !== undefined) httpCredentials = loadCredentials(httpAuthFile);
+    if (http !== null) checkListenAccess(http.host, http.port, httpCredentials);
+  } catch (error) {
+    if (error instanceof HttpAccessError) throw new ConfigError(error.message);
+    throw error;
+  }
   const explicitFile = flags.get('config') ?? env.SOFTRAID_CONFIG;
   const configFile = explicitFile ?? defaultConfigFile;
   return {
@@ -154,7 +167,8 @@ export function parseDaemonArgs(argv: readonly string[], env: Readonly<Record<st
     flagOverrides,
     scanPatterns: parsed.options.filter((option) => option.name === 'scan').map((option) => option.value ?? ''),
     controlRequestTimeoutMs: parseControlTimeout(env.SOFTRAID_CONTROL_TIMEOUT),
-    http: parseHttpAddress(nonEmptyFlag(flags, 'http') ?? (env.SOFTRAID_HTTP || undefined) ?? defaultHttpAddress),
+    http,
+    httpCredentials,
     sysfsRoot: env.SOFTRAID_SYSFS_ROOT || '/sys',
     ...loadReloadable(configFile, explicitFile !== undefined, flagOverrides),
   };

@@ -2,7 +2,8 @@
 // and live sockets, state file, events and PROGRAM, reload, shutdown.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createConnection } from 'node:net';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -36,7 +37,7 @@ test('a second daemon on a live socket is refused; a stale socket is replaced; r
     await d.bioctl('-c', '1', '-l', `${d.chunk('a')},${d.chunk('b')}`, 'softraid0');
     const config = {
       controlSocketPath: d.socketPath, nbd: { kind: 'unix' as const, path: join(d.directory, 'nbd2.sock') }, stateDirectory: join(d.directory, 'state'),
-      configFile: undefined, flagOverrides: {}, scanPatterns: [], controlRequestTimeoutMs: 10_000, program: undefined, rebuildRateBytesPerSecondMin: 1, rebuildRateBytesPerSecondMax: 2, http: null, sysfsRoot: '/sys',
+      configFile: undefined, flagOverrides: {}, scanPatterns: [], controlRequestTimeoutMs: 10_000, program: undefined, rebuildRateBytesPerSecondMin: 1, rebuildRateBytesPerSecondMax: 2, http: null, httpCredentials: null, sysfsRoot: '/sys',
     };
     const deps = { controller: new FakeController(), createNbdServer: (exports: never) => new NbdServer({ exports }), log: () => {} };
     await assert.rejects(startDaemon(config, deps), SocketInUseError);
@@ -101,7 +102,7 @@ test('events run PROGRAM as `PROGRAM event device [member]`; SIGHUP-style reload
     const lines: string[] = [];
     const daemon = await startDaemon({
       controlSocketPath: d.socketPath, nbd: { kind: 'unix', path: join(d.directory, 'nbd3.sock') }, stateDirectory: join(d.directory, 'state3'),
-      configFile, flagOverrides: {}, scanPatterns: [], controlRequestTimeoutMs: 10_000, program: undefined, rebuildRateBytesPerSecondMin: 1024, rebuildRateBytesPerSecondMax: 2048, http: null, sysfsRoot: '/sys',
+      configFile, flagOverrides: {}, scanPatterns: [], controlRequestTimeoutMs: 10_000, program: undefined, rebuildRateBytesPerSecondMin: 1024, rebuildRateBytesPerSecondMax: 2048, http: null, httpCredentials: null, sysfsRoot: '/sys',
     }, { controller, createNbdServer: (exports) => new NbdServer({ exports }), log: (line) => lines.push(line) });
     controller.emit({ name: 'TestMessage', device: 'sd0' });
     daemon.reload();
@@ -128,4 +129,23 @@ test('configuration parsing', () => {
   assert.equal(config.controlSocketPath, '/tmp/s.sock');
   assert.equal(config.stateDirectory, '/tmp/st');
   assert.equal(config.rebuildRateBytesPerSecondMax, 200_000 * 1024);
+});
+
+test('--http on another address than loopback needs --http-auth, whose file must be private', () => {
+  assert.throws(() => parseDaemonArgs(['--http', '0.0.0.0:9797', '--config', '/dev/null'], {}),
+    (error: Error) => error instanceof ConfigError && /--http 0\.0\.0\.0:9797 is not a loopback address: serving the status page and metrics there needs --http-auth FILE/.test(error.message));
+  assert.throws(() => parseDaemonArgs(['--config', '/dev/null'], { SOFTRAID_HTTP: '[::]:9797' }), /not a loopback address/);
+  const directory = mkdtempSync(join(tmpdir(), 'softraidd-auth-'));
+  try {
+    const file = join(directory, 'http-auth');
+    writeFileSync(file, 'prometheus:long-enough-secret\n', { mode: 0o644 });
+    assert.throws(() => parseDaemonArgs(['--http', '0.0.0.0:9797', '--http-auth', file, '--config', '/dev/null'], {}), /mode 0644 lets others read it/);
+    chmodSync(file, 0o600);
+    const config = parseDaemonArgs(['--http', '0.0.0.0:9797', '--config', '/dev/null'], { SOFTRAID_HTTP_AUTH: file });
+    assert.ok(config !== 'help' && config.httpCredentials !== null);
+    assert.ok(!JSON.stringify(config).includes('long-enough-secret'), 'the configuration holds a digest, not the password');
+    assert.throws(() => parseDaemonArgs(['--http-auth', '', '--config', '/dev/null'], {}), /--http-auth needs a value/);
+  } finally {
+    rmSync(directory, { recursive: true, force: true });
+  }
 });

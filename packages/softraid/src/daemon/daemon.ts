@@ -3,7 +3,8 @@
 // and their PROGRAM, reload and an orderly shutdown. Platform pieces (the
 // controller, the NBD server) are injected so tests can run it in-process.
 import { mkdirSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
+import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import type { Controller, InquiryView } from '@openbsd38/bio/controller.js';
 import type { ExportRegistry } from '../nbd/export-registry.js';
@@ -15,9 +16,16 @@ import { StateFile, chunkNamesToScan, rememberedFromInquiry, type RememberedVolu
 import { prepareSocketPath } from '@openbsd38/bio/server/socket-guard.js';
 import { lockStateDirectory } from './state-lock.js';
 import { expandChunkNames } from '../chunk/glob.js';
-import { loadReloadable, type DaemonConfig, type HttpListenAddress, type ReloadableSettings } from './config.js';
-import { createMetricsRegistry } from './metrics.js';
-import { VolumeIoMetrics } from './io-metrics.js';
+import { loadReloadable, type DaemonConfig, type ReloadableSettings } from './config.js';
+import { createMetricsRegistry } from './http/metrics.js';
+import { VolumeIoMetrics } from './http/io-metrics.js';
+import { IoHistory } from './http/io-history.js';
+import { EventLog } from './http/event-log.js';
+import { statusDocument } from './http/status-document.js';
+import { StatusStream } from './http/status-stream.js';
+import { loadPageAssets } from './http/page-assets.js';
+import { listenHttp } from './http/listener.js';
+import { machineSensors } from '@openbsd38/sensors/hwmon.js';
 
 export interface NbdServerHandle {
   /** Clients in transmission on an export. */
@@ -36,7 +44,7 @@ export interface DaemonDependencies {
 export interface RunningDaemon {
   /** Where NBD clients connect: a socket path, or host:port with the port chosen. */
   readonly nbdAddress: string;
-  /** Where /metrics is served (host:port, the port chosen), or null. */
+  /** Where the status page and /metrics are served (host:port, the port chosen), or null. */
   readonly httpAddress: string | null;
   /** SIGHUP: re-read the configuration file; flags still win. */
   reload(): void;
@@ -63,12 +71,19 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDependencies
 
   // Events are logged from the start (scan's NewArray too); the state file is written once loaded.
   const events = new EventDispatcher(log, config.program);
+  const eventLog = new EventLog();
+  const startedAtMs = Date.now();
   let ready = false;
+  /** The status page's live stream, once it exists: told of every change. */
+  let statusStream: StatusStream | null = null;
   const unsubscribeEvents = controller.onEvent((event) => {
     events.dispatch(event);
+    eventLog.record(controller.controllerName, event);
+    statusStream?.poke();
     if (ready) saveState();
   });
   const unsubscribeVolumes = controller.onVolumesChanged(() => {
+    statusStream?.poke();
     if (ready) saveState();
   });
 
@@ -142,13 +157,24 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDependencies
     const port = await nbd.listenTcp({ host: config.nbd.host, port: config.nbd.port });
     nbdAddress = `${config.nbd.host}:${port}`;
   }
-  // 4. /metrics, when an HTTP address is set.
+  // 4. The status page and /metrics, when an HTTP address is set.
   let http: Server | null = null;
   let httpAddress: string | null = null;
+  const ioHistory = ioMetrics === null ? null : new IoHistory(() => ioMetrics.totals());
   if (config.http !== null && metrics !== null) {
     try {
-      ({ server: http, address: httpAddress } = await listenMetrics(config.http, metrics, ioMetrics));
+      const status = async (): Promise<string> => JSON.stringify(await statusDocument({
+        controllers: () => [controller], ioHistory, eventLog, hostname: hostname(), startedAtMs,
+        machineSensors: () => machineSensors(config.sysfsRoot),
+      }));
+      statusStream = new StatusStream(status, log);
+      ({ server: http, address: httpAddress } = await listenHttp(config.http.host, config.http.port, {
+        metrics, extraMetrics: () => ioMetrics?.exposition() ?? '', statusJson: status, stream: statusStream,
+        assets: loadPageAssets(), credentials: config.httpCredentials,
+      }));
+      ioHistory?.start();
     } catch (error) {
+      statusStream = null;
       await nbd.close();
       releaseStateDirectory();
       throw error;
@@ -175,6 +201,8 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDependencies
     close(): Promise<void> {
       closing ??= (async () => {
         await control.close();
+        ioHistory?.stop();
+        statusStream?.close();
         if (http !== null) await new Promise<void>((resolve) => { http!.closeAllConnections(); http!.close(() => resolve()); });
         await nbd.close();
         unsubscribeEvents();
@@ -188,32 +216,4 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDependencies
       return closing;
     },
   };
-}
-
-/** The metrics listener: GET /metrics; every other path 404, every other method 405. Read-only. */
-async function listenMetrics(address: HttpListenAddress, registry: ReturnType<typeof createMetricsRegistry>, ioMetrics: VolumeIoMetrics | null): Promise<{ server: Server; address: string }> {
-  const server = createServer((request, response) => {
-    const path = (request.url ?? '/').split('?', 1)[0];
-    if (path !== '/metrics') {
-      response.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end('not found: softraidd serves /metrics\n');
-      return;
-    }
-    if (request.method !== 'GET' && request.method !== 'HEAD') {
-      response.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain; charset=utf-8' }).end('method not allowed\n');
-      return;
-    }
-    registry.metrics().then((text) => {
-      const body = text + (ioMetrics?.exposition() ?? '');
-      response.writeHead(200, { 'content-type': registry.contentType }).end(request.method === 'HEAD' ? undefined : body);
-    }, (error: unknown) => {
-      response.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' }).end(`metrics failed: ${(error as Error).message}\n`);
-    });
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', (error: NodeJS.ErrnoException) => reject(new Error(`HTTP listener ${address.host}:${address.port}: ${error.code === 'EADDRINUSE' ? 'address already in use (--http or SOFTRAID_HTTP chooses another, off turns it off)' : error.message}`)));
-    server.listen(address.port, address.host, () => resolve());
-  });
-  const bound = server.address();
-  const port = typeof bound === 'object' && bound !== null ? bound.port : address.port;
-  return { server, address: `${address.host.includes(':') ? `[${address.host}]` : address.host}:${port}` };
 }

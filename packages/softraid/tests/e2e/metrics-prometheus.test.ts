@@ -94,7 +94,7 @@ test('/metrics: md names, members, sensors, promtool-clean, scraped by Prometheu
     const used = new Set(expressions.flatMap((expression) => [...expression.matchAll(/\b(node_md_[a-z_]+|softraid_[a-z_]+|sensor_[a-z_]+)\b/g)].map((match) => match[1]!)));
     assert.ok(used.size >= 10, `metrics used: ${[...used].join(', ')}`);
     for (const metric of used) assert.ok(exposed.has(metric), `contrib uses ${metric}, which /metrics does not serve`);
-    assert.equal((await fetch(`http://${address}/`)).status, 404);
+    assert.equal((await fetch(`http://${address}/nothing-here`)).status, 404);
     assert.equal((await fetch(metricsUrl, { method: 'POST' })).status, 405);
 
     // A real Prometheus scraping it every second.

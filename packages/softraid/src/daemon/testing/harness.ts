@@ -39,6 +39,7 @@ export async function startFakeDaemon(overrides: Partial<DaemonConfig> = {}): Pr
     rebuildRateBytesPerSecondMin: 1024,
     rebuildRateBytesPerSecondMax: 1024 * 1024,
     http: null,
+    httpCredentials: null,
     sysfsRoot: '/sys',
     ...overrides,
   };

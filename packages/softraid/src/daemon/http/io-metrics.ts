@@ -7,7 +7,17 @@
 import type { BlockDevice, WriteOptions, WriteZeroesOptions } from '@openbsd38/bio/block-device.js';
 
 const operationNames = ['read', 'write', 'write_zeroes', 'trim', 'flush'] as const;
-type Operation = (typeof operationNames)[number];
+export type IoOperation = (typeof operationNames)[number];
+type Operation = IoOperation;
+
+/** One operation's running totals on one volume since softraidd started. */
+export interface IoTotals {
+  operations: number;
+  bytes: number;
+  errors: number;
+  /** Time spent completing them, summed. */
+  sumSeconds: number;
+}
 
 /** Latency bucket bounds, seconds: 50 µs (tmpfs) to 10 s (a member timing out). */
 export const latencyBucketsSeconds = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10] as const;
@@ -86,6 +96,17 @@ export class VolumeIoMetrics {
     };
     this.wrapped.set(device, { name, device: wrapper });
     return wrapper;
+  }
+
+  /** Every instrumented volume's running totals by operation (copies: the status page's graphs take differences). */
+  totals(): Map<string, Record<IoOperation, IoTotals>> {
+    const totals = new Map<string, Record<IoOperation, IoTotals>>();
+    for (const [device, byOperation] of this.stats) {
+      const copy = {} as Record<IoOperation, IoTotals>;
+      for (const [operation, stats] of byOperation) copy[operation] = { operations: stats.operations, bytes: stats.bytes, errors: stats.errors, sumSeconds: stats.sumSeconds };
+      totals.set(device, copy);
+    }
+    return totals;
   }
 
   /** The metrics in Prometheus' text exposition format (0.0.4). */
