@@ -1,0 +1,82 @@
+// ifstated(8): the flags, -n's check, the daemon's signals and its log.
+import { MacroDefinitionError, parseArgs, UsageError, usageText } from './args.js';
+import { IfstatedConfigError } from './config/errors.js';
+import { ConfigFileError, loadConfig, startIfstated } from './daemon.js';
+import type { LogLevel } from './machine/log-level.js';
+
+export interface IfstatedIo {
+  env: NodeJS.ProcessEnv;
+  stdout(text: string): void;
+  stderr(text: string): void;
+}
+
+/** A `run` command's default time limit (IFSTATED_COMMAND_TIMEOUT seconds overrides it; 0: none). */
+export const commandTimeoutSecondsDefault = 60;
+
+export async function runIfstated(argv: readonly string[], io: IfstatedIo): Promise<number> {
+  let invocation;
+  try {
+    invocation = parseArgs(argv);
+  } catch (error) {
+    if (error instanceof MacroDefinitionError) {
+      io.stderr(`ifstated: ${error.message}\n`);
+      return 1;
+    }
+    if (!(error instanceof UsageError)) throw error;
+    io.stderr(`${error.message === '' ? '' : `ifstated: ${error.message}\n`}${usageText}`);
+    return 1;
+  }
+  const problem = (error: unknown): number => {
+    if (!(error instanceof IfstatedConfigError) && !(error instanceof ConfigFileError)) throw error;
+    io.stderr(error instanceof ConfigFileError ? `ifstated: ${error.message}\n` : `${error.message}\n`);
+    return 1;
+  };
+  if (invocation.checkOnly) {
+    try {
+      loadConfig(invocation.configFile, {
+        commandLineMacros: invocation.macros,
+        onMacro: invocation.verbose ? (name, value) => io.stdout(`${name} = "${value}"\n`) : undefined,
+        onUnusedMacro: invocation.logLevel >= 3 ? (name) => io.stderr(`warning: macro '${name}' not used\n`) : undefined,
+      });
+    } catch (error) {
+      return problem(error);
+    }
+    io.stderr('ifstated: configuration OK\n');
+    return 0;
+  }
+  const timeoutText = io.env.IFSTATED_COMMAND_TIMEOUT;
+  const timeoutSeconds = timeoutText === undefined || timeoutText === '' ? commandTimeoutSecondsDefault : Number(timeoutText);
+  if (!Number.isFinite(timeoutSeconds) || timeoutSeconds < 0) {
+    io.stderr(`ifstated: IFSTATED_COMMAND_TIMEOUT=${timeoutText}: not a number of seconds\n`);
+    return 1;
+  }
+  // -d: the log on stdout, as OpenBSD's; otherwise on stderr, which a service manager keeps (no syslog socket from Node).
+  const write = invocation.foreground ? io.stdout : io.stderr;
+  const log = (level: LogLevel, line: string): void => {
+    if (level <= invocation.logLevel) write(`ifstated: ${line}\n`);
+  };
+  let daemon;
+  try {
+    daemon = await startIfstated({
+      configFile: invocation.configFile, macros: invocation.macros, ignoreInitial: invocation.ignoreInitial,
+      commandTimeoutMs: timeoutSeconds === 0 ? undefined : timeoutSeconds * 1000, log,
+    });
+  } catch (error) {
+    if (error instanceof IfstatedConfigError || error instanceof ConfigFileError) {
+      problem(error);
+      log(1, 'unable to load config');
+      return 1;
+    }
+    io.stderr(`ifstated: ${(error as Error).message}\n`);
+    return 1;
+  }
+  const running = daemon;
+  process.on('SIGHUP', () => running.reload());
+  await new Promise<void>((resolve) => {
+    process.once('SIGTERM', resolve);
+    process.once('SIGINT', resolve);
+  });
+  await running.close();
+  log(1, 'stopped');
+  return 0;
+}
