@@ -48,7 +48,7 @@ export async function listInterfaces(sysfsRoot = '/sys'): Promise<MonitorEvent[]
 }
 
 /** Whether process `pid` holds a socket yet (ip opens its netlink socket before it reads). */
-function holdsSocket(pid: number): boolean {
+export function holdsSocket(pid: number): boolean {
   try {
     return readdirSync(`/proc/${pid}/fd`).some((fd) => {
       try {
