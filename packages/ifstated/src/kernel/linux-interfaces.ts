@@ -29,7 +29,7 @@ function readTrimmed(path: string): string | null {
 }
 
 /** Every interface and address now, as the monitor's events would say them. */
-export async function listInterfaces(sysfsRoot = '/sys'): Promise<MonitorEvent[]> {
+export async function listInterfaces(sysfsRoot = '/sys', ipPath = 'ip'): Promise<MonitorEvent[]> {
   const events: MonitorEvent[] = [];
   const classNet = join(sysfsRoot, 'class/net');
   for (const name of readdirSync(classNet).sort()) {
@@ -38,7 +38,7 @@ export async function listInterfaces(sysfsRoot = '/sys'): Promise<MonitorEvent[]
     if (!Number.isInteger(index) || index <= 0 || operstate === null) continue;
     events.push({ kind: 'link', index, name, state: linkStateFromOperstate(operstate), deleted: false });
   }
-  const listing = await runProgram('ip', ['-o', 'addr', 'show'], { timeoutMs: ipListTimeoutMs });
+  const listing = await runProgram(ipPath, ['-o', 'addr', 'show'], { timeoutMs: ipListTimeoutMs });
   if (listing.status !== 0) throw new Error(`ip -o addr show: ${listing.startError ?? (listing.stderr.trim() || `exit status ${listing.status}`)}`);
   for (const line of listing.stdout.split('\n')) {
     const event = parseMonitorLine(line);
@@ -47,18 +47,27 @@ export async function listInterfaces(sysfsRoot = '/sys'): Promise<MonitorEvent[]
   return events;
 }
 
-/** Whether process `pid` holds a socket yet (ip opens its netlink socket before it reads). */
-export function holdsSocket(pid: number): boolean {
+/**
+ * Whether process `pid` holds a netlink socket yet (ip opens and subscribes it before it reads):
+ * one of its descriptors is a socket whose inode /proc/PID/net/netlink lists. (Its stdio, from
+ * Node, are sockets too: hence the inode check.)
+ */
+export function holdsNetlinkSocket(pid: number): boolean {
   try {
-    return readdirSync(`/proc/${pid}/fd`).some((fd) => {
+    const inodes = new Set<string>();
+    for (const fd of readdirSync(`/proc/${pid}/fd`)) {
       try {
-        return readlinkSync(`/proc/${pid}/fd/${fd}`).startsWith('socket:');
+        const match = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+        if (match !== null) inodes.add(match[1]!);
       } catch {
-        return false;
+        // The descriptor closed meanwhile.
       }
-    });
+    }
+    if (inodes.size === 0) return false;
+    // sk Eth Pid Groups Rmem Wmem Dump Locks Drops Inode
+    return readFileSync(`/proc/${pid}/net/netlink`, 'utf8').split('\n').slice(1).some((line) => inodes.has(line.trim().split(/\s+/).at(-1) ?? ''));
   } catch {
-    return false;
+    return false; // The process is gone.
   }
 }
 
@@ -71,19 +80,56 @@ export interface KernelMonitorOptions {
   /** After a restart: the fresh listing, to resynchronise from. */
   onResync(events: MonitorEvent[]): void;
   onProblem(message: string): void;
+  /** The ip program (default: ip on PATH). */
+  ipPath?: string;
+  /** How long to wait for ip's netlink socket (default monitorReadyTimeoutMs). */
+  readyTimeoutMs?: number;
+  /** Where the listing after a restart or a loss reads interfaces (default /sys). */
+  sysfsRoot?: string;
 }
+
+/** What ip monitor prints when the kernel dropped messages for it (its socket's buffer overflowed). */
+const messagesLostPattern = /No buffer space available|ENOBUFS/;
 
 /** Start `ip -o monitor link address`; resolves once it listens, so a listing read afterwards misses nothing. */
 export async function startKernelMonitor(options: KernelMonitorOptions): Promise<KernelMonitor> {
   let stopped = false;
   let child: ChildProcess | null = null;
   let restartTimer: NodeJS.Timeout | undefined;
+  const ipPath = options.ipPath ?? 'ip';
+  let resyncing = false;
+  /** Read every interface afresh and hand the listing over (after a restart, or when messages were lost). */
+  const resync = (): void => {
+    if (resyncing || stopped) return;
+    resyncing = true;
+    listInterfaces(options.sysfsRoot, ipPath).then((events) => { if (!stopped) options.onResync(events); },
+      (error: unknown) => options.onProblem(`cannot read the interfaces: ${(error as Error).message}`)).finally(() => { resyncing = false; });
+  };
+
+  let restartPending = false;
+  const scheduleRestart = (): void => {
+    if (restartPending || stopped) return;
+    restartPending = true;
+    restartTimer = setTimeout(() => {
+      restartPending = false;
+      if (stopped) return;
+      launch().then(resync, (error: unknown) => {
+        options.onProblem(`cannot restart ip monitor: ${(error as Error).message}; trying again`);
+        scheduleRestart();
+      });
+    }, monitorRestartDelayMs);
+  };
 
   const launch = async (): Promise<void> => {
-    const started = spawn('ip', ['-o', 'monitor', 'link', 'address'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const started = spawn(ipPath, ['-o', 'monitor', 'link', 'address'], { stdio: ['ignore', 'pipe', 'pipe'] });
     child = started;
     let stderr = '';
-    started.stderr!.on('data', (data: Buffer) => { stderr = (stderr + data.toString('utf8')).slice(-1000); });
+    createInterface({ input: started.stderr!, crlfDelay: Infinity }).on('line', (line) => {
+      stderr = `${stderr}${line}\n`.slice(-1000);
+      if (!messagesLostPattern.test(line) || stopped) return;
+      options.onProblem(`kernel messages lost (${line.trim()}): reading the interfaces afresh`);
+      resync();
+    });
     createInterface({ input: started.stdout!, crlfDelay: Infinity }).on('line', (line) => {
       const event = parseMonitorLine(line);
       if (event !== null && !stopped) options.onEvent(event);
@@ -92,13 +138,10 @@ export async function startKernelMonitor(options: KernelMonitorOptions): Promise
     started.once('exit', (code, signal) => {
       if (stopped) return;
       options.onProblem(`ip monitor exited (${signal ?? `status ${code}`})${stderr === '' ? '' : `: ${stderr.trim()}`}; restarting it`);
-      restartTimer = setTimeout(() => {
-        void launch().then(() => listInterfaces()).then((events) => { if (!stopped) options.onResync(events); },
-          (error: unknown) => options.onProblem(`cannot resynchronise: ${(error as Error).message}`));
-      }, monitorRestartDelayMs);
+      scheduleRestart();
     });
-    const deadline = Date.now() + monitorReadyTimeoutMs;
-    while (started.pid !== undefined && !holdsSocket(started.pid) && Date.now() < deadline && started.exitCode === null) {
+    const deadline = Date.now() + (options.readyTimeoutMs ?? monitorReadyTimeoutMs);
+    while (started.pid !== undefined && !holdsNetlinkSocket(started.pid) && Date.now() < deadline && started.exitCode === null) {
       const failure = await Promise.race([spawnFailed, new Promise<null>((resolve) => setTimeout(() => resolve(null), 10))]);
       if (failure !== null) throw new Error(`cannot run ip: ${failure}`);
     }

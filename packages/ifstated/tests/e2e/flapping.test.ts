@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { holdsSocket } from '../../src/kernel/linux-interfaces.js';
+import { holdsNetlinkSocket } from '../../src/kernel/linux-interfaces.js';
 import { parseMonitorLine } from '../../src/kernel/monitor-line.js';
 import { createNamespace, readLines, startIfstated, until } from './namespace.js';
 
@@ -42,7 +42,7 @@ ${init('down')}\tif veth0.link.up
   const stateChanges = (): string[] => [...daemon.output().matchAll(/changing state to (\w+)/g)].map((match) => (match[1] === 'online' ? 'up' : 'down'));
   try {
     await until('the initial state', () => stateChanges().length === 1);
-    await until('the reference monitor', () => holdsSocket(reference.pid!));
+    await until('the reference monitor', () => holdsNetlinkSocket(reference.pid!));
     const batch = join(namespace.directory, 'flap.batch');
     writeFileSync(batch, 'link set veth0 down\nlink set veth0 up\n'.repeat(flaps));
     // Not spawnSync: this process must keep reading the reference's pipe meanwhile.
