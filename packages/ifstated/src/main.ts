@@ -55,6 +55,14 @@ export async function runIfstated(argv: readonly string[], io: IfstatedIo): Prom
   const log = (level: LogLevel, line: string): void => {
     if (level <= invocation.logLevel) write(`ifstated: ${line}\n`);
   };
+  // The handlers before the daemon starts: a signal during start-up (or a second one while
+  // stopping) must not meet Node's default action, which kills the process on the spot.
+  let running: Awaited<ReturnType<typeof startIfstated>> | null = null;
+  process.on('SIGHUP', () => running?.reload());
+  const stopRequested = new Promise<void>((resolve) => {
+    process.on('SIGTERM', () => resolve());
+    process.on('SIGINT', () => resolve());
+  });
   let daemon;
   try {
     daemon = await startIfstated({
@@ -69,14 +77,16 @@ export async function runIfstated(argv: readonly string[], io: IfstatedIo): Prom
     }
     io.stderr(`ifstated: ${(error as Error).message}\n`);
     return 1;
+  } finally {
+    if (running === null && daemon === undefined) {
+      process.removeAllListeners('SIGTERM');
+      process.removeAllListeners('SIGINT');
+      process.removeAllListeners('SIGHUP');
+    }
   }
-  const running = daemon;
-  process.on('SIGHUP', () => running.reload());
-  await new Promise<void>((resolve) => {
-    process.once('SIGTERM', resolve);
-    process.once('SIGINT', resolve);
-  });
-  await running.close();
+  running = daemon;
+  await stopRequested;
+  await daemon.close();
   log(1, 'stopped');
   return 0;
 }
