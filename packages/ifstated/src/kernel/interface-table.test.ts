@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { seededSource } from '@openbsd38/libutil/random.js';
 import { InterfaceTable } from './interface-table.js';
 import { linkStateFromOperstate } from './link-state.js';
 import { parseMonitorLine } from './monitor-line.js';
@@ -49,4 +50,28 @@ test('resync: a fresh listing is applied as if reported, and what it lacks goes 
   assert.deepEqual(table.resync([parseMonitorLine(lines.lowerDown)!]), [
     { kind: 'link', name: 'gone0', state: 'down' }, { kind: 'link', name: 'veth0', state: 'down' }, { kind: 'address', name: 'veth0', present: false },
   ]);
+});
+
+// ip's lines cut, spliced and sprinkled with noise: the parser returns null or a well-formed
+// event, never throws; the table, fed every result, keeps one name per index and never throws.
+test('fuzz: 3000 seeded lines through the parser and the table', () => {
+  const samples = Object.values(lines);
+  const noise = [' ', ':', '@', '<', '>', 'state', 'inet', 'inet6', 'Deleted ', '\\', '0', '99999999999999999999', 'é', '\t', '/'];
+  const table = new InterfaceTable();
+  for (let seed = 1; seed <= 3000; seed++) {
+    const random = seededSource(seed);
+    let line = samples[random.below(samples.length)]!;
+    for (let edits = random.below(4); edits > 0; edits--) {
+      const at = random.below(line.length + 1);
+      line = line.slice(0, at) + (random.below(2) === 0 ? noise[random.below(noise.length)]! : '') + line.slice(at + random.below(6));
+    }
+    const event = parseMonitorLine(line);
+    if (event === null) continue;
+    assert.ok(Number.isInteger(event.index) && event.index >= 0, `seed ${seed}: ${line}`);
+    assert.ok(event.name.length > 0, `seed ${seed}`);
+    if (event.kind === 'link') assert.ok(['up', 'down', 'unknown'].includes(event.state), `seed ${seed}`);
+    for (const change of table.apply(event)) assert.ok(change.name.length > 0, `seed ${seed}`);
+  }
+  const names = [...table.views().keys()];
+  assert.equal(new Set(names).size, names.length, 'one entry per name');
 });

@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { seededSource } from '@openbsd38/libutil/random.js';
 import { parseIfstatedConfig } from '../config/parser.js';
 import { IfstatedMachine, stateChangesPerEventMax, type InterfaceView, type TestOutcome } from './machine.js';
 
@@ -121,4 +122,34 @@ test('stop: the tests are stopped and nothing runs afterwards', () => {
   assert.equal(tests.get('t/1')!.stopped, true);
   machine.linkChanged('em0', 'up');
   assert.deepEqual(take(), []);
+});
+
+// Model-based: random link and address events against the failover configuration; the model
+// says, after each event, which state the machine is in and which commands it ran.
+test('seeded random events: the machine agrees with a model of the failover configuration', () => {
+  for (let seed = 1; seed <= 200; seed++) {
+    const random = seededSource(seed);
+    const { machine, take } = harness(failover);
+    let link: 'up' | 'down' | 'unknown' = (['up', 'down', 'unknown'] as const)[random.below(3)]!;
+    machine.start(views({ em0: { link } }));
+    // Model of start: the global body, then primary's init; primary's body may leave at once.
+    let state = 'primary';
+    const expectedStart = [...(link === 'up' ? ['$ global up'] : []), '$ promote'];
+    if (link === 'down') { state = 'backup'; expectedStart.push('$ demote'); }
+    assert.deepEqual(take().filter((line) => line.startsWith('$')), expectedStart, `seed ${seed} start`);
+    for (let step = 0; step < 50; step++) {
+      const next = (['up', 'down', 'unknown'] as const)[random.below(3)]!;
+      const changed = next !== link;
+      link = next;
+      machine.linkChanged('em0', link);
+      const expected: string[] = [];
+      if (changed) {
+        if (link === 'up') expected.push('$ global up');
+        if (state === 'primary' && link === 'down') { state = 'backup'; expected.push('$ demote'); }
+        else if (state === 'backup' && link === 'up') { state = 'primary'; expected.push('$ recovered', '$ promote'); }
+      }
+      assert.deepEqual(take().filter((line) => line.startsWith('$')), expected, `seed ${seed} step ${step}: em0 ${link}`);
+      assert.equal(machine.currentState, state, `seed ${seed} step ${step}`);
+    }
+  }
 });
