@@ -11,6 +11,7 @@ import { CommandQueue } from './commands/command-queue.js';
 import { startExternalTest } from './commands/external-tests.js';
 import { InterfaceTable, type InterfaceChange } from './kernel/interface-table.js';
 import { interfaceExists, listInterfaces, startKernelMonitor } from './kernel/linux-interfaces.js';
+import type { MonitorEvent } from './kernel/monitor-line.js';
 import { LogLevel } from './machine/log-level.js';
 import { IfstatedMachine, type MachineHost } from './machine/machine.js';
 
@@ -71,14 +72,22 @@ export async function startIfstated(options: IfstatedOptions): Promise<RunningIf
       else machine?.addressChanged(change.name, change.present);
     }
   };
+  // Until the listing is in the table, events wait: applied after it, in order, the last of
+  // them leaves the table as the kernel is now (an event older than the listing changes nothing
+  // for long: a newer one follows it).
+  let early: MonitorEvent[] | null = [];
   const monitor = await startKernelMonitor({
-    onEvent: (event) => dispatch(table.apply(event)),
+    onEvent: (event) => {
+      if (early !== null) early.push(event);
+      else dispatch(table.apply(event));
+    },
     onResync: (events) => dispatch(table.resync(events)),
     onProblem: (message) => log(LogLevel.quiet, message),
   });
   try {
-    // Events that arrive while the listing is read update the table, which the machine starts from.
     for (const event of await listInterfaces()) table.apply(event);
+    for (const event of early) table.apply(event);
+    early = null;
   } catch (error) {
     monitor.stop();
     throw error;

@@ -25,7 +25,7 @@ function fakeIp(name: string, monitorScript: string): string {
   writeFileSync(path, `#!/bin/sh
 case "$*" in
 "-o addr show") echo '3: veth0    inet 10.0.0.1/24 scope global veth0\\       valid_lft forever preferred_lft forever' ;;
-"-o monitor link address") ${monitorScript} ;;
+"-rcvbuf 16777216 -o monitor link address") ${monitorScript} ;;
 *) echo "unexpected: $*" >&2; exit 2 ;;
 esac
 `, { mode: 0o755 });

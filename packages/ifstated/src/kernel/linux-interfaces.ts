@@ -12,6 +12,11 @@ import { parseMonitorLine, type MonitorEvent } from './monitor-line.js';
 
 /** How long the monitor gets to open its netlink socket before the listing is read anyway. */
 export const monitorReadyTimeoutMs = 3000;
+/**
+ * The netlink receive buffer ip monitor asks for (ip -rcvbuf; the kernel caps it at
+ * net.core.rmem_max): a link flapping fast sends thousands of messages of about a kilobyte.
+ */
+export const monitorReceiveBufferBytes = 16 * 1024 * 1024;
 /** Pause before restarting an ip monitor that exited. */
 export const monitorRestartDelayMs = 1000;
 const ipListTimeoutMs = 10_000;
@@ -97,13 +102,18 @@ export async function startKernelMonitor(options: KernelMonitorOptions): Promise
   let child: ChildProcess | null = null;
   let restartTimer: NodeJS.Timeout | undefined;
   const ipPath = options.ipPath ?? 'ip';
-  let resyncing = false;
+  /** Events that arrived while a listing was read: handed over after it, in order (they may be newer). */
+  let held: MonitorEvent[] | null = null;
   /** Read every interface afresh and hand the listing over (after a restart, or when messages were lost). */
   const resync = (): void => {
-    if (resyncing || stopped) return;
-    resyncing = true;
+    if (held !== null || stopped) return;
+    held = [];
     listInterfaces(options.sysfsRoot, ipPath).then((events) => { if (!stopped) options.onResync(events); },
-      (error: unknown) => options.onProblem(`cannot read the interfaces: ${(error as Error).message}`)).finally(() => { resyncing = false; });
+      (error: unknown) => options.onProblem(`cannot read the interfaces: ${(error as Error).message}`)).finally(() => {
+      const events = held ?? [];
+      held = null;
+      for (const event of events) if (!stopped) options.onEvent(event);
+    });
   };
 
   let restartPending = false;
@@ -121,7 +131,7 @@ export async function startKernelMonitor(options: KernelMonitorOptions): Promise
   };
 
   const launch = async (): Promise<void> => {
-    const started = spawn(ipPath, ['-o', 'monitor', 'link', 'address'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const started = spawn(ipPath, ['-rcvbuf', String(monitorReceiveBufferBytes), '-o', 'monitor', 'link', 'address'], { stdio: ['ignore', 'pipe', 'pipe'] });
     child = started;
     let stderr = '';
     createInterface({ input: started.stderr!, crlfDelay: Infinity }).on('line', (line) => {
@@ -132,7 +142,9 @@ export async function startKernelMonitor(options: KernelMonitorOptions): Promise
     });
     createInterface({ input: started.stdout!, crlfDelay: Infinity }).on('line', (line) => {
       const event = parseMonitorLine(line);
-      if (event !== null && !stopped) options.onEvent(event);
+      if (event === null || stopped) return;
+      if (held !== null) held.push(event);
+      else options.onEvent(event);
     });
     const spawnFailed = new Promise<string>((resolve) => started.once('error', (error) => resolve(error.message)));
     started.once('exit', (code, signal) => {

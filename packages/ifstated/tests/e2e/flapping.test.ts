@@ -1,4 +1,4 @@
-// A link flapping 1,000 times as fast as ip -batch can flap it (veth0 itself
+// A link flapping 1,000 times, in bursts as fast as ip -batch can flap it (veth0 itself
 // taken down and up: each of those the kernel reports at once, where a peer's
 // carrier flaps would be folded together by linkwatch). An independent
 // `ip monitor` started before the flapping is the reference: every transition
@@ -15,6 +15,8 @@ import { createNamespace, readLines, startIfstated, until } from './namespace.js
 
 const namespace = createNamespace('flap', [['veth0', 'veth1']]);
 after(() => namespace.remove());
+
+const flapsPerBurst = 50;
 
 /**
  * veth0 flapped `flaps` times while ifstated follows it. With `commands`, each state's init
@@ -43,11 +45,18 @@ ${init('down')}\tif veth0.link.up
   try {
     await until('the initial state', () => stateChanges().length === 1);
     await until('the reference monitor', () => holdsNetlinkSocket(reference.pid!));
+    // Bursts of flapsPerBurst flaps at ip -batch's full speed (thousands of kernel messages in a
+    // fraction of a second); between bursts, the daemon catches up.
     const batch = join(namespace.directory, 'flap.batch');
-    writeFileSync(batch, 'link set veth0 down\nlink set veth0 up\n'.repeat(flaps));
-    // Not spawnSync: this process must keep reading the reference's pipe meanwhile.
-    const flapper = spawn('ip', ['-n', namespace.name, '-batch', batch], { stdio: 'ignore' });
-    assert.equal(await new Promise((resolve) => flapper.once('exit', resolve)), 0);
+    writeFileSync(batch, 'link set veth0 down\nlink set veth0 up\n'.repeat(flapsPerBurst));
+    for (let burst = 1; burst * flapsPerBurst <= flaps; burst++) {
+      // Not spawnSync: this process must keep reading the reference's pipe meanwhile.
+      const flapper = spawn('ip', ['-n', namespace.name, '-batch', batch], { stdio: 'ignore' });
+      assert.equal(await new Promise((resolve) => flapper.once('exit', resolve)), 0);
+      await until(`burst ${burst} followed`, () => stateChanges().length >= 2 * burst * flapsPerBurst + 1 || /messages lost/.test(daemon.output()), 20_000)
+        .catch((error: Error) => { throw new Error(`${error.message}: ${stateChanges().length} state changes`); });
+      assert.doesNotMatch(daemon.output(), /messages lost/, 'the kernel dropped messages for ip monitor');
+    }
     const transitions = (): string[] => {
       const states: string[] = ['up'];
       for (const line of seen.split('\n')) {
