@@ -40,6 +40,9 @@ export interface IfstatedOptions {
   /** Each `run` command's time limit; undefined: none. */
   commandTimeoutMs: number | undefined;
   log(level: LogLevel, line: string): void;
+  /** -v and -vv: the macros as parsed, at start and at each reload (as parse.y prints them). */
+  onMacro?(name: string, value: string): void;
+  onUnusedMacro?(name: string): void;
 }
 
 export interface RunningIfstated {
@@ -55,7 +58,9 @@ function describe(change: InterfaceChange): string {
 
 export async function startIfstated(options: IfstatedOptions): Promise<RunningIfstated> {
   const { log } = options;
-  const parse = (): IfstatedConfig => loadConfig(options.configFile, { commandLineMacros: options.macros });
+  const parse = (): IfstatedConfig => loadConfig(options.configFile, {
+    commandLineMacros: options.macros, onMacro: options.onMacro, onUnusedMacro: options.onUnusedMacro,
+  });
   let config = parse();
   const table = new InterfaceTable();
   const queue = new CommandQueue({ timeoutMs: options.commandTimeoutMs, log: (line) => log(LogLevel.normal, line) });

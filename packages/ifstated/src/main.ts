@@ -2,7 +2,7 @@
 import { MacroDefinitionError, parseArgs, UsageError, usageText } from './args.js';
 import { IfstatedConfigError } from './config/errors.js';
 import { ConfigFileError, loadConfig, startIfstated } from './daemon.js';
-import type { LogLevel } from './machine/log-level.js';
+import { LogLevel } from './machine/log-level.js';
 
 export interface IfstatedIo {
   env: NodeJS.ProcessEnv;
@@ -31,13 +31,14 @@ export async function runIfstated(argv: readonly string[], io: IfstatedIo): Prom
     io.stderr(error instanceof ConfigFileError ? `ifstated: ${error.message}\n` : `${error.message}\n`);
     return 1;
   };
+  // parse.y's -v and -vv output, with -n and when the daemon reads its file.
+  const macroHooks = {
+    onMacro: invocation.verbose ? (name: string, value: string) => io.stdout(`${name} = "${value}"\n`) : undefined,
+    onUnusedMacro: invocation.logLevel >= LogLevel.debug ? (name: string) => io.stderr(`warning: macro '${name}' not used\n`) : undefined,
+  };
   if (invocation.checkOnly) {
     try {
-      loadConfig(invocation.configFile, {
-        commandLineMacros: invocation.macros,
-        onMacro: invocation.verbose ? (name, value) => io.stdout(`${name} = "${value}"\n`) : undefined,
-        onUnusedMacro: invocation.logLevel >= 3 ? (name) => io.stderr(`warning: macro '${name}' not used\n`) : undefined,
-      });
+      loadConfig(invocation.configFile, { commandLineMacros: invocation.macros, ...macroHooks });
     } catch (error) {
       return problem(error);
     }
@@ -67,12 +68,12 @@ export async function runIfstated(argv: readonly string[], io: IfstatedIo): Prom
   try {
     daemon = await startIfstated({
       configFile: invocation.configFile, macros: invocation.macros, ignoreInitial: invocation.ignoreInitial,
-      commandTimeoutMs: timeoutSeconds === 0 ? undefined : timeoutSeconds * 1000, log,
+      commandTimeoutMs: timeoutSeconds === 0 ? undefined : timeoutSeconds * 1000, log, ...macroHooks,
     });
   } catch (error) {
     if (error instanceof IfstatedConfigError || error instanceof ConfigFileError) {
       problem(error);
-      log(1, 'unable to load config');
+      log(LogLevel.normal, 'unable to load config');
       return 1;
     }
     io.stderr(`ifstated: ${(error as Error).message}\n`);
@@ -87,6 +88,6 @@ export async function runIfstated(argv: readonly string[], io: IfstatedIo): Prom
   running = daemon;
   await stopRequested;
   await daemon.close();
-  log(1, 'stopped');
+  log(LogLevel.normal, 'stopped');
   return 0;
 }
