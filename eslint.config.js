@@ -1,11 +1,11 @@
 // Lint rules: typescript-eslint's recommended type-aware set, plus the
 // architecture: dependencies between packages point one way (libutil <- bio
-// <- softraid; bio <- bioctl; bio <- sensors), and softraid's engine is platform-free.
+// <- softraid; bio <- bioctl; bio <- sensors; libutil <- ifstated), and softraid's engine is platform-free.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 const scope = '@openbsd38';
-const packageNames = ['libutil', 'bio', 'sensors', 'sensorsd', 'softraid', 'bioctl'];
+const packageNames = ['libutil', 'bio', 'sensors', 'sensorsd', 'softraid', 'bioctl', 'ifstated'];
 
 /** Import patterns naming the packages `name` may not depend on (and itself by name). */
 function otherPackages(name, allowed) {
@@ -50,6 +50,7 @@ export default tseslint.config(
     sensorsd: ['libutil', 'bio', 'sensors'],
     softraid: ['libutil', 'bio', 'sensors'],
     bioctl: ['libutil', 'bio'],
+    ifstated: ['libutil'],
   }),
   // bioctl's and sensorsd's end-to-end tests run them against a real softraidd (a development dependency).
   ...packageBoundaries({ bioctl: ['libutil', 'bio', 'softraid'], sensorsd: ['libutil', 'bio', 'sensors', 'softraid'] }, 'tests'),

@@ -49,3 +49,16 @@ test('output not captured: the run ends when the command exits, whatever it left
   assert.equal(result.stdout, '');
   assert.ok(Date.now() - started < 5000);
 });
+
+test('aborting kills the whole group at once with SIGKILL; onStart names the process', async () => {
+  const controller = new AbortController();
+  let pid = 0;
+  const running = runShellCommand('trap "" TERM; sleep 30 & sleep 30', { abortSignal: controller.signal, onStart: (started) => { pid = started; } });
+  assert.ok(pid > 0, 'onStart called before the promise settles');
+  setTimeout(() => controller.abort(), 100);
+  const result = await running;
+  assert.equal(result.aborted, true);
+  assert.equal(result.signal, 'SIGKILL');
+  assert.ok(result.durationMs < 5000, 'SIGKILL, not a TERM the shell ignores');
+  assert.match(commandProblem(result)!, /killed \(SIGKILL\)/);
+});

@@ -20,6 +20,10 @@ export interface RunCommandOptions {
    */
   captureOutput?: boolean;
   cwd?: string;
+  /** Aborting kills the command's whole process group at once with SIGKILL (ifstated's overrun test). */
+  abortSignal?: AbortSignal;
+  /** Called with the process id once the command started (for a log line naming it). */
+  onStart?: (pid: number) => void;
 }
 
 export interface CommandResult {
@@ -27,6 +31,8 @@ export interface CommandResult {
   status: number | null;
   signal: NodeJS.Signals | null;
   timedOut: boolean;
+  /** Killed because options.abortSignal was aborted. */
+  aborted: boolean;
   /** Set when the command could not be started (ENOENT, EACCES). */
   startError: string | null;
   stdout: string;
@@ -81,14 +87,23 @@ export function runProgram(file: string, args: readonly string[], options: RunCo
       graceTimer = setTimeout(() => killGroup('SIGKILL'), killGraceMs);
       graceTimer.unref();
     }, options.timeoutMs);
+    let aborted = false;
+    const abort = (): void => {
+      aborted = true;
+      killGroup('SIGKILL');
+    };
+    if (options.abortSignal?.aborted === true) abort();
+    else options.abortSignal?.addEventListener('abort', abort, { once: true });
+    if (child.pid !== undefined) options.onStart?.(child.pid);
     let settled = false;
     const finish = (status: number | null, signal: NodeJS.Signals | null): void => {
       if (settled) return;
       settled = true;
       clearTimeout(limitTimer);
       clearTimeout(graceTimer);
+      options.abortSignal?.removeEventListener('abort', abort);
       resolve({
-        status, signal, timedOut, startError,
+        status, signal, timedOut, aborted, startError,
         stdout: Buffer.concat(kept.stdout).toString('utf8'),
         stderr: Buffer.concat(kept.stderr).toString('utf8'),
         droppedBytes, durationMs: Date.now() - started,
@@ -106,6 +121,7 @@ export function runProgram(file: string, args: readonly string[], options: RunCo
 /** How a command ended, for a log line: undefined when it exited 0. */
 export function commandProblem(result: CommandResult): string | undefined {
   if (result.startError !== null) return result.startError;
+  if (result.aborted) return `killed (${result.signal ?? 'exited'})`;
   if (result.timedOut) return `killed after its time limit (${result.signal ?? 'exited'})`;
   if (result.signal !== null) return `killed by ${result.signal}`;
   if (result.status !== 0) return `exit status ${result.status}`;
