@@ -49,10 +49,11 @@ export default tseslint.config(
     sensors: ['libutil', 'bio'],
     sensorsd: ['libutil', 'bio', 'sensors'],
     softraid: ['libutil', 'bio', 'sensors'],
-    bioctl: ['libutil', 'bio'],
+    md: ['libutil', 'bio'],
+    bioctl: ['libutil', 'bio', 'md'],
   }),
   // bioctl's and sensorsd's end-to-end tests run them against a real softraidd (a development dependency).
-  ...packageBoundaries({ bioctl: ['libutil', 'bio', 'softraid'], sensorsd: ['libutil', 'bio', 'sensors', 'softraid'] }, 'tests'),
+  ...packageBoundaries({ bioctl: ['libutil', 'bio', 'md', 'softraid'], sensorsd: ['libutil', 'bio', 'sensors', 'softraid'] }, 'tests'),
   {
     files: ['packages/softraid/src/engine/**/*.ts'],
     ignores: ['packages/softraid/src/engine/**/*.test.ts', 'packages/softraid/src/engine/**/*.test-helper.ts'],

@@ -267,7 +267,8 @@ class Session {
   private async setState(argument: string): Promise<void> {
     const chunk = this.chunkReference(argument);
     const operation = this.invocation.setStateOperation;
-    let device: string | null = null;
+    // -H on a volume names it (md's spares belong to an array); softraid's pool ignores it.
+    let device: string | null = this.bioDevice ? null : this.invocation.device;
     if (operation !== 'hotspare') {
       // bio_getvolbyname(): the device must be a volume.
       if (this.bioDevice) throw new FatalFailure(`invalid device ${this.invocation.device}`);
