@@ -2,7 +2,7 @@
 // so the same code runs on the machine and on a captured or hand-built tree.
 // Synchronous on purpose: sysfs attributes are small kernel buffers, and
 // bio's inquire() answers at once.
-import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MdSysfsError } from '../errors.js';
 
@@ -55,5 +55,16 @@ export class SysfsTree {
     } catch {
       return undefined;
     }
+  }
+}
+
+/** Writes an md attribute (sync_action, sync_speed_min); a refusal by the kernel names the file and its errno. */
+export function writeAttribute(tree: SysfsTree, relative: string, text: string): void {
+  const file = tree.path(relative);
+  try {
+    writeFileSync(file, text);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new MdSysfsError(file, `writing "${text}" failed: ${code ?? (error as Error).message}`);
   }
 }
