@@ -45,7 +45,7 @@ test('a clean RAID 1 is Online, its members Online by slot, md facts in extras',
 });
 
 test('recovery onto a spare: Rebuild with its percentage; the member recovered onto is Rebuild', () => {
-  const view = viewOf(raid5({ degraded: '1', sync_action: 'recover', sync_completed: '31744 / 126976', sync_speed: '44844' },
+  const view = viewOf(raid5({ degraded: '1', sync_action: 'recover', last_sync_action: 'recovery', sync_completed: '31744 / 126976', sync_speed: '44844' },
     { ubdb: inSync('0'), ubdc: inSync('1'), ubdd: { state: 'spare', slot: '2', size: '63488', recovery_start: '31744' } }));
   assert.equal(view.state, 'Rebuild');
   assert.equal(view.progress?.operation, 'rebuild');

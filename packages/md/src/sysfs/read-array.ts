@@ -8,8 +8,8 @@ import { MdSysfsError } from '../errors.js';
 import type { SysfsTree } from './tree.js';
 import {
   arrayStates, mdLevels, parseBitmapLocation, parseMemberFlags, parseNumber, parseNumberOrNone, parseRaidDisks,
-  parseSyncCompleted, parseWord, syncActions,
-  type ArrayState, type BitmapLocation, type MdLevel, type MemberFlag, type SyncAction, type SyncCompleted,
+  parseSyncCompleted, parseWord, syncActions, lastSyncActions,
+  type ArrayState, type LastSyncAction, type BitmapLocation, type MdLevel, type MemberFlag, type SyncAction, type SyncCompleted,
 } from './words.js';
 
 /** Members read per array at most (md's MD_SB_DISKS for 1.x metadata is 384). */
@@ -40,7 +40,7 @@ export interface MdArray {
   reshapeFromDisks: number | null;
   degraded: number | null;
   syncAction: SyncAction | null;
-  lastSyncAction: SyncAction | null;
+  lastSyncAction: LastSyncAction | null;
   syncCompleted: SyncCompleted | null;
   /** KiB/s over the last 30 s; null when idle (`none`) or absent. */
   syncSpeedKiBPerSecond: number | null;
@@ -130,7 +130,7 @@ export function readArray(tree: SysfsTree, deviceName: string): MdArray {
     reshapeFromDisks: raidDisks?.reshapeFromDisks ?? null,
     degraded: parsed('degraded', parseNumber),
     syncAction: parsed('sync_action', (name, value) => parseWord(name, value, syncActions)),
-    lastSyncAction: parsed('last_sync_action', (name, value) => parseWord(name, value, syncActions)),
+    lastSyncAction: parsed('last_sync_action', (name, value) => parseWord(name, value, lastSyncActions)),
     syncCompleted: parsed('sync_completed', parseSyncCompleted),
     syncSpeedKiBPerSecond: syncSpeed === 'none' ? null : syncSpeed,
     mismatchSectors: parsed('mismatch_cnt', parseNumber),

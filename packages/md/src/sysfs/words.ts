@@ -10,6 +10,10 @@ export type ArrayState = (typeof arrayStates)[number];
 export const syncActions = ['idle', 'resync', 'recover', 'check', 'repair', 'reshape', 'frozen'] as const;
 export type SyncAction = (typeof syncActions)[number];
 
+/** last_sync_action: sync_action's words, except that a recovery is recorded as `recovery` (seen on Linux 6.1). */
+export const lastSyncActions = ['idle', 'resync', 'recovery', 'check', 'repair', 'reshape', 'frozen'] as const;
+export type LastSyncAction = (typeof lastSyncActions)[number];
+
 /** md's personalities, and `container` for an external-metadata container (imsm, ddf). */
 export const mdLevels = ['linear', 'raid0', 'raid1', 'raid4', 'raid5', 'raid6', 'raid10', 'multipath', 'faulty', 'container'] as const;
 export type MdLevel = (typeof mdLevels)[number];
