@@ -117,7 +117,7 @@ const patternHash = writePattern('/dev/md1');
 step('spare', 'ubdf Hot spare, pattern written');
 
 // 3. -O a member: the spare rebuilds, seen on the way as "Rebuild NN% done"; the pattern verifies.
-writeFileSync('/sys/block/md1/md/sync_speed_max', '4000'); // KiB/s, so the rebuild can be watched
+writeFileSync('/sys/block/md1/md/sync_speed_max', '8000'); // KiB/s, so the rebuild can be watched
 const rebuildRows: string[] = [];
 assert.equal(await ok('-O', '/dev/ubdc', 'md1'), '');
 await waitFor('md1', 'end of the rebuild', idle, (row) => {
