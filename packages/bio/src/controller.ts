@@ -191,6 +191,8 @@ export type ControllerEventName =
   | 'NewArray' | 'DegradedArray' | 'Fail' | 'FailSpare' | 'SpareActive' | 'RebuildStarted'
   | 'Rebuild20' | 'Rebuild40' | 'Rebuild60' | 'Rebuild80' | 'RebuildFinished'
   | 'DeviceDisappeared' | 'SparesMissing' | 'TestMessage'
+  /** mdadm's: a spare moved to an array that needed it (here: from softraid's pool to an md array). */
+  | 'MoveSpare'
   /** Not mdadm's: a scrub (check or repair) started or ended on the volume (zed's scrub_start / scrub_finish). */
   | 'ScrubStarted' | 'ScrubFinished';
 

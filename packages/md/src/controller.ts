@@ -4,14 +4,20 @@
 // attribute. Every refusal is checked before anything runs, so a refusal
 // changes nothing; an mdadm failure arrives with its exit status and stderr.
 import { replyOf, type BioMessage, type ChunkView, type Controller, type ControllerReply, type CreateRequest, type InquiryView,
-  type PatrolView, type RebuildRateLimits, type ScrubSchedule, type VolumeView, type KeptDeviceName } from '@openbsd38/bio/controller.js';
+  type PatrolView, type RebuildRateLimits, type ScrubSchedule, type VolumeView, type KeptDeviceName, type ControllerEvent } from '@openbsd38/bio/controller.js';
+import { assert } from '@openbsd38/libutil/assert.js';
 import type { BlockDevice } from '@openbsd38/bio/block-device.js';
 import { isRedundant, levelTable, type RaidLevel } from '@openbsd38/bio/levels.js';
 import { MdError } from './errors.js';
+import { mdEvents } from './events.js';
 import { mdadm, mdadmDefault, mdadmRunner, type MdadmRun } from './mdadm.js';
 import { listArrays, readArray } from './sysfs/read-array.js';
 import { SysfsTree, sysfsRootDefault, writeAttribute } from './sysfs/tree.js';
 import { controllerName, inquiryOf } from './views.js';
+
+/** How often softraidd looks at md arrays (mdadm --monitor's default delay is 60 s; a rebuild's steps need less). */
+export const watchIntervalMsDefault = 2000;
+export const watchIntervalMsMin = 10;
 
 /** md device numbers tried for a new array (md's own limit is far higher; 512 is plenty for bioctl -c). */
 export const createdArrayNumberMax = 511;
@@ -33,6 +39,8 @@ export class MdController implements Controller {
   private readonly tree: SysfsTree;
   private readonly program: string;
   private readonly run: MdadmRun;
+  private readonly eventListeners = new Set<(event: ControllerEvent) => void>();
+  private readonly volumeListeners = new Set<() => void>();
 
   constructor(options: MdControllerOptions = {}) {
     this.tree = new SysfsTree(options.sysfsRoot || sysfsRootDefault);
@@ -194,12 +202,36 @@ export class MdController implements Controller {
     return undefined; // md arrays are the kernel's block devices (/dev/mdN), not NBD exports.
   }
 
-  onEvent(): () => void {
-    return () => undefined; // No watcher in-process: softraidd watches md arrays.
+  onEvent(listener: (event: ControllerEvent) => void): () => void {
+    this.eventListeners.add(listener);
+    return () => this.eventListeners.delete(listener);
   }
 
-  onVolumesChanged(): () => void {
-    return () => undefined;
+  onVolumesChanged(listener: () => void): () => void {
+    this.volumeListeners.add(listener);
+    return () => this.volumeListeners.delete(listener);
+  }
+
+  /**
+   * Watches the arrays (softraidd does; bioctl does not): every interval the
+   * inquiry is compared with the last one and the events are emitted in
+   * mdadm's names (events.ts). md has no change notification a process can
+   * wait on portably, so this polls, as mdadm --monitor does. Returns stop.
+   */
+  startWatching(intervalMs: number = watchIntervalMsDefault): () => void {
+    assert(Number.isSafeInteger(intervalMs) && intervalMs >= watchIntervalMsMin, `md watch interval ${intervalMs} ms: at least ${watchIntervalMsMin}`);
+    let before: InquiryView | null = null;
+    const look = (): void => {
+      const after = this.inquire();
+      const events = mdEvents(before, after);
+      const changed = before !== null && before.volumes.map((volume) => volume.deviceName).join() !== after.volumes.map((volume) => volume.deviceName).join();
+      before = after;
+      for (const event of events) for (const listener of this.eventListeners) listener(event);
+      if (changed) for (const listener of this.volumeListeners) listener();
+    };
+    look();
+    const timer = setInterval(look, intervalMs);
+    return () => clearInterval(timer);
   }
 
   /** md's per-array sync_speed_min / sync_speed_max (KiB/s). */
