@@ -48,7 +48,7 @@ export default tseslint.config(
     bio: ['libutil'],
     sensors: ['libutil', 'bio'],
     sensorsd: ['libutil', 'bio', 'sensors'],
-    softraid: ['libutil', 'bio', 'sensors'],
+    softraid: ['libutil', 'bio', 'sensors', 'md'],
     md: ['libutil', 'bio'],
     bioctl: ['libutil', 'bio', 'md'],
   }),

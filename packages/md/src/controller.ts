@@ -41,6 +41,7 @@ export class MdController implements Controller {
   private readonly run: MdadmRun;
   private readonly eventListeners = new Set<(event: ControllerEvent) => void>();
   private readonly volumeListeners = new Set<() => void>();
+  private lookNow: (() => void) | undefined;
 
   constructor(options: MdControllerOptions = {}) {
     this.tree = new SysfsTree(options.sysfsRoot || sysfsRootDefault);
@@ -231,7 +232,16 @@ export class MdController implements Controller {
     };
     look();
     const timer = setInterval(look, intervalMs);
-    return () => clearInterval(timer);
+    this.lookNow = look;
+    return () => {
+      clearInterval(timer);
+      this.lookNow = undefined;
+    };
+  }
+
+  /** While watching: look now rather than at the next interval (after a change made here, so its start is seen). */
+  pollNow(): void {
+    this.lookNow?.();
   }
 
   /** md's per-array sync_speed_min / sync_speed_max (KiB/s). */

@@ -47,6 +47,20 @@ test('a member fails, the spare rebuilds through mdadm\'s steps and becomes acti
   }
 });
 
+test('a member failed and removed between two looks is a Fail', () => {
+  const fixture = new SysfsFixture().array('md0', cleanRaid1());
+  try {
+    const controller = new MdController({ sysfsRoot: fixture.root });
+    const before = controller.inquire();
+    rmSync(join(fixture.root, 'block/md0/md/dev-ubdc'), { recursive: true });
+    rmSync(join(fixture.root, 'block/md0/md/rd1'));
+    fixture.write('block/md0/md/degraded', '1\n');
+    assert.deepEqual(names(mdEvents(before, controller.inquire())), ['Fail md0 /dev/ubdc', 'DegradedArray md0']);
+  } finally {
+    fixture.remove();
+  }
+});
+
 test('arrays that appear and disappear; an array degraded at the first look', () => {
   const fixture = new SysfsFixture().array('md0', cleanRaid1({ degraded: '1' }, { ubdb: { state: 'in_sync', slot: '0', size: '63488' } }));
   try {

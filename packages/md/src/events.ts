@@ -13,14 +13,12 @@ function volumeEvents(before: VolumeView | undefined, after: VolumeView): Contro
   const device = after.deviceName;
   const events: ControllerEvent[] = [];
   const stateOf = (volume: VolumeView | undefined, name: string): string | undefined => volume?.chunks.find((chunk) => chunk.name === name)?.state;
-  for (const chunk of after.chunks) {
-    if (chunk.name === '') continue;
-    const was = stateOf(before, chunk.name);
-    if (chunk.state === 'Failed' && was !== undefined && was !== 'Failed') events.push({ name: was === 'Hot spare' ? 'FailSpare' : 'Fail', device, member: chunk.name });
-  }
-  // A member that was Online and is gone (md removed it after a failure seen between two polls) failed too.
+  // A member that was Online (or Rebuild) and now is Failed, or gone (failed and removed between two looks), failed.
   for (const chunk of before?.chunks ?? []) {
-    if (chunk.state === 'Online' && chunk.name !== '' && stateOf(after, chunk.name) === undefined && isDegraded(after)) events.push({ name: 'Fail', device, member: chunk.name });
+    if (chunk.name === '') continue;
+    const now = stateOf(after, chunk.name);
+    if ((chunk.state === 'Online' || chunk.state === 'Rebuild') && (now === undefined || now === 'Failed')) events.push({ name: 'Fail', device, member: chunk.name });
+    if (chunk.state === 'Hot spare' && now === 'Failed') events.push({ name: 'FailSpare', device, member: chunk.name });
   }
   if (isDegraded(after) && (before === undefined || !isDegraded(before))) events.push({ name: 'DegradedArray', device });
   const rebuilding = after.state === 'Rebuild';
@@ -32,8 +30,10 @@ function volumeEvents(before: VolumeView | undefined, after: VolumeView): Contro
     for (const [step, name] of rebuildSteps) if (percent >= step && previous < step) events.push({ name, device });
   }
   if (wasRebuilding && !rebuilding) events.push({ name: 'RebuildFinished', device });
+  // A member active now that was not (rebuilt onto, even if the whole rebuild fell between two looks).
   for (const chunk of after.chunks) {
-    if (chunk.state === 'Online' && stateOf(before, chunk.name) === 'Rebuild') events.push({ name: 'SpareActive', device, member: chunk.name });
+    const was = stateOf(before, chunk.name);
+    if (chunk.state === 'Online' && chunk.name !== '' && was !== 'Online' && before !== undefined) events.push({ name: 'SpareActive', device, member: chunk.name });
   }
   if (after.state === 'Scrubbing' && before?.state !== 'Scrubbing') events.push({ name: 'ScrubStarted', device });
   if (before?.state === 'Scrubbing' && after.state !== 'Scrubbing') events.push({ name: 'ScrubFinished', device });

@@ -7,56 +7,9 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { closeSync, openSync, readFileSync, readSync, writeFileSync, writeSync, fsyncSync } from 'node:fs';
 import { seededSource } from '@openbsd38/libutil/random.js';
-import { runBioctl } from '../../src/run.js';
+import { bioctl, idle, json, ok, step, waitFor } from './md-uml-steps.js';
 
-const deadlineMs = 60_000;
 const patternBytes = 4 * 1024 * 1024;
-
-interface Run { status: number; stdout: string; stderr: string }
-
-async function bioctl(...argv: string[]): Promise<Run> {
-  let stdout = '';
-  let stderr = '';
-  const status = await runBioctl(argv, { env: process.env, cwd: '/', stdout: (text) => { stdout += text; }, stderr: (text) => { stderr += text; } });
-  return { status, stdout, stderr };
-}
-
-async function ok(...argv: string[]): Promise<string> {
-  const run = await bioctl(...argv);
-  assert.equal(run.status, 0, `bioctl ${argv.join(' ')} exited ${run.status}: ${run.stderr}`);
-  return run.stdout;
-}
-
-const startedMs = Date.now();
-function step(name: string, detail: string): void {
-  process.stdout.write(`step: ${name}: ${detail.replace(/\n/g, ' | ')} [${Date.now() - startedMs} ms]\n`);
-}
-
-interface JsonVolume {
-  status: string;
-  progress: { operation: string; percent: number } | null;
-  extras: Record<string, unknown>;
-  chunks: Array<{ name: string; status: string }>;
-}
-
-async function json(device: string): Promise<Record<string, JsonVolume>> {
-  return (JSON.parse(await ok('--json', device)) as { volumes: Record<string, JsonVolume> }).volumes;
-}
-
-/** Polls the volume's JSON (in-process: cheap) until `predicate`, keeping every table row seen. */
-async function waitFor(device: string, what: string, predicate: (volume: JsonVolume) => boolean, seen?: (row: string) => void): Promise<JsonVolume> {
-  const deadline = Date.now() + deadlineMs;
-  for (;;) {
-    if (seen !== undefined) seen((await ok(device)).split('\n')[1] ?? '');
-    const volume = (await json(device))[device];
-    assert.ok(volume !== undefined, `${device} vanished`);
-    if (predicate(volume)) return volume;
-    assert.ok(Date.now() < deadline, `${device}: no ${what} within ${deadlineMs} ms: ${JSON.stringify(volume)}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
-const idle = (volume: JsonVolume): boolean => volume.status === 'Online' && volume.progress === null;
 
 function dropCaches(): void {
   writeFileSync('/proc/sys/vm/drop_caches', '3');

@@ -18,6 +18,7 @@ import { expandChunkNames } from '../chunk/glob.js';
 import { loadReloadable, type DaemonConfig, type HttpListenAddress, type ReloadableSettings } from './config.js';
 import { createMetricsRegistry } from './metrics.js';
 import { VolumeIoMetrics } from './io-metrics.js';
+import { startMdBridge, type WatchedController } from './md-bridge.js';
 
 export interface NbdServerHandle {
   /** Clients in transmission on an export. */
@@ -29,6 +30,8 @@ export interface NbdServerHandle {
 
 export interface DaemonDependencies {
   controller: Controller;
+  /** Linux md, when the machine has it: its events and softraid0's pool serve md arrays too (md-bridge.ts). */
+  md?: WatchedController;
   createNbdServer(exports: ExportRegistry): NbdServerHandle;
   log(line: string): void;
 }
@@ -127,6 +130,8 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDependencies
   };
   applySettings(config);
   ready = true;
+  const mdBridge = deps.md === undefined ? undefined
+    : startMdBridge({ softraid: controller, md: deps.md, dispatch: (event) => events.dispatch(event), log, afterChange: saveState });
 
   // 3. Serve the volumes over NBD, then open the control socket.
   // The metrics, when an HTTP address is set: what NBD clients do to each volume is counted too.
@@ -175,6 +180,7 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDependencies
     close(): Promise<void> {
       closing ??= (async () => {
         await control.close();
+        mdBridge?.stop();
         if (http !== null) await new Promise<void>((resolve) => { http!.closeAllConnections(); http!.close(() => resolve()); });
         await nbd.close();
         unsubscribeEvents();
