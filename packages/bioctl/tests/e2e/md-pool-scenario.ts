@@ -20,7 +20,8 @@ chmodSync(program, 0o755);
 setBioctlEnv('SOFTRAID_SOCKET', socket);
 
 const log = openSync(logFile, 'a');
-const daemon = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', 'packages/softraid/src/cmd/softraidd.ts',
+// The compiled softraidd (npm test builds first): loading the sources through tsx costs the slow guest seconds.
+const daemon = spawn(process.execPath, ['packages/softraid/bin/softraidd',
   '--socket', socket, '--nbd', join(directory, 'nbd.sock'), '--state-dir', join(directory, 'state'), '--http', 'off', '--program', program],
 { stdio: ['ignore', log, log] });
 const exited = new Promise<number | null>((resolve) => daemon.on('exit', (code) => resolve(code)));

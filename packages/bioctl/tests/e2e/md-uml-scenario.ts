@@ -5,7 +5,8 @@
 // all held, 1 with the failed assertion otherwise.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { closeSync, openSync, readFileSync, readSync, writeFileSync, writeSync, fsyncSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, readSync, symlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { seededSource } from '@openbsd38/libutil/random.js';
 import { bioctl, idle, json, ok, step, waitFor } from './md-uml-steps.js';
 
@@ -61,6 +62,19 @@ assert.equal(created.md1?.extras.bitmap, 'internal');
 assert.equal((JSON.parse(await ok('--json', 'md1')) as { volumes: Record<string, { strip_size_bytes: number }> }).volumes.md1?.strip_size_bytes, 65536);
 assert.deepEqual(created.md0?.chunks.map((chunk) => chunk.status), ['Online', 'Online']);
 step('json', `md1 metadata ${String(created.md1?.extras.metadata_version)} bitmap ${String(created.md1?.extras.bitmap)}`);
+
+// The program itself, as an administrator runs it (a process of its own, exit status and all),
+// by /dev/md/NAME as udev names an array; and -b, which without ledctl or an enclosure says why.
+mkdirSync('/dev/md', { recursive: true });
+symlinkSync('../md1', '/dev/md/data');
+// The compiled launcher (npm test builds first): loading the sources through tsx costs the slow guest seconds.
+const cli = spawnSync(process.execPath, ['packages/bioctl/bin/bioctl', '-h', '/dev/md/data'], { encoding: 'utf8' });
+assert.equal(cli.status, 0, cli.stderr);
+assert.match(cli.stdout, /^ {7}md 1 Online +\d+(\.\d)?M md1 +RAID5 $/m);
+const blink = await bioctl('-b', '0:0', 'md0');
+assert.equal(blink.status, 0);
+assert.match(blink.stderr, /^md: blink not supported on \/dev\/ubda: /);
+step('cli', `bioctl -h /dev/md/data exited 0; -b: ${blink.stderr.trim()}`);
 
 // 2. A hot spare for md1, by its node's path; a pattern written.
 assert.equal(await ok('-H', '/dev/ubdf', '/dev/md1'), '');

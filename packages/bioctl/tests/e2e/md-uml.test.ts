@@ -9,6 +9,6 @@ import assert from 'node:assert/strict';
 import { runScenario } from './md-uml-guest.js';
 
 test('bioctl manages md arrays on a real kernel: create, spare, fail, rebuild, check, repair, stop', { timeout: 240_000 }, async () => {
-  const output = await runScenario('md-uml-scenario.ts', ['created', 'json', 'spare', 'rebuild', 'spare-again', 'scrub', 'stopped']);
+  const output = await runScenario('md-uml-scenario.ts', ['created', 'json', 'cli', 'spare', 'rebuild', 'spare-again', 'scrub', 'stopped']);
   assert.match(output, /^step: rebuild: md 1 Rebuild +\d+ md1 +RAID5 \d+% done/m);
 });
