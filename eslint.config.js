@@ -48,12 +48,13 @@ export default tseslint.config(
     bio: ['libutil'],
     sensors: ['libutil', 'bio'],
     sensorsd: ['libutil', 'bio', 'sensors'],
-    softraid: ['libutil', 'bio', 'sensors'],
-    bioctl: ['libutil', 'bio'],
+    softraid: ['libutil', 'bio', 'sensors', 'md'],
+    md: ['libutil', 'bio'],
+    bioctl: ['libutil', 'bio', 'md'],
     ifstated: ['libutil'],
   }),
   // bioctl's and sensorsd's end-to-end tests run them against a real softraidd (a development dependency).
-  ...packageBoundaries({ bioctl: ['libutil', 'bio', 'softraid'], sensorsd: ['libutil', 'bio', 'sensors', 'softraid'] }, 'tests'),
+  ...packageBoundaries({ bioctl: ['libutil', 'bio', 'md', 'softraid'], sensorsd: ['libutil', 'bio', 'sensors', 'softraid'] }, 'tests'),
   {
     files: ['packages/softraid/src/engine/**/*.ts'],
     ignores: ['packages/softraid/src/engine/**/*.test.ts', 'packages/softraid/src/engine/**/*.test-helper.ts'],

@@ -5,7 +5,7 @@
 // controller behind them (softraid's volumes today, Linux md next).
 import { isOperatingError } from '@openbsd38/libutil/errors.js';
 import type { ChunkState, VolumeState } from './states.js';
-import type { RaidLevel, Raid5Layout } from './levels.js';
+import type { RaidLevel, Raid5Layout, ViewLevel } from './levels.js';
 import type { BlockDevice } from './block-device.js';
 
 /** bio_status message types. */
@@ -21,7 +21,8 @@ export interface BioMessage {
 
 /** Progress of a rebuild (later also scrub/resync). */
 export interface ProgressView {
-  operation: 'rebuild' | 'scrub' | 'resync';
+  /** reshape: md's change of level, layout or disk count (the array serves meanwhile). */
+  operation: 'rebuild' | 'scrub' | 'resync' | 'reshape';
   percent: number;
   bytesDone: number;
   bytesTotal: number;
@@ -31,7 +32,16 @@ export interface ProgressView {
   repair?: boolean;
   /** Scrub only: 512-byte sectors found inconsistent so far (md's mismatch_cnt). */
   mismatchSectors?: number;
+  /**
+   * Waiting rather than running: md's `delayed` (another array sharing a
+   * disk syncs first) or `pending` (an auto-read-only array resyncs at its
+   * first write). Absent when it runs.
+   */
+  waiting?: 'delayed' | 'pending';
 }
+
+/** A controller's own facts about a volume beyond bio's fields (md: bitmap, metadata version, UUID). snake_case keys. */
+export type VolumeExtrasView = Readonly<Record<string, string | number | boolean | null>>;
 
 /** A volume byte range [offsetBytes, offsetBytes + lengthBytes). */
 export interface ByteRangeView {
@@ -90,6 +100,8 @@ export interface ChunkView {
   sizeBytes: number;
   /** I/O errors the member returned since it took this slot, when the controller counts them. */
   ioErrors?: number;
+  /** The controller's own flags on the member (md: write_mostly, want_replacement, replacement, failfast). */
+  flags?: string[];
 }
 
 export interface VolumeView {
@@ -98,7 +110,7 @@ export interface VolumeView {
   /** sd0, sd1, ...: the NBD export name. */
   deviceName: string;
   uuid: string;
-  level: RaidLevel;
+  level: ViewLevel;
   layout: Raid5Layout | null;
   stripSizeBytes: number;
   state: VolumeState;
@@ -108,6 +120,13 @@ export interface VolumeView {
   progress: ProgressView | null;
   /** The last scrub that ended on this volume since softraidd started; null if none. */
   lastScrub?: ScrubResultView | null;
+  /** Facts of the controller's own (bioctl -v, JSON `extras`). */
+  extras?: VolumeExtrasView;
+  /**
+   * Why the controller could not read the volume's state (a file it could
+   * not parse, named): the state is then Invalid rather than a guess.
+   */
+  problem?: string;
 }
 
 export interface HotSpareView {
@@ -172,6 +191,8 @@ export type ControllerEventName =
   | 'NewArray' | 'DegradedArray' | 'Fail' | 'FailSpare' | 'SpareActive' | 'RebuildStarted'
   | 'Rebuild20' | 'Rebuild40' | 'Rebuild60' | 'Rebuild80' | 'RebuildFinished'
   | 'DeviceDisappeared' | 'SparesMissing' | 'TestMessage'
+  /** mdadm's: a spare moved to an array that needed it (here: from softraid's pool to an md array). */
+  | 'MoveSpare'
   /** Not mdadm's: a scrub (check or repair) started or ended on the volume (zed's scrub_start / scrub_finish). */
   | 'ScrubStarted' | 'ScrubFinished';
 
@@ -202,8 +223,13 @@ export interface Controller {
   scan(chunkNames: string[]): Promise<ControllerReply<VolumeView[]>>;
   /** bioctl -d: detach, metadata kept, noauto set (as OpenBSD), the device name kept for the volume. */
   detach(deviceName: string): Promise<ControllerReply>;
-  /** bioctl -H: add a chunk to the hot-spare pool. */
-  addHotSpare(chunkName: string): Promise<ControllerReply>;
+  /**
+   * bioctl -H: add a chunk to the hot-spare pool. `deviceName` is the volume
+   * bioctl named (bioctl -H disk md0), null when it named the controller:
+   * softraid's pool serves every volume and ignores it; md's spares belong
+   * to one array.
+   */
+  addHotSpare(chunkName: string, deviceName?: string | null): Promise<ControllerReply>;
   /** bioctl -d SPARE: take a chunk out of the hot-spare pool (its spare metadata wiped). */
   removeHotSpare(chunkName: string): Promise<ControllerReply>;
   /** bioctl -R: rebuild the volume's first offline chunk onto this member. */

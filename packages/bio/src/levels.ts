@@ -5,12 +5,21 @@
 export const raidLevels = ['raid0', 'raid1', 'raid5', 'raid6', 'concat', 'crypto', 'raid1c'] as const;
 export type RaidLevel = (typeof raidLevels)[number];
 
+/**
+ * The levels a volume view may show: softraid's, plus those another
+ * controller runs that softraid does not create (Linux md's RAID 4 and
+ * RAID 10), and `unknown` for a level a controller reports in a word this
+ * port does not know (shown as such, never as a guess).
+ */
+export const viewLevels = [...raidLevels, 'raid4', 'raid10', 'unknown'] as const;
+export type ViewLevel = (typeof viewLevels)[number];
+
 /** Parity placement for RAID 5 (and later RAID 6). */
 export const raid5Layouts = ['left-asymmetric', 'left-symmetric'] as const;
 export type Raid5Layout = (typeof raid5Layouts)[number];
 
 export interface LevelInfo {
-  level: RaidLevel;
+  level: ViewLevel;
   /** bio(4) bv_level: 0, 1, 5, 6, 'C' (0x43), 'c' (0x63), 0x1C. */
   bioLevelCode: number;
   /** softraid's product name without the "SR " prefix: "RAID 5", "CONCAT". */
@@ -29,7 +38,7 @@ export interface LevelInfo {
 
 const chunkCountMax = 256; // BIOC_CRMAXLEN / sizeof(dev_t)
 
-export const levelTable: Readonly<Record<RaidLevel, LevelInfo>> = {
+export const levelTable: Readonly<Record<ViewLevel, LevelInfo>> = {
   raid0: { level: 'raid0', bioLevelCode: 0, displayName: 'RAID 0', minimumChunks: 2, maximumChunks: chunkCountMax, toleratedMissing: () => 0, striped: true, nonCoerced: false },
   raid1: { level: 'raid1', bioLevelCode: 1, displayName: 'RAID 1', minimumChunks: 2, maximumChunks: chunkCountMax, toleratedMissing: (n) => n - 1, striped: false, nonCoerced: false },
   raid5: { level: 'raid5', bioLevelCode: 5, displayName: 'RAID 5', minimumChunks: 3, maximumChunks: chunkCountMax, toleratedMissing: () => 1, striped: true, nonCoerced: false },
@@ -37,9 +46,14 @@ export const levelTable: Readonly<Record<RaidLevel, LevelInfo>> = {
   concat: { level: 'concat', bioLevelCode: 0x63, displayName: 'CONCAT', minimumChunks: 1, maximumChunks: chunkCountMax, toleratedMissing: () => 0, striped: false, nonCoerced: true },
   crypto: { level: 'crypto', bioLevelCode: 0x43, displayName: 'CRYPTO', minimumChunks: 1, maximumChunks: 1, toleratedMissing: () => 0, striped: false, nonCoerced: false },
   raid1c: { level: 'raid1c', bioLevelCode: 0x1c, displayName: 'RAID 1C', minimumChunks: 2, maximumChunks: chunkCountMax, toleratedMissing: (n) => n - 1, striped: false, nonCoerced: false },
+  // md's: RAID 10 with its default two copies (md's layout may keep more; the md controller reads it).
+  raid4: { level: 'raid4', bioLevelCode: 4, displayName: 'RAID 4', minimumChunks: 3, maximumChunks: chunkCountMax, toleratedMissing: () => 1, striped: true, nonCoerced: false },
+  raid10: { level: 'raid10', bioLevelCode: 10, displayName: 'RAID 10', minimumChunks: 2, maximumChunks: chunkCountMax, toleratedMissing: () => 1, striped: true, nonCoerced: false },
+  // bio(4) has no code for it: 0xff, printed as UNKNOWN.
+  unknown: { level: 'unknown', bioLevelCode: 0xff, displayName: 'UNKNOWN', minimumChunks: 1, maximumChunks: chunkCountMax, toleratedMissing: () => 0, striped: false, nonCoerced: false },
 };
 
-export function isRedundant(level: RaidLevel, chunkCount: number): boolean {
+export function isRedundant(level: ViewLevel, chunkCount: number): boolean {
   return levelTable[level].toleratedMissing(chunkCount) > 0;
 }
 

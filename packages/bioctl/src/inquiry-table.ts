@@ -32,12 +32,16 @@ function sizeColumn(sizeBytes: number, human: boolean): string {
  * and scrub are named there (Rebuild, Scrubbing).
  */
 function levelColumn(volume: VolumeView): string {
-  const operation = volume.progress?.operation === 'resync' ? ' resync' : '';
-  const percent = volume.progress === null ? '' : `${operation} ${Math.floor(volume.progress.percent)}% done`;
+  const progress = volume.progress;
+  // md's reshape is named too; a waiting operation (md's delayed or pending) shows that instead of a percentage.
+  const named = progress?.operation === 'resync' || progress?.operation === 'reshape' || progress?.waiting !== undefined;
+  const operation = progress !== null && named ? ` ${progress.operation}` : '';
+  const percent = progress === null ? '' : progress.waiting !== undefined ? `${operation} ${progress.waiting}` : `${operation} ${Math.floor(progress.percent)}% done`;
   const cache = ''; // softraid reports BIOC_CVUNKNOWN
   const code = levelTable[volume.level].bioLevelCode;
   if (code === 0x43) return `CRYPTO${percent}`;
   if (code === 0x63) return `CONCAT${percent}`;
+  if (volume.level === 'unknown') return `UNKNOWN${percent}`;
   if (code === 0x1c || code === 0x1e) return `RAID${code.toString(16).toUpperCase()}${percent} ${cache}`;
   return `RAID${code}${percent} ${cache}`;
 }
@@ -46,8 +50,22 @@ function diskRow(volname: string, status: string, size: string, scsiname: string
   return `${padLeft(volname, 11)} ${padRight(status, 10)} ${padLeft(size, 14)} ${padRight(scsiname, 7)} ${padRight('noencl', 6)} <${vendor}>`;
 }
 
-function serialRow(): string {
-  return `${padLeft('', 11)} ${padRight('', 10)} ${padLeft('', 14)} ${padRight('', 7)} ${padRight('', 6)} 'unknown serial'`;
+function serialRow(flags: readonly string[] = []): string {
+  const shown = flags.length > 0 ? ` ${flags.join(',')}` : '';
+  return `${padLeft('', 11)} ${padRight('', 10)} ${padLeft('', 14)} ${padRight('', 7)} ${padRight('', 6)} 'unknown serial'${shown}`;
+}
+
+/**
+ * -v under a volume: the controller's own facts (md's metadata version,
+ * bitmap, array_state, mismatch count ...), its UUID first, and why it could
+ * not be read when it could not.
+ */
+function extrasRows(volume: VolumeView): string[] {
+  if (volume.extras === undefined && volume.problem === undefined) return [];
+  const facts = Object.entries(volume.extras ?? {}).filter(([, value]) => value !== null).map(([key, value]) => `${key} ${String(value)}`);
+  const rows = [`${padLeft('', 11)} uuid ${volume.uuid || 'unknown'}${facts.length > 0 ? `, ${facts.join(', ')}` : ''}`];
+  if (volume.problem !== undefined) rows.push(`${padLeft('', 11)} problem: ${volume.problem}`);
+  return rows;
 }
 
 export function formatInquiry(view: InquiryView, options: InquiryFormatOptions): string {
@@ -69,11 +87,12 @@ export function formatInquiry(view: InquiryView, options: InquiryFormatOptions):
     }
     const volume = entry.volume;
     lines.push(`${padLeft(volname, 11)} ${padRight(volume.state, 10)} ${sizeColumn(volume.sizeBytes, options.human)} ${padRight(volume.deviceName, 7)} ${levelColumn(volume)}`);
+    if (options.verbose) lines.push(...extrasRows(volume));
     const keyDiskLevel = volume.level === 'crypto' || volume.level === 'raid1c';
     for (const chunk of volume.chunks) {
       const size = keyDiskLevel && chunk.sizeBytes === 0 ? padLeft('key disk', 14) : sizeColumn(chunk.sizeBytes, options.human);
       lines.push(diskRow(`    ${String(chunk.chunkIndex).padStart(3)}`, chunk.state, size, `${volume.volumeIndex}:${chunk.chunkIndex}.0`, chunk.name));
-      if (options.verbose) lines.push(serialRow());
+      if (options.verbose) lines.push(serialRow(chunk.flags));
     }
   }
   return lines.map((line) => `${line}\n`).join('');

@@ -7,7 +7,7 @@ import { levelTable } from '@openbsd38/bio/levels.js';
 import type { BioStatus } from '@openbsd38/bio/control/messages.js';
 
 export const jsonVersionMajor = 1;
-export const jsonVersionMinor = 1;
+export const jsonVersionMinor = 2;
 
 export function outputVersion(command: string): { command: string; vers_major: number; vers_minor: number } {
   return { command, vers_major: jsonVersionMajor, vers_minor: jsonVersionMinor };
@@ -35,6 +35,7 @@ function volumeJson(volume: VolumeView): Record<string, unknown> {
       rate_bytes_per_second: progress.rateBytesPerSecond,
       eta_seconds: progress.etaSeconds,
       ...(progress.operation === 'scrub' ? { repair: progress.repair ?? false, mismatch_sectors: progress.mismatchSectors ?? 0 } : {}),
+      ...(progress.waiting === undefined ? {} : { waiting: progress.waiting }),
     },
     last_scrub: scrubJson(volume.lastScrub ?? null),
     chunks: volume.chunks.map((chunk) => ({
@@ -45,7 +46,10 @@ function volumeJson(volume: VolumeView): Record<string, unknown> {
       channel: volume.volumeIndex,
       target: chunk.chunkIndex,
       lun: 0,
+      ...(chunk.flags === undefined ? {} : { flags: chunk.flags }),
     })),
+    ...(volume.extras === undefined ? {} : { extras: volume.extras }),
+    ...(volume.problem === undefined ? {} : { problem: volume.problem }),
   };
 }
 

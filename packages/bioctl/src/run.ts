@@ -12,6 +12,7 @@ import { bioStatusJson, inquiryJson, outputVersion } from './json-output.js';
 import { parseLocator, strtonum } from './locator.js';
 import { strerror } from './strerror.js';
 import { ControlClient, ControlConnectError } from '@openbsd38/bio/control/client.js';
+import { mdDeviceName } from './md-device.js';
 import { ControlProtocolError } from '@openbsd38/bio/control/errors.js';
 import { chunkCountMax, defaultControlSocketPath, deviceNameBytesMax } from '@openbsd38/bio/control/protocol.js';
 import {
@@ -30,11 +31,27 @@ export interface BioctlIo {
 
 const programName = 'bioctl';
 
+/** How bioctl reaches a controller: softraidd's control socket, or a controller in-process (md). */
+interface BioTransport {
+  request(body: RequestBody): Promise<Response>;
+  close(): void;
+}
+
 export async function runBioctl(argv: readonly string[], io: BioctlIo): Promise<number> {
-  let client: ControlClient | undefined;
+  let client: BioTransport | undefined;
   try {
     const invocation = parseBioctlArgs(argv);
     if (invocation.socketPath === '') throw new FatalFailure('--socket needs the path of softraidd\'s control socket');
+    // md needs no daemon: the kernel keeps the arrays, and bioctl asks the md controller itself.
+    const mdDevice = invocation.socketPath === undefined ? mdDeviceName(invocation.device, io.cwd) : undefined;
+    if (mdDevice !== undefined) {
+      // Loaded only for md, so bioctl for softraid needs none of it.
+      const [{ MdController }, { InProcessClient }] = await Promise.all([import('@openbsd38/md/controller.js'), import('@openbsd38/bio/server/in-process-client.js')]);
+      const controller = MdController.fromEnvironment(io.env);
+      client = new InProcessClient(controller);
+      await new Session(client, { ...invocation, device: mdDevice }, io, `${controller.sysfsRoot}/block`).run();
+      return 0;
+    }
     // An empty SOFTRAID_SOCKET is as good as unset (the shell's SOFTRAID_SOCKET= clears it).
     const socketPath = invocation.socketPath ?? (io.env.SOFTRAID_SOCKET || undefined) ?? defaultControlSocketPath;
     try {
@@ -71,7 +88,7 @@ class Session {
   private bioDevice = false;
 
   constructor(
-    private readonly client: ControlClient,
+    private readonly client: BioTransport,
     private readonly invocation: BioctlInvocation,
     private readonly io: BioctlIo,
     private readonly socketPath: string,
@@ -151,6 +168,10 @@ class Session {
   private async inquire(): Promise<void> {
     const view = await this.fetchInquiry();
     const filter = this.bioDevice ? undefined : this.invocation.device;
+    // A volume the controller could not read is shown Invalid; why goes to stderr, naming the file.
+    for (const volume of view.volumes) {
+      if (volume.problem !== undefined && (filter === undefined || filter === volume.deviceName)) this.io.stderr(`${programName}: ${volume.deviceName}: ${volume.problem}\n`);
+    }
     if (this.invocation.json) return this.printJson(inquiryJson(view, filter, 'bioctl -i'));
     this.io.stdout(formatInquiry(view, { volumeFilter: filter, human: this.invocation.human, verbose: this.invocation.verbose }));
   }
@@ -161,12 +182,16 @@ class Session {
     const view = await this.fetchInquiry();
     const volume = view.volumes.find((candidate) => candidate.deviceName === this.invocation.device);
     if (!volume) throw new FatalFailure(`invalid device ${this.invocation.device}`);
-    const product = `SR ${levelTable[volume.level].displayName}`;
+    // softraid's volumes answer as OpenBSD's SCSI emulation does; an md array as what it is.
+    const md = view.controllerName === 'md';
+    const vendor = md ? 'Linux' : 'OPENBSD';
+    const product = `${md ? 'md' : 'SR'} ${levelTable[volume.level].displayName}`;
+    const revision = md ? String(volume.extras?.metadata_version ?? 'none') : '006';
     const serial = volume.uuid.replace(/-/g, '');
     if (this.invocation.json) {
-      return this.printJson({ output_version: outputVersion('bioctl -q'), device: volume.deviceName, vendor: 'OPENBSD', product, revision: '006', serial });
+      return this.printJson({ output_version: outputVersion('bioctl -q'), device: volume.deviceName, vendor, product, revision, serial });
     }
-    this.io.stdout(`${volume.deviceName}: <OPENBSD, ${product}, 006>, serial ${serial}\n`);
+    this.io.stdout(`${volume.deviceName}: <${vendor}, ${product}, ${revision}>, serial ${serial}\n`);
   }
 
   private async alarm(argument: string): Promise<void> {
@@ -267,7 +292,8 @@ class Session {
   private async setState(argument: string): Promise<void> {
     const chunk = this.chunkReference(argument);
     const operation = this.invocation.setStateOperation;
-    let device: string | null = null;
+    // -H on a volume names it (md's spares belong to an array); softraid's pool ignores it.
+    let device: string | null = this.bioDevice ? null : this.invocation.device;
     if (operation !== 'hotspare') {
       // bio_getvolbyname(): the device must be a volume.
       if (this.bioDevice) throw new FatalFailure(`invalid device ${this.invocation.device}`);

@@ -43,3 +43,13 @@ test('the listing leaves invalid sensors out; sorting is by device, type order, 
     '',
   ].join('\n'));
 });
+
+test('a device without a unit number sorts before the same name with one (md before md0), never interleaved', () => {
+  const sensors = sortSensors([
+    sensor({ device: 'md0', type: 'drive', index: 0, value: 4, description: '/dev/sdb', status: 'ok' }),
+    sensor({ device: 'md', type: 'drive', index: 1, value: 4, description: 'md1', status: 'ok' }),
+    sensor({ device: 'md0', type: 'drive', index: 1, value: 4, description: '/dev/sdc', status: 'ok' }),
+    sensor({ device: 'md', type: 'drive', index: 0, value: 4, description: 'md0', status: 'ok' }),
+  ]);
+  assert.deepEqual(sensors.map((one) => `${one.device}.drive${one.index}`), ['md.drive0', 'md.drive1', 'md0.drive0', 'md0.drive1']);
+});

@@ -61,5 +61,6 @@ export function sortSensors(sensors: readonly Sensor[]): Sensor[] {
 function compareDevices(a: string, b: string): number {
   const [, nameA = a, unitA = '0'] = /^(.*?)(\d+)$/.exec(a) ?? [];
   const [, nameB = b, unitB = '0'] = /^(.*?)(\d+)$/.exec(b) ?? [];
-  return nameA < nameB ? -1 : nameA > nameB ? 1 : Number(unitA) - Number(unitB);
+  // md (no unit) before md0: a controller's sensors before its volumes' own.
+  return nameA < nameB ? -1 : nameA > nameB ? 1 : Number(unitA) - Number(unitB) || (a < b ? -1 : a > b ? 1 : 0);
 }

@@ -7,7 +7,7 @@ import {
   bioMessageCountMax, bioMessageTextBytesMax, chunkCountMax, chunkNameBytesMax, controlProtocolVersion,
   deviceNameBytesMax, requestIdMax,
 } from './protocol.js';
-import { raidLevels, raid5Layouts, type RaidLevel, type Raid5Layout } from '../levels.js';
+import { raidLevels, raid5Layouts, viewLevels, type RaidLevel, type Raid5Layout } from '../levels.js';
 import type { BioMessage, BioMessageType, InquiryView } from '../controller.js';
 
 export type BioStatusCode = 'unknown' | 'success' | 'error';
@@ -310,7 +310,7 @@ export function decodeInquiryView(value: unknown): InquiryView {
     const volume = object(volumeValue, `volumes[${index}]`);
     integer(volume.volumeIndex, 'volumeIndex', 0, 0xffff);
     string(volume.deviceName, 'deviceName', deviceNameBytesMax);
-    oneOf(volume.level, 'level', raidLevels);
+    oneOf(volume.level, 'level', viewLevels);
     string(volume.state, 'state', 64);
     integer(volume.sizeBytes, 'sizeBytes', 0, Number.MAX_SAFE_INTEGER);
     if (!Array.isArray(volume.chunks)) fail('chunks must be an array');

@@ -134,7 +134,7 @@ export class RequestHandler {
         }
         let reply: ControllerReply;
         if (request.operation === 'hotspare') {
-          reply = await controller.addHotSpare(name);
+          reply = await controller.addHotSpare(name, request.device);
         } else {
           if (request.device === null) return this.error('a volume is needed for this request');
           reply = request.operation === 'offline'

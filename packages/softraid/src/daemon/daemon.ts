@@ -26,6 +26,7 @@ import { StatusStream } from './http/status-stream.js';
 import { loadPageAssets } from './http/page-assets.js';
 import { listenHttp } from './http/listener.js';
 import { machineSensors } from '@openbsd38/sensors/hwmon.js';
+import { startMdBridge, type WatchedController } from './md-bridge.js';
 
 export interface NbdServerHandle {
   /** Clients in transmission on an export. */
@@ -37,6 +38,8 @@ export interface NbdServerHandle {
 
 export interface DaemonDependencies {
   controller: Controller;
+  /** Linux md, when the machine has it: its events and softraid0's pool serve md arrays too (md-bridge.ts). */
+  md?: WatchedController;
   createNbdServer(exports: ExportRegistry): NbdServerHandle;
   log(line: string): void;
 }
@@ -142,6 +145,15 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDependencies
   };
   applySettings(config);
   ready = true;
+  const mdBridge = deps.md === undefined ? undefined
+    : startMdBridge({
+      softraid: controller, md: deps.md, log, afterChange: saveState,
+      dispatch: (event) => {
+        events.dispatch(event);
+        eventLog.record(deps.md!.controllerName, event);
+        statusStream?.poke();
+      },
+    });
 
   // 3. Serve the volumes over NBD, then open the control socket.
   // The metrics, when an HTTP address is set: what NBD clients do to each volume is counted too.
@@ -164,7 +176,7 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDependencies
   if (config.http !== null && metrics !== null) {
     try {
       const status = async (): Promise<string> => JSON.stringify(await statusDocument({
-        controllers: () => [controller], ioHistory, eventLog, hostname: hostname(), startedAtMs,
+        controllers: () => (deps.md === undefined ? [controller] : [controller, deps.md]), ioHistory, eventLog, hostname: hostname(), startedAtMs,
         machineSensors: () => machineSensors(config.sysfsRoot),
       }));
       statusStream = new StatusStream(status, log);
@@ -201,6 +213,7 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDependencies
     close(): Promise<void> {
       closing ??= (async () => {
         await control.close();
+        mdBridge?.stop();
         ioHistory?.stop();
         statusStream?.close();
         if (http !== null) await new Promise<void>((resolve) => { http!.closeAllConnections(); http!.close(() => resolve()); });

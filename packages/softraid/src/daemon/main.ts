@@ -8,6 +8,7 @@ import { startDaemon } from './daemon.js';
 import { SocketInUseError } from '@openbsd38/bio/server/socket-guard.js';
 import { StateFileError } from './state-file.js';
 import { StateDirectoryInUseError } from './state-lock.js';
+import { mdControllerIfPresent } from './md-bridge.js';
 
 export type ControllerFactory = (log: (message: BioMessage) => void) => Controller;
 
@@ -30,7 +31,8 @@ export async function runSoftraidd(argv: readonly string[], env: Readonly<Record
   const controller = createController((message) => log(`${message.type === 'info' ? '' : `${message.type}: `}${message.text}`));
   let daemon;
   try {
-    daemon = await startDaemon(config, { controller, createNbdServer: (exports) => new NbdServer({ exports, onProtocolError: (reason) => log(`nbd: ${reason}`) }), log });
+    const md = mdControllerIfPresent(config.sysfsRoot, env);
+    daemon = await startDaemon(config, { controller, ...(md === undefined ? {} : { md }), createNbdServer: (exports) => new NbdServer({ exports, onProtocolError: (reason) => log(`nbd: ${reason}`) }), log });
   } catch (error) {
     if (!(error instanceof SocketInUseError) && !(error instanceof StateFileError) && !(error instanceof StateDirectoryInUseError)
       && (error as NodeJS.ErrnoException).code === undefined) throw error;

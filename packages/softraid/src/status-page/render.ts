@@ -37,9 +37,9 @@ function progressBar(volume: VolumeStatus): HTMLElement | null {
   const progress = volume.progress;
   if (progress === null) return null;
   const percent = Math.max(0, Math.min(100, progress.percent));
-  const name = { rebuild: 'Rebuild', scrub: progress.repair === true ? 'Repair' : 'Scrub', resync: 'Resync' }[progress.operation];
+  const name = { rebuild: 'Rebuild', scrub: progress.repair === true ? 'Repair' : 'Scrub', resync: 'Resync', reshape: 'Reshape' }[progress.operation];
   const details = [
-    `${Math.floor(percent)}% done`,
+    progress.waiting === undefined ? `${Math.floor(percent)}% done` : `waiting (${progress.waiting === 'delayed' ? 'another array syncs first' : 'until the first write'})`,
     progress.rate_bytes_per_second > 0 ? rate(progress.rate_bytes_per_second) : null,
     progress.eta_seconds === null ? null : `${duration(progress.eta_seconds)} left`,
     progress.operation === 'scrub' ? `${progress.mismatch_sectors ?? 0} mismatched sectors` : null,
@@ -63,7 +63,8 @@ function member(volume: VolumeStatus, disk: MemberStatus): HTMLElement {
   },
   h('div', { class: 'member-head' }, h('span', { class: 'slot' }, `slot ${disk.slot}`), badge(disk.state, memberTone[disk.state])),
   h('div', { class: 'member-name' }, missing ? 'missing disk' : disk.name),
-  h('div', { class: 'member-detail' }, missing ? '' : bytes(disk.size_bytes), errors > 0 ? h('span', { class: 'io-errors' }, ` · ${errors} I/O error${errors === 1 ? '' : 's'}`) : null),
+  h('div', { class: 'member-detail' }, missing ? '' : bytes(disk.size_bytes), errors > 0 ? h('span', { class: 'io-errors' }, ` · ${errors} I/O error${errors === 1 ? '' : 's'}`) : null,
+    disk.flags.length > 0 ? ` · ${disk.flags.join(', ').replace(/_/g, '-')}` : null),
   bad ? h('div', { class: 'member-alarm' }, missing ? 'NO DISK' : 'FAILED — replace this disk') : null);
 }
 
@@ -83,6 +84,7 @@ function volumeCard(volume: VolumeStatus): HTMLElement {
       h('h3', {}, volume.name),
       h('span', { class: 'volume-level' }, `${volume.level_name} · ${bytes(volume.size_bytes)}`),
       badge(volume.state, volumeTone[volume.state])),
+    volume.problem === null ? null : h('p', { class: 'volume-problem' }, `State unknown: ${volume.problem}`),
     progressBar(volume),
     h('ul', { class: 'members', 'aria-label': `disks of ${volume.name}` }, ...volume.members.map((disk) => member(volume, disk))),
     volume.io === null ? null : h('div', { class: 'graphs' }, ...(samples.length === 0
@@ -114,7 +116,9 @@ function controllerSection(controller: ControllerStatus): HTMLElement {
     h('div', { class: 'spares', 'data-spares': controller.hot_spares.length },
       h('h3', {}, 'Hot spares'),
       controller.hot_spares.length === 0
-        ? h('p', { class: 'quiet' }, 'None: a failed disk waits for a person.')
+        ? h('p', { class: 'quiet' }, controller.name === 'md'
+          ? 'md keeps each array\'s spares with the array, above; softraidd\'s pool also serves md arrays.'
+          : 'None: a failed disk waits for a person.')
         : h('ul', {}, ...controller.hot_spares.map((spare) => h('li', { class: 'spare', 'data-spare': spare.name }, badge('Hot spare', 'spare'), ` ${spare.name} · ${bytes(spare.size_bytes)}`)))),
     commands(controller.commands));
 }

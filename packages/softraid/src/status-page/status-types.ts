@@ -31,7 +31,8 @@ export interface ControllerStatus {
 }
 
 export interface ProgressStatus {
-  operation: 'rebuild' | 'scrub' | 'resync';
+  /** reshape: md's change of level, layout or disk count. */
+  operation: 'rebuild' | 'scrub' | 'resync' | 'reshape';
   percent: number;
   bytes_done: number;
   bytes_total: number;
@@ -39,6 +40,8 @@ export interface ProgressStatus {
   eta_seconds: number | null;
   repair?: boolean;
   mismatch_sectors?: number;
+  /** Waiting rather than running: md's delayed (another array syncs first) or pending (auto-read-only). */
+  waiting?: 'delayed' | 'pending';
 }
 
 export interface MemberStatus {
@@ -49,6 +52,8 @@ export interface MemberStatus {
   state: string;
   size_bytes: number;
   io_errors: number | null;
+  /** The controller's own flags on the member (md: write_mostly, want_replacement, replacement). */
+  flags: string[];
 }
 
 export interface IoSampleStatus {
@@ -86,6 +91,10 @@ export interface VolumeStatus {
   /** null when softraidd counts no I/O (no HTTP listener). */
   io: { interval_seconds: number; samples: IoSampleStatus[] } | null;
   commands: CommandHint[];
+  /** Why the controller could not read the volume's state (the file named); its state is then Invalid. */
+  problem: string | null;
+  /** The controller's own facts (md: metadata version, bitmap, array_state). */
+  extras: Record<string, string | number | boolean | null>;
 }
 
 export interface EventStatus {

@@ -36,9 +36,9 @@ function install(tarballs: Packed[]): string {
 }
 
 test('npm pack: each package holds its compiled code, launchers and manual pages, and no tests', () => {
-  const packed = pack(['libutil', 'bio', 'sensors', 'sensorsd', 'softraid', 'bioctl']);
+  const packed = pack(['libutil', 'bio', 'md', 'sensors', 'sensorsd', 'softraid', 'bioctl']);
   const files = (name: string): string[] => packed.find((p) => p.name === `@openbsd38/${name}`)!.files.map((file) => file.path);
-  for (const name of ['libutil', 'bio', 'sensors', 'sensorsd', 'softraid', 'bioctl']) {
+  for (const name of ['libutil', 'bio', 'md', 'sensors', 'sensorsd', 'softraid', 'bioctl']) {
     const paths = files(name);
     assert.ok(paths.includes('package.json') && paths.includes('README.md'), name);
     assert.ok(paths.some((path) => path.startsWith('dist/src/') && path.endsWith('.js')), `${name} holds compiled code`);
@@ -49,11 +49,11 @@ test('npm pack: each package holds its compiled code, launchers and manual pages
 });
 
 test('bioctl, softraidd and sensorsd installed on their own, each with only the packages it needs, work together', async () => {
-  const bioctlPrefix = install(pack(['libutil', 'bio', 'bioctl']));
-  const softraidPrefix = install(pack(['libutil', 'bio', 'sensors', 'softraid']));
+  const bioctlPrefix = install(pack(['libutil', 'bio', 'md', 'bioctl']));
+  const softraidPrefix = install(pack(['libutil', 'bio', 'md', 'sensors', 'softraid']));
   const installed = (prefix: string): string[] => readdirSync(join(prefix, 'lib', 'node_modules', '@openbsd38')).sort();
-  assert.deepEqual(installed(bioctlPrefix), ['bio', 'bioctl', 'libutil']);
-  assert.deepEqual(installed(softraidPrefix), ['bio', 'libutil', 'sensors', 'softraid']);
+  assert.deepEqual(installed(bioctlPrefix), ['bio', 'bioctl', 'libutil', 'md']);
+  assert.deepEqual(installed(softraidPrefix), ['bio', 'libutil', 'md', 'sensors', 'softraid']);
   assert.deepEqual(readdirSync(join(bioctlPrefix, 'bin')), ['bioctl']);
   assert.deepEqual(readdirSync(join(softraidPrefix, 'bin')), ['softraidd']);
   assert.ok(existsSync(join(bioctlPrefix, 'share', 'man', 'man8', 'bioctl.8')), 'man bioctl finds its page');

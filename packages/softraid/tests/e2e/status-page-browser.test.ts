@@ -12,6 +12,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { bioctl, run, startSoftraidd, workspace, type Daemon } from '../../src/daemon/testing/softraidd-process.js';
 import { artifactsDirectory, openBrowser, type BrowserSession } from './headless-chromium.js';
+import { SysfsFixture, cleanRaid1 } from '@openbsd38/md/testing/sysfs-fixture.test-helper.js';
 
 const space = workspace('status-page');
 after(() => space.remove());
@@ -136,5 +137,46 @@ test('status page: members, live failure, rebuild to done, I/O graph, phone widt
   } finally {
     await browser?.close();
     await daemon.stop();
+  }
+});
+
+test('status page: Linux md arrays beside softraid volumes, a faulty md member failed, a resync waiting', async () => {
+  const artifacts = artifactsDirectory(`status-page-md-${new Date().toISOString().replace(/[:.]/g, '-')}`);
+  console.log(`status page (md) screenshots: ${artifacts}`);
+  // The md arrays as a 6.1 kernel shows them in sysfs, hand-built (this machine's kernel has no md).
+  const sysfs = new SysfsFixture()
+    .array('md0', cleanRaid1({ degraded: '1' }, {
+      ubdb: { state: 'in_sync,writemostly', slot: '0', size: '63488' },
+      ubdc: { state: 'faulty', slot: '1', size: '63488' },
+    }))
+    .array('md1', cleanRaid1({ array_state: 'active', sync_action: 'resync', sync_completed: 'delayed' }));
+  const mdSpace = workspace('status-page-md');
+  mdSpace.env.SOFTRAID_SYSFS_ROOT = sysfs.root;
+  const daemon = await startSoftraidd(mdSpace);
+  let browser: BrowserSession | undefined;
+  try {
+    const address = /HTTP (127\.0\.0\.1:\d+)/.exec(daemon.log())?.[1];
+    browser = await openBrowser(artifacts, { width: 1280, height: 900 });
+    const { page } = browser;
+    await page.goto(`http://${address}/`);
+    const md = page.locator('section[data-controller="md"]');
+    await md.locator('article[data-volume="md0"]').waitFor({ timeout: 10_000 });
+    assert.equal(await page.locator('section[data-controller="softraid0"]').count(), 1, 'softraid0 is listed too');
+    const md0 = md.locator('article[data-volume="md0"]');
+    assert.equal(await md0.getAttribute('data-state'), 'Degraded');
+    assert.equal(await md0.locator('[data-member-slot="1"]').getAttribute('data-state'), 'Failed');
+    assert.match(await md0.locator('[data-member-slot="1"]').innerText(), /FAILED/);
+    assert.match(await md0.locator('[data-member-slot="0"]').innerText(), /writemostly/);
+    assert.match(await md0.locator('.commands').textContent() ?? '', /bioctl -R NEWDISK md0/);
+    const md1 = md.locator('article[data-volume="md1"]');
+    assert.match(await md1.locator('.progress').innerText(), /Resync waiting \(another array syncs first\)/);
+    assert.equal(await md.locator('.commands').last().textContent().then((text) => /bioctl -H DISK md\b/.test(text ?? '')), false, 'md has no pool of its own');
+    await browser.screenshot('1-md-arrays');
+    assert.deepEqual(browser.problems, []);
+  } finally {
+    await browser?.close();
+    await daemon.stop();
+    mdSpace.remove();
+    sysfs.remove();
   }
 });

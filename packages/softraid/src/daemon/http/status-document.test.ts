@@ -30,13 +30,13 @@ test('status document: members, progress, spares, events newest first, sensors, 
   const volume = softraid0!.volumes[0]!;
   assert.equal(volume.state, 'Degraded');
   assert.deepEqual(volume.members, [
-    { slot: 0, name: '/dev/sdb', state: 'Online', size_bytes: 1 << 30, io_errors: 0 },
-    { slot: 1, name: '', state: 'Offline', size_bytes: 0, io_errors: null },
+    { slot: 0, name: '/dev/sdb', state: 'Online', size_bytes: 1 << 30, io_errors: 0, flags: [] },
+    { slot: 1, name: '', state: 'Offline', size_bytes: 0, io_errors: null, flags: [] },
   ]);
   assert.equal(volume.io, null);
   const commands = volume.commands.map((hint) => hint.command);
   assert.ok(commands.includes('bioctl -R NEWDISK sd0'), commands.join('; '));
-  assert.ok(commands.includes('bioctl -H NEWDISK softraid0'));
+  assert.ok(commands.includes('bioctl -H NEWDISK sd0'));
   assert.ok(!commands.includes('bioctl -t start sd0'), 'no scrub offered on a degraded volume');
   assert.match(volume.commands[0]!.label, /the missing disk in slot 1/);
   assert.deepEqual(softraid0!.hot_spares, [{ name: '/dev/sdd', size_bytes: 2 << 30 }]);

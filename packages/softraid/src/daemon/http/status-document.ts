@@ -30,14 +30,15 @@ function redundant(volume: VolumeView): boolean {
   return levelTable[volume.level].toleratedMissing(volume.chunks.length) > 0;
 }
 
-function volumeCommands(volume: VolumeView, controllerName: string): CommandHint[] {
+function volumeCommands(volume: VolumeView): CommandHint[] {
   const hints: CommandHint[] = [];
   const device = volume.deviceName;
   const lost = volume.chunks.filter((chunk) => chunk.state === 'Offline' || chunk.state === 'Failed');
   for (const chunk of lost) {
     hints.push({ label: `replace ${chunk.name === '' ? `the missing disk in slot ${chunk.chunkIndex}` : chunk.name}, then rebuild onto the new disk`, command: `bioctl -R NEWDISK ${device}` });
   }
-  if (lost.length > 0) hints.push({ label: 'or give the pool a hot spare (it rebuilds at once)', command: `bioctl -H NEWDISK ${controllerName}` });
+  // A volume named with -H: softraid's pool serves every volume, md's spare belongs to the array named.
+  if (lost.length > 0) hints.push({ label: 'or add a hot spare (the rebuild starts at once)', command: `bioctl -H NEWDISK ${device}` });
   if (volume.state === 'Scrubbing' || volume.progress?.operation === 'scrub') hints.push({ label: 'stop the scrub', command: `bioctl -t stop ${device}` });
   else if (volume.state === 'Online' && redundant(volume)) hints.push({ label: 'check that every copy agrees (scrub)', command: `bioctl -t start ${device}` });
   if (volume.state === 'Online' && redundant(volume)) hints.push({ label: 'take a disk out, to pull it', command: `bioctl -O DISK ${device}` });
@@ -45,7 +46,7 @@ function volumeCommands(volume: VolumeView, controllerName: string): CommandHint
   return hints;
 }
 
-function volumeJson(volume: VolumeView, controllerName: string, ioHistory: IoHistory | null): VolumeStatus {
+function volumeJson(volume: VolumeView, ioHistory: IoHistory | null): VolumeStatus {
   const progress = volume.progress;
   const scrub = volume.lastScrub ?? null;
   return {
@@ -64,6 +65,7 @@ function volumeJson(volume: VolumeView, controllerName: string, ioHistory: IoHis
       rate_bytes_per_second: progress.rateBytesPerSecond,
       eta_seconds: progress.etaSeconds,
       ...(progress.operation === 'scrub' ? { repair: progress.repair ?? false, mismatch_sectors: progress.mismatchSectors ?? 0 } : {}),
+      ...(progress.waiting === undefined ? {} : { waiting: progress.waiting }),
     },
     last_scrub: scrub === null ? null : {
       mode: scrub.repair ? 'repair' : 'check',
@@ -81,6 +83,7 @@ function volumeJson(volume: VolumeView, controllerName: string, ioHistory: IoHis
       state: chunk.state,
       size_bytes: chunk.sizeBytes,
       io_errors: chunk.ioErrors ?? null,
+      flags: chunk.flags ?? [],
     })),
     io: ioHistory === null ? null : {
       interval_seconds: ioHistory.intervalMs / 1000,
@@ -95,8 +98,17 @@ function volumeJson(volume: VolumeView, controllerName: string, ioHistory: IoHis
         errors: sample.errors,
       })),
     },
-    commands: volumeCommands(volume, controllerName),
+    commands: volumeCommands(volume),
+    problem: volume.problem ?? null,
+    extras: { ...(volume.extras ?? {}) },
   };
+}
+
+function controllerCommands(controllerName: string): CommandHint[] {
+  const hints = [{ label: 'create a mirror', command: `bioctl -c 1 -l DISK,DISK ${controllerName}` }];
+  // softraid's pool serves every volume; md has no pool of its own (softraidd's serves md arrays too).
+  if (controllerName !== 'md') hints.push({ label: 'add a hot spare to the pool', command: `bioctl -H DISK ${controllerName}` });
+  return hints;
 }
 
 function round(value: number): number {
@@ -124,9 +136,9 @@ export async function statusDocument(sources: StatusSources, nowMs = Date.now())
     started_at: new Date(sources.startedAtMs).toISOString(),
     controllers: inquiries.map((inquiry) => ({
       name: inquiry.controllerName,
-      volumes: inquiry.volumes.map((volume) => volumeJson(volume, inquiry.controllerName, sources.ioHistory)),
+      volumes: inquiry.volumes.map((volume) => volumeJson(volume, sources.ioHistory)),
       hot_spares: inquiry.hotSpares.map(spareJson),
-      commands: [{ label: 'add a hot spare to the pool', command: `bioctl -H DISK ${inquiry.controllerName}` }],
+      commands: controllerCommands(inquiry.controllerName),
     })),
     events: sources.eventLog.newestFirst().map((event) => ({
       sequence: event.sequence,

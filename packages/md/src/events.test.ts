@@ -1,0 +1,97 @@
+// md's events in mdadm's names, from successive looks at hand-built trees:
+// the failure workflow (a member fails, the spare rebuilds, it is active),
+// a check, arrays appearing and disappearing.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ControllerEvent } from '@openbsd38/bio/controller.js';
+import { MdController } from './controller.js';
+import { mdEvents } from './events.js';
+import { SysfsFixture, cleanRaid1 } from './testing/sysfs-fixture.test-helper.js';
+
+const names = (events: ControllerEvent[]): string[] => events.map((event) => [event.name, event.device, event.member].filter(Boolean).join(' '));
+
+test('a member fails, the spare rebuilds through mdadm\'s steps and becomes active', () => {
+  const fixture = new SysfsFixture().array('md0', cleanRaid1({}, {
+    ubdb: { state: 'in_sync', slot: '0', size: '63488' }, ubdc: { state: 'in_sync', slot: '1', size: '63488' }, ubdd: { state: 'spare', slot: 'none', size: '63488' },
+  }));
+  try {
+    const controller = new MdController({ sysfsRoot: fixture.root });
+    const looks = [controller.inquire()];
+    const look = (): string[] => {
+      looks.push(controller.inquire());
+      return names(mdEvents(looks.at(-2)!, looks.at(-1)!));
+    };
+    assert.deepEqual(names(mdEvents(null, looks[0]!)), []);
+    fixture.write('block/md0/md/dev-ubdc/state', 'faulty\n');
+    fixture.write('block/md0/md/degraded', '1\n');
+    fixture.write('block/md0/md/dev-ubdd/slot', '1\n');
+    fixture.write('block/md0/md/sync_action', 'recover\n');
+    fixture.write('block/md0/md/sync_completed', '50000 / 126976\n');
+    assert.deepEqual(look(), ['Fail md0 /dev/ubdc', 'DegradedArray md0', 'RebuildStarted md0', 'Rebuild20 md0']);
+    fixture.write('block/md0/md/sync_completed', '110000 / 126976\n');
+    assert.deepEqual(look(), ['Rebuild40 md0', 'Rebuild60 md0', 'Rebuild80 md0']);
+    rmSync(join(fixture.root, 'block/md0/md/dev-ubdc'), { recursive: true });
+    fixture.write('block/md0/md/dev-ubdd/state', 'in_sync\n');
+    fixture.write('block/md0/md/degraded', '0\n');
+    fixture.write('block/md0/md/sync_action', 'idle\n');
+    fixture.write('block/md0/md/sync_completed', 'none\n');
+    assert.deepEqual(look(), ['RebuildFinished md0', 'SpareActive md0 /dev/ubdd']);
+    fixture.write('block/md0/md/sync_action', 'check\n');
+    assert.deepEqual(look(), ['ScrubStarted md0']);
+    fixture.write('block/md0/md/sync_action', 'idle\n');
+    assert.deepEqual(look(), ['ScrubFinished md0']);
+  } finally {
+    fixture.remove();
+  }
+});
+
+test('a member failed and removed between two looks is a Fail', () => {
+  const fixture = new SysfsFixture().array('md0', cleanRaid1());
+  try {
+    const controller = new MdController({ sysfsRoot: fixture.root });
+    const before = controller.inquire();
+    rmSync(join(fixture.root, 'block/md0/md/dev-ubdc'), { recursive: true });
+    rmSync(join(fixture.root, 'block/md0/md/rd1'));
+    fixture.write('block/md0/md/degraded', '1\n');
+    assert.deepEqual(names(mdEvents(before, controller.inquire())), ['Fail md0 /dev/ubdc', 'DegradedArray md0']);
+  } finally {
+    fixture.remove();
+  }
+});
+
+test('arrays that appear and disappear; an array degraded at the first look', () => {
+  const fixture = new SysfsFixture().array('md0', cleanRaid1({ degraded: '1' }, { ubdb: { state: 'in_sync', slot: '0', size: '63488' } }));
+  try {
+    const controller = new MdController({ sysfsRoot: fixture.root });
+    const first = controller.inquire();
+    assert.deepEqual(names(mdEvents(null, first)), ['DegradedArray md0']);
+    fixture.array('md1', cleanRaid1());
+    const second = controller.inquire();
+    assert.deepEqual(names(mdEvents(first, second)), ['NewArray md1']);
+    rmSync(join(fixture.root, 'block/md0'), { recursive: true });
+    assert.deepEqual(names(mdEvents(second, controller.inquire())), ['DeviceDisappeared md0']);
+  } finally {
+    fixture.remove();
+  }
+});
+
+test('startWatching emits to onEvent listeners until stopped', async () => {
+  const fixture = new SysfsFixture().array('md0', cleanRaid1());
+  try {
+    const controller = new MdController({ sysfsRoot: fixture.root });
+    const seen: string[] = [];
+    controller.onEvent((event) => seen.push(event.name));
+    const stop = controller.startWatching(20);
+    fixture.write('block/md0/md/sync_action', 'check\n');
+    const deadline = Date.now() + 10_000;
+    while (!seen.includes('ScrubStarted')) {
+      assert.ok(Date.now() < deadline, 'no ScrubStarted within 10 s');
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    stop();
+  } finally {
+    fixture.remove();
+  }
+});

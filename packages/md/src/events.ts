@@ -1,0 +1,62 @@
+// md's events in mdadm --monitor's names, from two successive inquiries of
+// the md controller (mdadm --monitor compares /proc/mdstat snapshots the same
+// way), so existing `mdadm --monitor --program` scripts keep working when
+// softraidd watches md arrays. Pure: the watcher (watch.ts) polls.
+import type { ControllerEvent, ControllerEventName, InquiryView, VolumeView } from '@openbsd38/bio/controller.js';
+
+/** mdadm's RebuildNN steps (its default --increment of 20). */
+const rebuildSteps: ReadonlyArray<[number, ControllerEventName]> = [[20, 'Rebuild20'], [40, 'Rebuild40'], [60, 'Rebuild60'], [80, 'Rebuild80']];
+
+const isDegraded = (volume: VolumeView): boolean => Number(volume.extras?.degraded ?? 0) > 0 || volume.state === 'Degraded';
+
+function volumeEvents(before: VolumeView | undefined, after: VolumeView): ControllerEvent[] {
+  const device = after.deviceName;
+  const events: ControllerEvent[] = [];
+  const stateOf = (volume: VolumeView | undefined, name: string): string | undefined => volume?.chunks.find((chunk) => chunk.name === name)?.state;
+  // A member that was Online (or Rebuild) and now is Failed, or gone (failed and removed between two looks), failed.
+  for (const chunk of before?.chunks ?? []) {
+    if (chunk.name === '') continue;
+    const now = stateOf(after, chunk.name);
+    if ((chunk.state === 'Online' || chunk.state === 'Rebuild') && (now === undefined || now === 'Failed')) events.push({ name: 'Fail', device, member: chunk.name });
+    if (chunk.state === 'Hot spare' && now === 'Failed') events.push({ name: 'FailSpare', device, member: chunk.name });
+  }
+  if (isDegraded(after) && (before === undefined || !isDegraded(before))) events.push({ name: 'DegradedArray', device });
+  const rebuilding = after.state === 'Rebuild';
+  const wasRebuilding = before?.state === 'Rebuild';
+  if (rebuilding && !wasRebuilding) events.push({ name: 'RebuildStarted', device });
+  if (rebuilding) {
+    const percent = after.progress?.percent ?? 0;
+    const previous = wasRebuilding ? before.progress?.percent ?? 0 : 0;
+    for (const [step, name] of rebuildSteps) if (percent >= step && previous < step) events.push({ name, device });
+  }
+  if (wasRebuilding && !rebuilding) events.push({ name: 'RebuildFinished', device });
+  // A member active now that was not (rebuilt onto, even if the whole rebuild fell between two looks).
+  for (const chunk of after.chunks) {
+    const was = stateOf(before, chunk.name);
+    if (chunk.state === 'Online' && chunk.name !== '' && was !== 'Online' && before !== undefined) events.push({ name: 'SpareActive', device, member: chunk.name });
+  }
+  if (after.state === 'Scrubbing' && before?.state !== 'Scrubbing') events.push({ name: 'ScrubStarted', device });
+  if (before?.state === 'Scrubbing' && after.state !== 'Scrubbing') events.push({ name: 'ScrubFinished', device });
+  return events;
+}
+
+/**
+ * The events between two inquiries; `before` null for the first look, which
+ * (as mdadm --monitor at start) reports only arrays found degraded.
+ */
+export function mdEvents(before: InquiryView | null, after: InquiryView): ControllerEvent[] {
+  const events: ControllerEvent[] = [];
+  const previous = new Map((before?.volumes ?? []).map((volume) => [volume.deviceName, volume]));
+  for (const volume of after.volumes) {
+    const was = previous.get(volume.deviceName);
+    if (before !== null && was === undefined) events.push({ name: 'NewArray', device: volume.deviceName });
+    if (before === null) {
+      if (isDegraded(volume)) events.push({ name: 'DegradedArray', device: volume.deviceName });
+      continue;
+    }
+    events.push(...volumeEvents(was, volume));
+  }
+  const present = new Set(after.volumes.map((volume) => volume.deviceName));
+  for (const volume of before?.volumes ?? []) if (!present.has(volume.deviceName)) events.push({ name: 'DeviceDisappeared', device: volume.deviceName });
+  return events;
+}
