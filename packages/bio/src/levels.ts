@@ -39,6 +39,14 @@ export const levelTable: Readonly<Record<RaidLevel, LevelInfo>> = {
   raid1c: { level: 'raid1c', bioLevelCode: 0x1c, displayName: 'RAID 1C', minimumChunks: 2, maximumChunks: chunkCountMax, toleratedMissing: (n) => n - 1, striped: false, nonCoerced: false },
 };
 
+/**
+ * The parity layouts each level takes, its default first; none for levels
+ * without parity. RAID 6 is laid out as Linux md's default only.
+ */
+export const levelLayouts: Readonly<Record<RaidLevel, readonly Raid5Layout[]>> = {
+  raid0: [], raid1: [], raid5: ['left-asymmetric', 'left-symmetric'], raid6: ['left-symmetric'], concat: [], crypto: [], raid1c: [],
+};
+
 export function isRedundant(level: RaidLevel, chunkCount: number): boolean {
   return levelTable[level].toleratedMissing(chunkCount) > 0;
 }
