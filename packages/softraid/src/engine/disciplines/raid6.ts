@@ -137,20 +137,27 @@ export const raid6: Discipline = {
   },
 
   /**
-   * P and Q := the syndrome of the data strips, over the range, where every
-   * data strip can be read. Degraded, there is nothing to recompute from:
-   * the partial parity log made the row consistent at assembly.
+   * P and Q := the syndrome of the data strips, over the range, written
+   * where they can be. With one data strip missing it is first regenerated
+   * from P (from Q when P is missing too): a crash can leave a whole-row
+   * write with P and Q torn apart, which no log record covers (every strip
+   * was being written), and a row whose P and Q disagree would regenerate
+   * its missing strips differently depending on which is used. With two data
+   * strips missing there is nothing to recompute from: the partial parity log
+   * made the partial writes' rows consistent at assembly.
    */
   async resyncPiece(io, g, chunkOffsetBytes, lengthBytes) {
     const n = g.chunkCount;
     for (const span of spansOf(g, chunkOffsetBytes, lengthBytes)) {
       const p = raid6PChunk(span.row, n);
       const q = raid6QChunk(span.row, n);
-      const dataReadable = rowStrips(n).every((strip) => typeof strip !== 'number' || io.isReadable(chunkOfStrip(span.row, strip, n)));
-      if (!dataReadable || (!io.isWritable(p) && !io.isWritable(q))) continue;
+      const unreadable = rowStrips(n).filter((strip) => !io.isReadable(chunkOfStrip(span.row, strip, n)));
+      const dataMissing = unreadable.filter((strip) => typeof strip === 'number').length;
+      if (dataMissing > 1 || unreadable.length > 2 || (!io.isWritable(p) && !io.isWritable(q))) continue;
       const scratch: Uint8Array[] = [];
       try {
-        const [row] = await readRows(io, g, [span], new Set([p, q]), scratch, 'resync');
+        const [row] = await readRows(io, g, [span], new Set(), scratch, 'resync');
+        raid6Syndrome(row!.p, row!.q, row!.data);
         const at = span.row * g.stripSizeBytes + span.startInStripBytes;
         // A parity chunk may have failed meanwhile: then there is nothing to fix there.
         await settleAll([p, q].filter((chunkIndex) => io.isWritable(chunkIndex))
