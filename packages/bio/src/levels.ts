@@ -53,6 +53,14 @@ export const levelTable: Readonly<Record<ViewLevel, LevelInfo>> = {
   unknown: { level: 'unknown', bioLevelCode: 0xff, displayName: 'UNKNOWN', minimumChunks: 1, maximumChunks: chunkCountMax, toleratedMissing: () => 0, striped: false, nonCoerced: false },
 };
 
+/**
+ * The parity layouts each level takes, its default first; none for levels
+ * without parity. RAID 6 is laid out as Linux md's default only.
+ */
+export const levelLayouts: Readonly<Record<RaidLevel, readonly Raid5Layout[]>> = {
+  raid0: [], raid1: [], raid5: ['left-asymmetric', 'left-symmetric'], raid6: ['left-symmetric'], concat: [], crypto: [], raid1c: [],
+};
+
 export function isRedundant(level: ViewLevel, chunkCount: number): boolean {
   return levelTable[level].toleratedMissing(chunkCount) > 0;
 }

@@ -44,6 +44,8 @@ try {
   // softraidd looks at md every 2 s: it must have seen md0 whole before a member fails, or the failure
   // falls before its first look (NewArray and DegradedArray only, as mdadm --monitor would report too).
   await until('softraidd to see md0', () => readFileSync(logFile, 'utf8').includes('NewArray event detected on md0'));
+  // Its first look may have caught md0 still being built: give it two more looks (2 s apart) at md0 whole.
+  await new Promise((resolve) => setTimeout(resolve, 5000));
   step('pool', 'ubdc in softraid0\'s pool, md0 Online with no spare');
 
   // 2. A member fails: softraidd moves the pool's spare into md0, which rebuilds onto it (slowly enough to be seen).

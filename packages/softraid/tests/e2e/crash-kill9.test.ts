@@ -2,15 +2,15 @@
 // then restart: the volume comes back dirty, the partial parity log is
 // replayed and the write-intent bitmap's regions resynced, and an fio
 // verify-only pass finds every block it wrote before its final flush; a
-// scrub finds 0 mismatches. RAID 1 and RAID 5, every other cycle with a
+// scrub finds 0 mismatches. RAID 1, RAID 5 and RAID 6, every other cycle with a
 // member lost across the crash (dirty and degraded at assembly), which the
 // operator then re-adds (rebuilt only where it went stale).
 //
 // What is required, and only that: the verified region (the even 64 KiB
 // strips of the first 8 MiB) was written and flushed (end_fsync) before any
 // cycle; a churn job writes 4 KiB blocks at random in the odd strips — on
-// RAID 5 (64 KiB strips, 3 chunks) each row holds one verified strip and one
-// churned one, so every churn write is a partial-stripe write whose write
+// RAID 5 (64 KiB strips, 3 chunks) and RAID 6 (4 chunks) each row holds one
+// verified strip and one churned one, so every churn write is a partial-stripe write whose write
 // hole would hit the verified strip beside it — with fsync every 8 writes,
 // and larger random writes further on without flushes (many writes in flight
 // when the kill comes), until softraidd is killed. The simulator (tests/sim/crash-world.ts) checks
@@ -94,12 +94,12 @@ after(async () => {
   console.log(`kill -9: ${JSON.stringify({ seed, ...totals })}`);
 });
 
-for (const level of ['1', '5'] as const) {
+for (const level of ['1', '5', '6'] as const) {
   test(`kill -9 during fio over NBD, RAID ${level}: restart, resync, verify-only pass and scrub clean, also with a member lost (seed ${seed})`, async () => {
     const random = seededRandom(seed + Number(level));
     const space = workspace(`crash-kill9-raid${level}`);
     spaces.push(space);
-    const names = level === '1' ? ['m0', 'm1'] : ['m0', 'm1', 'm2'];
+    const names = level === '1' ? ['m0', 'm1'] : level === '5' ? ['m0', 'm1', 'm2'] : ['m0', 'm1', 'm2', 'm3'];
     const paths = names.map((name) => join(space.directory, name));
     for (const path of paths) run('truncate', ['-s', '24M', path]);
     let daemon = await startSoftraidd(space, daemonArgs);

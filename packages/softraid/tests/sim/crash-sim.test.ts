@@ -42,6 +42,8 @@ for (const config of configs) {
 const campaignRegressions: { config: string; seed: number; what: string }[] = [
   { config: 'raid5-n6-ls-16k', seed: 423091969, what: 'a resync piece wrote into a region a request had resynced and a flush had cleared' },
   { config: 'raid5-n5-la-16k', seed: 2120259890, what: 'a repair scrub\'s rewrite was not flushed: a crash brought the bad parity back' },
+  { config: 'raid6-n6-4k', seed: 764534800, what: 'a whole-row write cut with a member away left P and Q apart; resync skipped the row and a rebuild from P kept Q wrong' },
+  { config: 'raid6-n4-16k', seed: 2497683112, what: 'the same, seen as data: a byte read from P first and later from Q read back differently' },
 ];
 if (replaySeed === undefined) {
   for (const regression of campaignRegressions) {

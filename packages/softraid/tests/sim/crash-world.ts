@@ -26,13 +26,14 @@ import type { ChunkBackend } from '../../src/engine/chunk.js';
 import { Volume } from '../../src/engine/volume/volume.js';
 import { levelTable, type Raid5Layout } from '@openbsd38/bio/levels.js';
 import { raid5ParityChunk } from '../../src/engine/disciplines/raid5-layout.js';
+import { raid6PChunk, raid6QChunk } from '../../src/engine/disciplines/raid6-layout.js';
 import type { ScrubResult } from '../../src/engine/volume/scrub.js';
 import type { VolumeRecord } from '../../src/engine/metadata/record.js';
 import { checkRedundancy } from './consistency.js';
 import { FakeClock, randomBytes } from './harness.js';
 
 export interface SimConfig {
-  level: 'raid1' | 'raid5';
+  level: 'raid1' | 'raid5' | 'raid6';
   chunkCount: number;
   layout?: Raid5Layout;
   stripSizeBytes?: number;
@@ -59,7 +60,7 @@ export interface SimStats {
   /** Scrubs started (check or repair) while writes ran, and those that ran to their end. */
   scrubs: number;
   scrubsFinished: number;
-  /** RAID 5: parity sectors damaged on purpose before a repair scrub, and repaired by it. */
+  /** RAID 5 and 6: parity sectors damaged on purpose before a repair scrub, and repaired by it. */
   paritySectorsDamaged: number;
   paritySectorsRepaired: number;
 }
@@ -83,7 +84,7 @@ export function quietProblems(totals: SimStats, configs: readonly SimConfig[]): 
   need('bytesChecked', 'byte read back and compared');
   need('cleanRestarts', 'clean restart');
   if (totals.partialRebuilds + totals.fullRebuilds === 0) problems.push('no rebuild');
-  if (configs.some((config) => config.level === 'raid5')) {
+  if (configs.some((config) => config.level === 'raid5' || config.level === 'raid6')) {
     need('dirtyDegradedAssemblies', 'dirty and degraded assembly');
     need('pplRecordsReplayed', 'partial parity log record replayed');
   }
@@ -342,7 +343,8 @@ export class CrashWorld {
   private randomRange(): { offsetBytes: number; lengthBytes: number } {
     const size = this.volume.sizeBytes;
     const strip = this.config.stripSizeBytes ?? 4096;
-    const row = this.config.level === 'raid5' ? strip * (this.config.chunkCount - 1) : 4 * strip;
+    const row = this.config.level === 'raid5' ? strip * (this.config.chunkCount - 1)
+      : this.config.level === 'raid6' ? strip * (this.config.chunkCount - 2) : 4 * strip;
     const windowBytes = this.random() < 0.7 ? Math.min(size, 4 * row) : size;
     const base = Math.floor(this.random() * (size / windowBytes)) * windowBytes;
     const pick = this.random();
@@ -433,13 +435,15 @@ export class CrashWorld {
     const damaged = new Map<string, { disk: MemoryChunk; atBytes: number; original: Uint8Array }>();
     const avoid: { offsetBytes: number; lengthBytes: number }[] = [];
     const strip = this.config.stripSizeBytes ?? 0;
-    if (repair && this.config.level === 'raid5') {
-      const rowBytes = strip * (this.config.chunkCount - 1);
+    if (repair && (this.config.level === 'raid5' || this.config.level === 'raid6')) {
+      const rowBytes = strip * (this.config.chunkCount - (this.config.level === 'raid6' ? 2 : 1));
       const rows = Math.floor(this.volume.sizeBytes / rowBytes);
       for (let k = 1 + Math.floor(this.random() * 3); k > 0; k--) {
         const row = Math.floor(this.random() * rows);
         const sector = Math.floor(this.random() * (strip / 512));
-        const disk = this.disks[raid5ParityChunk(row, this.config.chunkCount)]!;
+        // RAID 6: P or Q (the scrub tells which from the two syndromes).
+        const disk = this.disks[this.config.level === 'raid5' ? raid5ParityChunk(row, this.config.chunkCount)
+          : this.random() < 0.5 ? raid6PChunk(row, this.config.chunkCount) : raid6QChunk(row, this.config.chunkCount)]!;
         const atBytes = dataOffsetBytesDefault + row * strip + sector * 512;
         avoid.push({ offsetBytes: row * rowBytes, lengthBytes: rowBytes });
         // A sector holding an unflushed write is left alone: undoing damage there could not say which value to restore.
@@ -509,7 +513,8 @@ export class CrashWorld {
   private async failStep(): Promise<void> {
     const away = this.disks.filter((disk, index) => disk.disappeared || disk.faults.writeErrorRate !== undefined
       || this.volume.record.chunks[index]!.state !== 'Online').length;
-    if (away >= 1) return;
+    // RAID 6 loses a second member while the first is away.
+    if (away >= (this.config.level === 'raid6' ? 2 : 1)) return;
     const index = Math.floor(this.random() * this.disks.length);
     const disk = this.disks[index]!;
     if (this.random() < 0.5) disk.disappeared = true;

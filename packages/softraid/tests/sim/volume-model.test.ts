@@ -59,6 +59,13 @@ function configs(): Config[] {
       }
     }
   }
+  for (const strip of [4096, 65536]) {
+    for (const n of [4, 5, 6]) {
+      for (const scenario of ['healthy', 'missing', 'failing'] as const) {
+        list.push({ spec: { level: 'raid6', chunkCount: n, layout: 'left-symmetric', stripSizeBytes: strip, chunkDataSizeBytes: MiB + 1024 }, scenario });
+      }
+    }
+  }
   return list;
 }
 
@@ -69,7 +76,7 @@ function tolerated(level: RaidLevel, chunkCount: number): number {
 /** Offsets and lengths that hit the interesting cases: tiny unaligned, strip- and row-aligned, spanning rows. */
 function randomRange(random: () => number, sizeBytes: number, spec: VolumeSpec): { offsetBytes: number; lengthBytes: number } {
   const strip = spec.stripSizeBytes || 4096;
-  const row = spec.level === 'raid5' ? strip * (spec.chunkCount - 1) : spec.level === 'raid0' ? strip * spec.chunkCount : 4 * strip;
+  const row = spec.level === 'raid5' ? strip * (spec.chunkCount - 1) : spec.level === 'raid6' ? strip * (spec.chunkCount - 2) : spec.level === 'raid0' ? strip * spec.chunkCount : 4 * strip;
   // Most requests fall in a window of a few rows, so that they collide.
   const windowBytes = random() < 0.8 ? Math.min(sizeBytes, 6 * row) : sizeBytes;
   const pick = random();

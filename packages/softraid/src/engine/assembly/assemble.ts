@@ -18,7 +18,7 @@
 import { MetadataError, SoftraidError } from '../errors.js';
 import type { ChunkBackend } from '../chunk.js';
 import type { BioMessage } from '@openbsd38/bio/controller.js';
-import { isRedundant, levelTable } from '@openbsd38/bio/levels.js';
+import { isRedundant, levelLayouts, levelTable } from '@openbsd38/bio/levels.js';
 import type { ChunkState } from '@openbsd38/bio/states.js';
 import { assertChunkTransition, volumeStateFromChunks } from '../state-transitions.js';
 import type { VolumeRecord } from '../metadata/record.js';
@@ -161,7 +161,7 @@ export async function assembleVolume(chunks: readonly ChunkBackend[], options: A
   // md's policy: a parity volume both dirty and degraded may have lost data
   // nobody was writing (the write hole), so it is refused unless forced —
   // unless its partial parity log lets assembly make every row consistent.
-  const parity = record.kind === 'raid5' || record.kind === 'raid6';
+  const parity = record.kind !== 'hotspare' && levelLayouts[record.kind].length > 0;
   const logged = ((record.featureFlags ?? 0) & featureFlag.partialParityLog) !== 0;
   if (parity && record.dirty && members.includes(null) && !logged) {
     if (!options.forceDirtyDegraded) {

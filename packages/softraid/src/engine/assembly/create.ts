@@ -5,7 +5,7 @@ import { SoftraidError, MetadataError } from '../errors.js';
 import { isPowerOfTwo } from '@openbsd38/libutil/units.js';
 import type { ChunkBackend } from '../chunk.js';
 import type { BioMessage } from '@openbsd38/bio/controller.js';
-import { levelTable, stripSizeBytesDefault, stripSizeBytesMax, stripSizeBytesMin, type Raid5Layout, type RaidLevel } from '@openbsd38/bio/levels.js';
+import { levelLayouts, levelTable, stripSizeBytesDefault, stripSizeBytesMax, stripSizeBytesMin, type Raid5Layout, type RaidLevel } from '@openbsd38/bio/levels.js';
 import type { VolumeRecord } from '../metadata/record.js';
 import { chunkNameBytes, dataOffsetBytesDefault, formatVersionCurrent, reservedRegionsDefault } from '../metadata/layout.js';
 import { readChunkMetadata, wipeChunkMetadata, writeChunkMetadata } from '../metadata/io.js';
@@ -36,17 +36,15 @@ export interface CreatedVolume {
   messages: BioMessage[];
 }
 
-function parityLevel(level: RaidLevel): boolean {
-  return level === 'raid5' || level === 'raid6';
-}
-
 /** Strip size and layout, with defaults; refuses what the level does not take. */
 function geometryOf(request: CreateVolumeRequest): { stripSizeBytes: number; layout: Raid5Layout | null } {
   const info = levelTable[request.level];
-  if (request.layout !== undefined && !parityLevel(request.level)) {
-    throw new SoftraidError(`layout ${request.layout} applies to RAID 5 and RAID 6 only, not ${info.displayName}`);
+  const layouts = levelLayouts[request.level];
+  if (request.layout !== undefined && !layouts.includes(request.layout)) {
+    throw new SoftraidError(layouts.length === 0 ? `layout ${request.layout} applies to RAID 5 and RAID 6 only, not ${info.displayName}`
+      : `layout ${request.layout} does not apply to ${info.displayName}: ${layouts.join(' or ')}`);
   }
-  const layout = parityLevel(request.level) ? request.layout ?? 'left-asymmetric' : null;
+  const layout = layouts[0] === undefined ? null : request.layout ?? layouts[0];
   if (!info.striped) {
     if (request.stripSizeBytes !== undefined && request.stripSizeBytes !== 0) {
       throw new SoftraidError(`${info.displayName} has no strips; strip size ${request.stripSizeBytes} does not apply`);

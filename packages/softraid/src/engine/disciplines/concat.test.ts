@@ -23,7 +23,9 @@ test('CONCAT: split at chunk ends', () => {
 });
 
 test('registry: levels without a discipline are refused clearly', () => {
-  assert.throws(() => disciplineFor('raid6'), (error: unknown) => error instanceof SoftraidError && /RAID 6 is not supported yet/.test(error.message));
+  assert.throws(() => disciplineFor('crypto'), (error: unknown) => error instanceof SoftraidError && /CRYPTO is not supported yet/.test(error.message));
+  assert.throws(() => disciplineFor('raid1c'), (error: unknown) => error instanceof SoftraidError && /RAID 1C is not supported yet/.test(error.message));
+  assert.equal(disciplineFor('raid6').level, 'raid6');
   assert.equal(disciplineFor('concat').level, 'concat');
   assert.equal(disciplineFor('raid5').capabilities.redundant, true);
 });

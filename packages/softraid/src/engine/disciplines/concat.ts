@@ -46,6 +46,7 @@ export const concat: Discipline = {
   chunkUsedBytes: (g, chunkIndex) => g.chunkUsableSizesBytes[chunkIndex]!,
   preferredBlockSizeBytes: () => 4096,
   lockRange: (_g, offsetBytes, lengthBytes) => ({ offsetBytes, lengthBytes }),
+  rowBytes: () => 0,
   read: (io, g, offsetBytes, into) => transferExtents(io, concatMap(offsetBytes, into.length, g.chunkUsableSizesBytes), offsetBytes, into, 'read'),
   write: (io, g, offsetBytes, data) => transferExtents(io, concatMap(offsetBytes, data.length, g.chunkUsableSizesBytes), offsetBytes, data, 'write'),
 };

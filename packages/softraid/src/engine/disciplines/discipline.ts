@@ -83,6 +83,41 @@ export interface WriteHooks {
   beforeWrites?(entries: PartialParityEntry[]): Promise<void>;
 }
 
+/**
+ * What a scrub does with one piece: the same chunk range read from every
+ * chunk into `buffers` (index = chunk). Offsets within the piece are
+ * piece-relative; `chunkOffsetBytes` is where the piece starts.
+ */
+export interface ScrubRules {
+  /** Whether media errors may be narrowed to blocks of this size (parity levels: no block straddles a strip). */
+  acceptsBlockBytes(geometry: Geometry, blockBytes: number): boolean;
+  /**
+   * What the chunks in `bad` should hold over [start, end) of the piece,
+   * regenerated from the others (one buffer per bad chunk, in order); null
+   * when too few are left to regenerate from.
+   */
+  regenerate(geometry: Geometry, chunkOffsetBytes: number, buffers: readonly Uint8Array[], bad: readonly number[],
+    start: number, end: number): Uint8Array[] | null;
+  /** Null when every sector column of the piece is consistent. */
+  inspect(geometry: Geometry, chunkOffsetBytes: number, buffers: readonly Uint8Array[]): ScrubInspection | null;
+}
+
+export interface ScrubInspection {
+  /** Whether the piece-relative 512-byte sector column disagrees. */
+  mismatched(sector: number): boolean;
+  /** Runs of mismatched sectors are not merged across groups (a row: where its parity lies changes). */
+  groupOf(sector: number): number;
+  /** How a repair fixes piece bytes [start, end), a run of mismatched sectors of one group. */
+  repair(start: number, end: number): ScrubRepair;
+}
+
+export interface ScrubRepair {
+  /** Read this chunk's range again first, and repair only if it gives back these very bytes (RAID 1's source copy). */
+  confirm: { chunkIndex: number; bytes: Uint8Array } | null;
+  /** What to write where (piece-relative start as asked). */
+  rewrites: { chunkIndex: number; bytes: Uint8Array }[];
+}
+
 export interface DisciplineCapabilities {
   /** An I/O error takes the chunk offline and the volume serves on (SR_CAP_REDUNDANT). */
   redundant: boolean;
@@ -106,6 +141,26 @@ export interface Discipline {
   lockRange(geometry: Geometry, offsetBytes: number, lengthBytes: number): ByteRange;
   read(io: ChunkIo, geometry: Geometry, offsetBytes: number, into: Uint8Array): Promise<void>;
   write(io: ChunkIo, geometry: Geometry, offsetBytes: number, data: Uint8Array, hooks?: WriteHooks): Promise<void>;
+  /**
+   * Parity levels: the volume bytes of one row (a stripe's data strips). A
+   * write of whole rows computes parity from its own data, with no reads and
+   * no partial parity log record; 0 for levels without parity.
+   */
+  rowBytes(geometry: Geometry): number;
+  /**
+   * Redundant levels: the volume byte ranges whose data a chunk range holds,
+   * ascending and merged (parity holds none): the inverse of the address
+   * mapping, for naming what a failed rebuild or scrub left unreadable.
+   */
+  volumeRangesOnChunk?(geometry: Geometry, chunkIndex: number, chunkOffsetBytes: number, lengthBytes: number): ByteRange[];
+  /** Redundant levels: what a scrub compares and how a repair fixes it. */
+  scrub?: ScrubRules;
+  /**
+   * Levels whose partial-row writes log partial parity (WriteHooks): after a
+   * crash, makes the record's range consistent again (docs/write-ordering.md).
+   * False when the chunks it needs are not there (nothing written then).
+   */
+  replayPartialParity?(io: ChunkIo, geometry: Geometry, record: PartialParityEntry): Promise<boolean>;
   /** Redundant levels: the range of every chunk's data area a volume range's writes touch (data and parity). */
   chunkRangeOf?(geometry: Geometry, offsetBytes: number, lengthBytes: number): ByteRange;
   /**

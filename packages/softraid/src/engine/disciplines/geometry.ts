@@ -29,14 +29,3 @@ export function assertStriped(geometry: Geometry, chunkCountMin: number): void {
   assert(Number.isSafeInteger(geometry.chunkDataSizeBytes) && geometry.chunkDataSizeBytes >= geometry.stripSizeBytes,
     `${info.displayName}: chunk data size ${geometry.chunkDataSizeBytes} smaller than a strip`);
 }
-
-/**
- * Parity levels: the volume bytes of one row (a stripe's data strips). A
- * write of whole rows computes parity from its own data, with no reads and
- * no partial parity log record; 0 for levels without parity.
- */
-export function parityRowBytes(geometry: Geometry): number {
-  if (geometry.level === 'raid5') return geometry.stripSizeBytes * (geometry.chunkCount - 1);
-  if (geometry.level === 'raid6') return geometry.stripSizeBytes * (geometry.chunkCount - 2);
-  return 0;
-}

@@ -52,6 +52,7 @@ export const raid0: Discipline = {
   chunkUsedBytes: (g) => divFloor(g.chunkDataSizeBytes, g.stripSizeBytes) * g.stripSizeBytes,
   preferredBlockSizeBytes: (g) => g.stripSizeBytes,
   lockRange: (_g, offsetBytes, lengthBytes) => ({ offsetBytes, lengthBytes }),
+  rowBytes: () => 0,
   read: (io, g, offsetBytes, into) => transferExtents(io, raid0Map(offsetBytes, into.length, g), offsetBytes, into, 'read'),
   write: (io, g, offsetBytes, data) => transferExtents(io, raid0Map(offsetBytes, data.length, g), offsetBytes, data, 'write'),
 };

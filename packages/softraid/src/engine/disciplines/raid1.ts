@@ -2,6 +2,7 @@
 import { assert } from '@openbsd38/libutil/assert.js';
 import { levelTable } from '@openbsd38/bio/levels.js';
 import { allocParityBuffer, freeParityBuffer } from '../parity/index.js';
+import { raid1Scrub } from './raid1-scrub.js';
 import { settleAll, unavailable } from './sub-io.js';
 import type { ChunkIo, Discipline, Geometry } from './discipline.js';
 
@@ -34,6 +35,10 @@ export const raid1: Discipline = {
   chunkUsedBytes: (g) => g.chunkDataSizeBytes,
   preferredBlockSizeBytes: () => 4096,
   lockRange: (_g, offsetBytes, lengthBytes) => ({ offsetBytes, lengthBytes }),
+  rowBytes: () => 0,
+  /** Every chunk holds the whole volume. */
+  volumeRangesOnChunk: (_g, _chunkIndex, chunkOffsetBytes, lengthBytes) => (lengthBytes === 0 ? [] : [{ offsetBytes: chunkOffsetBytes, lengthBytes }]),
+  scrub: raid1Scrub,
 
   async read(io, _g, offsetBytes, into) {
     const chunkIndex = raid1ReadChunk(io);

@@ -56,6 +56,14 @@ export function raid5DataChunk(row: number, dataIndex: number, chunkCount: numbe
   }
 }
 
+/** Which data strip of the row (0 .. d-1) a chunk holds: raid5DataChunk inverted; null for the parity chunk. */
+export function raid5DataIndex(row: number, chunkIndex: number, chunkCount: number, layout: Raid5Layout): number | null {
+  const parity = raid5ParityChunk(row, chunkCount);
+  if (chunkIndex === parity) return null;
+  return layout === 'left-asymmetric' ? (chunkIndex > parity ? chunkIndex - 1 : chunkIndex)
+    : (chunkIndex - parity - 1 + chunkCount) % chunkCount;
+}
+
 /** Splits a volume range at strip boundaries onto data chunks. */
 export function raid5Map(offsetBytes: number, lengthBytes: number, geometry: Raid5Geometry): Raid5Strip[] {
   const { chunkCount, stripSizeBytes, layout } = geometry;

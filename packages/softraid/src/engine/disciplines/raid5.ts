@@ -4,15 +4,16 @@
 import { assert } from '@openbsd38/libutil/assert.js';
 import { copyBytes } from '@openbsd38/libutil/copy-bytes.js';
 import { divCeil, divFloor } from '@openbsd38/libutil/units.js';
-import { allocParityBuffer, freeParityBuffer, parityArena, xorMany } from '../parity/index.js';
+import { allocParityBuffer, freeParityBuffer, parityArena, xorInto, xorMany } from '../parity/index.js';
 import { assertStriped } from './geometry.js';
-import { raid5DataChunk, raid5Map, raid5ParityChunk, type Raid5Geometry, type Raid5Strip } from './raid5-layout.js';
+import { raid5DataChunk, raid5DataIndex, raid5Map, raid5ParityChunk, type Raid5Geometry, type Raid5Strip } from './raid5-layout.js';
+import { raid5Scrub } from './raid5-scrub.js';
+import { stripedVolumeRanges } from './striped-inverse.js';
 import { raid5Write } from './raid5-write.js';
 import { ChunkRuns, settleAll, unavailable } from './sub-io.js';
 import type { ChunkIo, Discipline, Geometry } from './discipline.js';
-import type { Raid5Layout } from '@openbsd38/bio/levels.js';
 
-export { raid5Map, raid5DataChunk, raid5ParityChunk, type Raid5Strip, type Raid5Geometry } from './raid5-layout.js';
+export { raid5Map, raid5DataChunk, raid5DataIndex, raid5ParityChunk, type Raid5Strip, type Raid5Geometry } from './raid5-layout.js';
 
 function raid5GeometryOf(geometry: Geometry): Raid5Geometry {
   assert(geometry.layout !== null, 'raid5: no layout');
@@ -73,7 +74,7 @@ function planDegradedRead(io: ChunkIo, g: Raid5Geometry, strip: Raid5Strip, requ
   for (let chunkIndex = 0; chunkIndex < io.chunkCount; chunkIndex++) {
     if (chunkIndex === strip.chunkIndex) continue;
     if (chunkIndex !== strip.parityChunkIndex) {
-      const dataIndex = raid5DataIndex(strip.row, chunkIndex, chunkCount, layout);
+      const dataIndex = raid5DataIndex(strip.row, chunkIndex, chunkCount, layout)!;
       const start = rowVolumeOffsetBytes + dataIndex * stripSizeBytes + inStripBytes - requestOffsetBytes;
       if (start >= 0 && start + strip.lengthBytes <= into.length) {
         sources.push(into.subarray(start, start + strip.lengthBytes));
@@ -86,16 +87,6 @@ function planDegradedRead(io: ChunkIo, g: Raid5Geometry, strip: Raid5Strip, requ
     runs.add(chunkIndex, strip.chunkOffsetBytes, buffer);
   }
   return sources;
-}
-
-/** Which data strip of the row (0 .. d-1) a data chunk holds: raid5DataChunk inverted. */
-function raid5DataIndex(row: number, chunkIndex: number, chunkCount: number, layout: Raid5Layout): number {
-  const parity = raid5ParityChunk(row, chunkCount);
-  assert(chunkIndex !== parity, 'raid5DataIndex: the parity chunk holds no data strip');
-  const dataIndex = layout === 'left-asymmetric' ? (chunkIndex > parity ? chunkIndex - 1 : chunkIndex)
-    : (chunkIndex - parity - 1 + chunkCount) % chunkCount;
-  assert(raid5DataChunk(row, dataIndex, chunkCount, layout) === chunkIndex, 'raid5DataIndex: not the inverse of raid5DataChunk');
-  return dataIndex;
 }
 
 /**
@@ -135,6 +126,34 @@ export const raid5: Discipline = {
   volumeSizeBytes: (g) => divFloor(g.chunkDataSizeBytes, g.stripSizeBytes) * rowBytesOf(g),
   chunkUsedBytes: (g) => divFloor(g.chunkDataSizeBytes, g.stripSizeBytes) * g.stripSizeBytes,
   preferredBlockSizeBytes: (g) => rowBytesOf(g),
+  rowBytes: (g) => rowBytesOf(g),
+  scrub: raid5Scrub,
+
+  volumeRangesOnChunk(g, chunkIndex, chunkOffsetBytes, lengthBytes) {
+    const { layout } = raid5GeometryOf(g);
+    return stripedVolumeRanges({
+      chunkCount: g.chunkCount, stripSizeBytes: g.stripSizeBytes, dataStrips: g.chunkCount - 1,
+      dataIndexOf: (row, index) => raid5DataIndex(row, index, g.chunkCount, layout),
+    }, chunkIndex, chunkOffsetBytes, lengthBytes);
+  },
+
+  /**
+   * Parity := partial parity XOR the modified strips as they are now, which
+   * is right for the unmodified strips whatever happened to the modified
+   * ones; false when the parity chunk or a modified strip is not there.
+   */
+  async replayPartialParity(io, _g, record) {
+    const { parityChunkIndex, chunkOffsetBytes, lengthBytes } = record;
+    if (!io.isWritable(parityChunkIndex)) return false;
+    if (!record.modifiedChunkIndexes.every((index) => index < io.chunkCount && io.isReadable(index))) return false;
+    const parity = record.partialParity?.slice() ?? new Uint8Array(lengthBytes);
+    const strips = record.modifiedChunkIndexes.map(() => new Uint8Array(lengthBytes));
+    await settleAll(record.modifiedChunkIndexes.map((index, i) => io.read(index, chunkOffsetBytes, strips[i]!)));
+    for (const strip of strips) xorInto(parity, strip);
+    if (!io.isWritable(parityChunkIndex)) return false;
+    await io.write(parityChunkIndex, chunkOffsetBytes, parity);
+    return true;
+  },
 
   /** softraid locks the whole row (stripe) range of every I/O. */
   lockRange(g, offsetBytes, lengthBytes) {

@@ -6,6 +6,7 @@ import { concat } from './concat.js';
 import { raid0 } from './raid0.js';
 import { raid1 } from './raid1.js';
 import { raid5 } from './raid5.js';
+import { raid6 } from './raid6.js';
 import type { Discipline } from './discipline.js';
 
 /** The discipline serving a level; a level without one yet is refused with a SoftraidError. */
@@ -15,7 +16,7 @@ export function disciplineFor(level: RaidLevel): Discipline {
     case 'raid1': return raid1;
     case 'raid5': return raid5;
     case 'concat': return concat;
-    case 'raid6': throw new SoftraidError('RAID 6 is not supported yet');
+    case 'raid6': return raid6;
     case 'crypto': throw new SoftraidError('CRYPTO is not supported yet');
     case 'raid1c': throw new SoftraidError('RAID 1C is not supported yet');
     default: return assertNever(level, 'unknown RAID level');

@@ -3,7 +3,7 @@
 // encoder before writing (a broken rule is our bug: an assertion). Never
 // throws for any input a decoder can build.
 import { isPowerOfTwo } from '@openbsd38/libutil/units.js';
-import { levelTable, raid5Layouts, stripSizeBytesMax, stripSizeBytesMin } from '@openbsd38/bio/levels.js';
+import { levelLayouts, levelTable, stripSizeBytesMax, stripSizeBytesMin, type RaidLevel } from '@openbsd38/bio/levels.js';
 import { ChunkState } from '@openbsd38/bio/states.js';
 import { volumeSizeBytesFor } from './sizes.js';
 import type { VolumeRecord } from './record.js';
@@ -48,8 +48,8 @@ export function recordProblem(record: VolumeRecord, chunkIndex: number): string 
   if (record.chunks.length !== n) return `${record.chunks.length} chunk entries for ${n} chunks`;
   if (!isCount(chunkIndex) || chunkIndex >= n) return `chunk index ${chunkIndex} is out of range for ${n} chunks`;
 
-  const parity = record.kind === 'raid5' || record.kind === 'raid6';
-  if (parity ? !raid5Layouts.includes(record.layout as never) : record.layout !== null) {
+  const layouts = hotSpare ? [] : levelLayouts[record.kind as RaidLevel];
+  if (layouts.length > 0 ? !layouts.includes(record.layout as never) : record.layout !== null) {
     return `layout ${String(record.layout)} does not fit ${hotSpare ? 'a hot spare' : info!.displayName}`;
   }
   const striped = info?.striped ?? false;

@@ -1,5 +1,5 @@
 // Which crash-safety features a volume runs with (docs/write-ordering.md):
-// redundant levels keep a write-intent bitmap, RAID 5 a partial parity log,
+// redundant levels keep a write-intent bitmap, parity levels a partial parity log,
 // in the regions every v1 chunk reserves. The record's feature flags say so
 // on disk, so that an older version refuses a volume it would mishandle
 // (a log with retirement marks, above all).
@@ -12,7 +12,7 @@ import type { VolumeLimits } from './limits.js';
 export interface CrashSafetyFeatures {
   /** Chunk bytes per write-intent bit; 0 on levels without a bitmap. */
   writeIntentRegionBytes: number;
-  /** RAID 5: the journal region the partial parity log lives in; null otherwise. */
+  /** Parity levels: the journal region the partial parity log lives in; null otherwise. */
   journal: { offsetBytes: number; lengthBytes: number } | null;
 }
 
@@ -33,7 +33,7 @@ export function negotiateCrashSafety(record: VolumeRecord, discipline: Disciplin
     wanted |= featureFlag.writeIntentBitmap;
   }
   let journal: CrashSafetyFeatures['journal'] = null;
-  if (geometry.level === 'raid5' && regions.journal.lengthBytes > 0) {
+  if (discipline.replayPartialParity !== undefined && regions.journal.lengthBytes > 0) {
     journal = regions.journal;
     wanted |= featureFlag.partialParityLog | featureFlag.partialParityLogMarks;
   }

@@ -22,14 +22,13 @@
 //                writable and its modified chunks are readable; then a mark
 //                retires them all.
 import { assert } from '@openbsd38/libutil/assert.js';
-import { xorInto } from '../parity/index.js';
 import { ChunkRetry } from '../disciplines/sub-io.js';
 import {
   decodePplMark, decodePplRecord, encodePplMark, encodePplRecord, pplAnnouncedBytes, pplHeaderBytes, pplMarkCopies,
   pplMarkOffsetBytes, pplRecordBytes, pplRecordsStartBytes, type PplRecord,
 } from '../metadata/partial-parity-log.js';
 import { blockBytes, type Region } from '../metadata/layout.js';
-import type { PartialParityEntry } from '../disciplines/discipline.js';
+import type { ChunkIo, PartialParityEntry } from '../disciplines/discipline.js';
 import type { MemberSet } from './member-set.js';
 import { FlushCoalescer } from './flush-coalescer.js';
 
@@ -74,7 +73,9 @@ export class PartialParityLog {
   /** Concurrent partial-row writes share the flushes around their records (group commit). */
   readonly flushes: FlushCoalescer;
 
-  constructor(private readonly members: MemberSet, readonly region: Region) {
+  constructor(private readonly members: MemberSet, readonly region: Region,
+    /** The discipline's replay of one record (Discipline.replayPartialParity). */
+    private readonly replay: (io: ChunkIo, record: PartialParityEntry) => Promise<boolean>) {
     this.live = Array.from({ length: members.chunkCount }, () => []);
     this.markSequence = Array.from({ length: members.chunkCount }, () => 0);
     this.markCopy = Array.from({ length: members.chunkCount }, () => -1);
@@ -265,24 +266,17 @@ export class PartialParityLog {
     return { recordsFound: found.length, recordsApplied: applied, recordsSkipped: found.length - applied, recordsRetired: retired };
   }
 
-  /** Parity := partial parity XOR the modified strips as they are now; false when a needed chunk is not there. */
+  /** The discipline makes the record's range consistent; false when a needed chunk is not there. */
   private async apply(record: PplRecord): Promise<boolean> {
     const { parityChunkIndex, chunkOffsetBytes, lengthBytes } = record;
-    if (!this.members.isWritable(parityChunkIndex)) return false;
-    if (!record.modifiedChunkIndexes.every((index) => index < this.members.chunkCount && this.members.isReadable(index))) return false;
+    if (parityChunkIndex >= this.members.chunkCount || !this.members.isWritable(parityChunkIndex)) return false;
     if (chunkOffsetBytes + lengthBytes > this.members.record.chunks[parityChunkIndex]!.usableSizeBytes) return false;
-    const parity = record.partialParity?.slice() ?? new Uint8Array(lengthBytes);
-    const strips = record.modifiedChunkIndexes.map(() => new Uint8Array(lengthBytes));
     try {
-      await settle(record.modifiedChunkIndexes.map((index, i) => this.members.read(index, chunkOffsetBytes, strips[i]!)));
-      for (const strip of strips) xorInto(parity, strip);
-      if (!this.members.isWritable(parityChunkIndex)) return false;
-      await this.members.write(parityChunkIndex, chunkOffsetBytes, parity);
+      return await this.replay(this.members, record);
     } catch (error) {
       if (error instanceof ChunkRetry) return false;
       throw error;
     }
-    return true;
   }
 
   /** First fit for every record on its chunk, after the marks; all or nothing. Numbers the records placed. */

@@ -343,3 +343,54 @@ test('a repair rewrite follows the write rules: dirty and its write-intent bit d
   assert.equal(firstDifference(disk.durable, disk.current), -1, 'the repair is durable when the scrub ends');
   assert.equal(checkRedundancy(assembled.record, members), null);
 });
+
+test('RAID 6: a wrong P, a wrong Q and a wrong data strip are each counted and repaired where they lie; media errors on two chunks of one block are regenerated, three are reported lost', async () => {
+  const spec = { level: 'raid6', chunkCount: 5, stripSizeBytes: 16 * KiB, layout: 'left-symmetric', chunkDataSizeBytes: MiB } as const;
+  const { record, members } = await createTestVolume(spec, 170);
+  for (const index of [2, 3]) {
+    const disk = new RemappingChunk(`remapping${index}`, members[index]!.sizeBytes);
+    disk.current.set(members[index]!.current);
+    members[index] = disk;
+  }
+  const { volume } = openVolume(record, members);
+  const model = randomBytes(seededRandom(171), volume.sizeBytes);
+  await volume.write(0, model, { fua: false });
+  const strip = spec.stripSizeBytes;
+  // Row 4: P on chunk 0, Q on chunk 1, data strips on 2, 3, 4. Row 7: P on 2, Q on 3, data strip 0 on 4.
+  const damaged = [
+    { member: 0, at: 4 * strip + 512 }, // P
+    { member: 1, at: 4 * strip + 4096 }, // Q
+    { member: 4, at: 7 * strip + 8192 }, // data strip 0 of row 7
+  ];
+  const originals = damaged.map(({ member, at }) => members[member]!.current.slice(record.dataOffsetBytes + at, record.dataOffsetBytes + at + 512));
+  for (const { member, at } of damaged) corrupt(members[member]!, record, at);
+  const check = await volume.startScrub({ repair: false }).finished;
+  assert.equal(check.status, 'finished');
+  assert.equal(check.mismatchSectors, 3);
+  const repair = await volume.startScrub({ repair: true }).finished;
+  assert.deepEqual({ mismatch: repair.mismatchSectors, repaired: repair.repairedSectors }, { mismatch: 3, repaired: 3 });
+  damaged.forEach(({ member, at }, i) => {
+    assert.deepEqual(members[member]!.current.slice(record.dataOffsetBytes + at, record.dataOffsetBytes + at + 512), originals[i], `chunk ${member} repaired in place`);
+  });
+  assert.equal(checkRedundancy(record, members), null);
+  assert.equal(firstDifference(model, await readAll(volume)), -1);
+
+  // Media errors: one 512-byte block unreadable on chunks 2 and 3 is regenerated on both.
+  const at = 9 * strip + 2048;
+  const lostBytes = members.slice(2, 4).map((member) => member.current.slice(record.dataOffsetBytes + at, record.dataOffsetBytes + at + 512));
+  for (const member of members.slice(2, 4)) {
+    member.current.fill(0, record.dataOffsetBytes + at, record.dataOffsetBytes + at + 512);
+    member.faults = { badRanges: [{ offsetBytes: record.dataOffsetBytes + at, lengthBytes: 512, operations: ['read'] }] };
+  }
+  const healed = await volume.startScrub({ repair: false }).finished;
+  assert.deepEqual({ status: healed.status, media: healed.mediaErrorSectors, rewritten: healed.mediaErrorSectorsRewritten, lost: healed.unreadableRanges },
+    { status: 'finished', media: 2, rewritten: 2, lost: [] });
+  members.slice(2, 4).forEach((member, i) => assert.deepEqual(member.current.slice(record.dataOffsetBytes + at, record.dataOffsetBytes + at + 512), lostBytes[i]));
+  // Three chunks of one block: past RAID 6, reported as the data strips' volume bytes, nothing written.
+  const at3 = 10 * strip; // row 10: P on 4, Q on 0, data strips 0, 1, 2 on chunks 1, 2, 3
+  for (const member of members.slice(1, 4)) member.faults = { badRanges: [{ offsetBytes: record.dataOffsetBytes + at3, lengthBytes: 512, operations: ['read'] }] };
+  const lost = await volume.startScrub({ repair: true }).finished;
+  assert.equal(lost.status, 'finished');
+  assert.deepEqual(lost.unreadableRanges, [0, 1, 2].map((k) => ({ offsetBytes: (10 * 3 + k) * strip, lengthBytes: 512 })));
+  assert.deepEqual(volume.info().chunks.map((chunk) => chunk.state), ['Online', 'Online', 'Online', 'Online', 'Online']);
+});

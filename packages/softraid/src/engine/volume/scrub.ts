@@ -18,10 +18,10 @@ import { assert } from '@openbsd38/libutil/assert.js';
 import { ChunkIoError, SoftraidError, VolumeIoError } from '../errors.js';
 import { divFloor } from '@openbsd38/libutil/units.js';
 import { JobMeter, type BackgroundJob, type JobFigures, type JobHost } from './background-job.js';
-import { xorInto } from '../parity/index.js';
 import { ChunkRetry } from '../disciplines/sub-io.js';
-import { raid5ParityChunk } from '../disciplines/raid5-layout.js';
-import type { ByteRange, Geometry } from '../disciplines/discipline.js';
+import { bytesEqual } from '../disciplines/bytes.js';
+import { disciplineFor } from '../disciplines/registry.js';
+import type { ByteRange, Discipline, Geometry, ScrubRules } from '../disciplines/discipline.js';
 import type { ChunkBackend } from '../chunk.js';
 import type { MemberSet } from './member-set.js';
 import type { ScrubResultView } from '@openbsd38/bio/controller.js';
@@ -56,6 +56,8 @@ export type ScrubResult = Omit<ScrubResultView, 'startedAt' | 'durationSeconds'>
 export interface ScrubHost extends JobHost {
   readonly members: MemberSet;
   readonly geometry: Geometry;
+  /** Its scrub rules say what is compared and how a repair fixes it. */
+  readonly discipline: Discipline;
   /** Bytes of each chunk's data area holding volume data (discipline.chunkUsedBytes). */
   readonly chunkUsedBytes: number;
   /** The volume range to lock while a chunk range is checked (discipline.rebuildLockRange). */
@@ -89,14 +91,15 @@ export class Scrub implements BackgroundJob<ScrubResult, ScrubProgress> {
   private readonly counts = { mismatchSectors: 0, repairedSectors: 0, mediaErrorSectors: 0, mediaErrorSectorsRewritten: 0 };
   private readonly unreadable: ByteRange[] = [];
   private unreadableDropped = 0;
+  private readonly rules: ScrubRules;
   finished: Promise<ScrubResult>;
 
   constructor(private readonly host: ScrubHost, readonly options: ScrubOptions) {
-    const level = host.geometry.level;
-    assert(level === 'raid1' || level === 'raid5', `scrub on ${level}`);
+    assert(host.discipline.scrub !== undefined && host.discipline.volumeRangesOnChunk !== undefined, `scrub on ${host.geometry.level}`);
+    this.rules = host.discipline.scrub;
     assert(options.pieceBytes > 0 && options.pieceBytes % scrubSectorBytes === 0, 'scrub: piece size must be whole sectors');
     assert(options.blockBytes >= scrubSectorBytes && options.blockBytes % scrubSectorBytes === 0, 'scrub: bad block size');
-    assert(level !== 'raid5' || host.geometry.stripSizeBytes % options.blockBytes === 0, 'scrub: blocks must not straddle strips');
+    assert(this.rules.acceptsBlockBytes(host.geometry, options.blockBytes), 'scrub: blocks must not straddle strips');
     this.meter = new JobMeter(host, host.chunkUsedBytes);
     this.finished = Promise.resolve(this.result('stopped', 'not started'));
   }
@@ -174,9 +177,8 @@ export class Scrub implements BackgroundJob<ScrubResult, ScrubProgress> {
    */
   private async checkPiece(chunkOffsetBytes: number, lengthBytes: number): Promise<void> {
     const members = this.host.members;
-    const chunkCount = members.chunkCount;
     const backends: ChunkBackend[] = [];
-    for (let chunkIndex = 0; chunkIndex < chunkCount; chunkIndex++) {
+    for (let chunkIndex = 0; chunkIndex < members.chunkCount; chunkIndex++) {
       const backend = members.member(chunkIndex);
       if (backend === null || members.chunkState(chunkIndex) !== 'Online') throw new ScrubInterrupted(`chunk ${chunkIndex} is not online`);
       backends.push(backend);
@@ -194,27 +196,21 @@ export class Scrub implements BackgroundJob<ScrubResult, ScrubProgress> {
       const end = Math.min(lengthBytes, start + blockBytes);
       const bad = badBlocks.map((blocks, chunkIndex) => (blocks.includes(block) ? chunkIndex : -1)).filter((index) => index >= 0);
       this.counts.mediaErrorSectors += bad.length * ((end - start) / scrubSectorBytes);
-      const canRegenerate = this.host.geometry.level === 'raid1' ? bad.length < chunkCount : bad.length === 1;
-      if (!canRegenerate) {
+      const regenerated = this.rules.regenerate(this.host.geometry, chunkOffsetBytes, buffers, bad, start, end);
+      if (regenerated === null) {
         lostBlocks.add(block);
         for (const chunkIndex of bad) {
-          for (const range of volumeRangesOnChunk(this.host.geometry, chunkIndex, chunkOffsetBytes + start, end - start)) this.addUnreadable(range);
+          for (const range of this.volumeRangesOnChunk(chunkIndex, chunkOffsetBytes + start, end - start)) this.addUnreadable(range);
         }
         continue;
       }
-      const good = [...Array(chunkCount).keys()].filter((chunkIndex) => !bad.includes(chunkIndex));
-      const regenerated = new Uint8Array(end - start);
-      if (this.host.geometry.level === 'raid1') regenerated.set(buffers[good[0]!]!.subarray(start, end));
-      else for (const chunkIndex of good) xorInto(regenerated, buffers[chunkIndex]!.subarray(start, end));
-      for (const chunkIndex of bad) {
-        buffers[chunkIndex]!.set(regenerated, start);
-        await this.rewrite(chunkIndex, backends, chunkOffsetBytes + start, regenerated);
+      for (const [i, chunkIndex] of bad.entries()) {
+        buffers[chunkIndex]!.set(regenerated[i]!, start);
+        await this.rewrite(chunkIndex, backends, chunkOffsetBytes + start, regenerated[i]!);
         this.counts.mediaErrorSectorsRewritten += (end - start) / scrubSectorBytes;
       }
     }
-
-    if (this.host.geometry.level === 'raid1') await this.checkMirrors(chunkOffsetBytes, buffers, backends, lostBlocks);
-    else await this.checkParity(chunkOffsetBytes, buffers, backends, lostBlocks);
+    await this.checkConsistency(chunkOffsetBytes, buffers, backends, lostBlocks);
   }
 
   /** Reads a chunk range; on a read error re-reads it block by block and returns the blocks that fail. */
@@ -277,70 +273,39 @@ export class Scrub implements BackgroundJob<ScrubResult, ScrubProgress> {
   }
 
   /**
-   * RAID 1: sector by sector, every copy against the first. In repair mode a
-   * run of mismatched sectors is rewritten from the copy a strict majority
-   * agrees on, or else from the first chunk (md's choice), once that copy
-   * reads back the same bytes again; a copy that does not is left alone.
+   * Counts the sector columns the discipline finds inconsistent (blocks no
+   * chunk could give back left out); in repair mode rewrites each run of
+   * them as the discipline says, once its confirmation (if any) reads back
+   * the same bytes; a run whose confirmation fails is left alone.
    */
-  private async checkMirrors(chunkOffsetBytes: number, buffers: Uint8Array[], backends: readonly ChunkBackend[], lostBlocks: ReadonlySet<number>): Promise<void> {
-    const reference = buffers[0]!;
-    if (buffers.every((buffer) => bytesEqual(buffer, reference))) return;
+  private async checkConsistency(chunkOffsetBytes: number, buffers: Uint8Array[], backends: readonly ChunkBackend[], lostBlocks: ReadonlySet<number>): Promise<void> {
+    const inspection = this.rules.inspect(this.host.geometry, chunkOffsetBytes, buffers);
+    if (inspection === null) return;
     const sectorsPerBlock = this.options.blockBytes / scrubSectorBytes;
-    const mismatched = (sector: number): boolean => {
-      if (lostBlocks.has(divFloor(sector, sectorsPerBlock))) return false;
-      const start = sector * scrubSectorBytes;
-      const expected = reference.subarray(start, start + scrubSectorBytes);
-      return buffers.some((buffer) => !bytesEqual(buffer.subarray(start, start + scrubSectorBytes), expected));
-    };
-    for (const run of sectorRuns(reference.length / scrubSectorBytes, mismatched)) {
+    const mismatched = (sector: number): boolean => !lostBlocks.has(divFloor(sector, sectorsPerBlock)) && inspection.mismatched(sector);
+    for (const run of sectorRuns(buffers[0]!.length / scrubSectorBytes, mismatched, (sector) => inspection.groupOf(sector))) {
       this.counts.mismatchSectors += run.count;
       if (!this.options.repair) continue;
       const start = run.first * scrubSectorBytes;
       const end = start + run.count * scrubSectorBytes;
-      const copies = buffers.map((buffer) => buffer.subarray(start, end));
-      const source = majorityOrFirst(copies);
-      const again = new Uint8Array(end - start);
-      try {
-        await backends[source]!.read(again, this.host.members.record.dataOffsetBytes + chunkOffsetBytes + start);
-      } catch (error) {
-        if (!isChunkIoError(error)) throw error;
-        continue;
+      const repair = inspection.repair(start, end);
+      if (repair.confirm !== null) {
+        const again = new Uint8Array(end - start);
+        try {
+          await backends[repair.confirm.chunkIndex]!.read(again, this.host.members.record.dataOffsetBytes + chunkOffsetBytes + start);
+        } catch (error) {
+          if (!isChunkIoError(error)) throw error;
+          continue;
+        }
+        if (!bytesEqual(again, repair.confirm.bytes)) continue;
       }
-      if (!bytesEqual(again, copies[source]!)) continue;
-      for (let chunkIndex = 0; chunkIndex < copies.length; chunkIndex++) {
-        if (chunkIndex !== source && !bytesEqual(copies[chunkIndex]!, again)) await this.rewrite(chunkIndex, backends, chunkOffsetBytes + start, again);
-      }
+      for (const { chunkIndex, bytes } of repair.rewrites) await this.rewrite(chunkIndex, backends, chunkOffsetBytes + start, bytes);
       this.counts.repairedSectors += run.count;
     }
   }
 
-  /**
-   * RAID 5: the XOR of a sector column over all chunks must be zero. In
-   * repair mode the row's parity strip is recomputed from its data (md's
-   * repair) and rewritten where it was wrong.
-   */
-  private async checkParity(chunkOffsetBytes: number, buffers: Uint8Array[], backends: readonly ChunkBackend[], lostBlocks: ReadonlySet<number>): Promise<void> {
-    const syndrome = buffers[0]!.slice();
-    for (const buffer of buffers.slice(1)) xorInto(syndrome, buffer);
-    if (isZero(syndrome)) return;
-    const geometry = this.host.geometry;
-    const stripSizeBytes = geometry.stripSizeBytes;
-    const sectorsPerBlock = this.options.blockBytes / scrubSectorBytes;
-    const mismatched = (sector: number): boolean => !lostBlocks.has(divFloor(sector, sectorsPerBlock))
-      && !isZero(syndrome.subarray(sector * scrubSectorBytes, (sector + 1) * scrubSectorBytes));
-    // Runs must not cross a row: the parity chunk changes with the row.
-    const rowOf = (sector: number): number => divFloor(chunkOffsetBytes + sector * scrubSectorBytes, stripSizeBytes);
-    for (const run of sectorRuns(syndrome.length / scrubSectorBytes, mismatched, rowOf)) {
-      this.counts.mismatchSectors += run.count;
-      if (!this.options.repair) continue;
-      const start = run.first * scrubSectorBytes;
-      const end = start + run.count * scrubSectorBytes;
-      const parityChunkIndex = raid5ParityChunk(rowOf(run.first), geometry.chunkCount);
-      const parity = buffers[parityChunkIndex]!.slice(start, end);
-      xorInto(parity, syndrome.subarray(start, end));
-      await this.rewrite(parityChunkIndex, backends, chunkOffsetBytes + start, parity);
-      this.counts.repairedSectors += run.count;
-    }
+  private volumeRangesOnChunk(chunkIndex: number, chunkOffsetBytes: number, lengthBytes: number): ByteRange[] {
+    return this.host.discipline.volumeRangesOnChunk!(this.host.geometry, chunkIndex, chunkOffsetBytes, lengthBytes);
   }
 
   /** Kept sorted and merged (RAID 1 reports one range per copy; RAID 5 strips of a row arrive out of order). */
@@ -365,44 +330,11 @@ export class Scrub implements BackgroundJob<ScrubResult, ScrubProgress> {
   }
 }
 
-/**
- * The volume byte ranges whose data a chunk range holds, ascending and
- * merged. RAID 1: the same range (every chunk holds the whole volume).
- * RAID 5: the data strips of that chunk in the rows the range covers;
- * parity strips hold no volume data. Pure address math, the inverse of
- * raid5Map (tested against it).
- */
+/** The volume byte ranges whose data a chunk range holds, ascending and merged (the discipline's inverse address mapping). */
 export function volumeRangesOnChunk(geometry: Geometry, chunkIndex: number, chunkOffsetBytes: number, lengthBytes: number): ByteRange[] {
-  assert(chunkIndex >= 0 && chunkIndex < geometry.chunkCount && chunkOffsetBytes >= 0 && lengthBytes >= 0, 'volumeRangesOnChunk: bad range');
-  switch (geometry.level) {
-    case 'raid1':
-      return lengthBytes === 0 ? [] : [{ offsetBytes: chunkOffsetBytes, lengthBytes }];
-    case 'raid5': {
-      const { chunkCount, stripSizeBytes, layout } = geometry;
-      assert(layout !== null, 'raid5 without layout');
-      const ranges: ByteRange[] = [];
-      const end = chunkOffsetBytes + lengthBytes;
-      for (let position = chunkOffsetBytes; position < end;) {
-        const row = divFloor(position, stripSizeBytes);
-        const inStripBytes = position - row * stripSizeBytes;
-        const length = Math.min(stripSizeBytes - inStripBytes, end - position);
-        const parity = raid5ParityChunk(row, chunkCount);
-        if (chunkIndex !== parity) {
-          const dataIndex = layout === 'left-asymmetric'
-            ? (chunkIndex < parity ? chunkIndex : chunkIndex - 1)
-            : (chunkIndex - parity - 1 + chunkCount) % chunkCount;
-          const offsetBytes = (row * (chunkCount - 1) + dataIndex) * stripSizeBytes + inStripBytes;
-          const last = ranges[ranges.length - 1];
-          if (last && last.offsetBytes + last.lengthBytes === offsetBytes) last.lengthBytes += length;
-          else ranges.push({ offsetBytes, lengthBytes: length });
-        }
-        position += length;
-      }
-      return ranges; // ascending: a later row's strips lie further into the volume
-    }
-    default:
-      throw new SoftraidError(`no redundancy to map on ${geometry.level}`);
-  }
+  const inverse = disciplineFor(geometry.level).volumeRangesOnChunk;
+  if (inverse === undefined) throw new SoftraidError(`no redundancy to map on ${geometry.level}`);
+  return inverse(geometry, chunkIndex, chunkOffsetBytes, lengthBytes);
 }
 
 /** Consecutive sectors for which `selected` holds, split where `groupOf` changes. */
@@ -417,42 +349,6 @@ function sectorRuns(sectorCount: number, selected: (sector: number) => boolean, 
   return runs;
 }
 
-/** The index of a copy more than half the copies equal, else 0 (md repairs from the first). */
-function majorityOrFirst(copies: readonly Uint8Array[]): number {
-  for (let candidate = 0; candidate < copies.length; candidate++) {
-    const agreeing = copies.filter((copy) => bytesEqual(copy, copies[candidate]!)).length;
-    if (agreeing * 2 > copies.length) return candidate;
-  }
-  return 0;
-}
-
 function isChunkIoError(error: unknown): error is ChunkIoError {
   return error instanceof ChunkIoError;
-}
-
-/** Word-wise when both views are 4-byte aligned (fresh buffers are). */
-export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  let i = 0;
-  if ((a.byteOffset & 3) === 0 && (b.byteOffset & 3) === 0) {
-    const words = a.length >>> 2;
-    const wa = new Uint32Array(a.buffer, a.byteOffset, words);
-    const wb = new Uint32Array(b.buffer, b.byteOffset, words);
-    for (let w = 0; w < words; w++) if (wa[w] !== wb[w]) return false;
-    i = words << 2;
-  }
-  for (; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
-
-function isZero(bytes: Uint8Array): boolean {
-  let i = 0;
-  if ((bytes.byteOffset & 3) === 0) {
-    const words = bytes.length >>> 2;
-    const view = new Uint32Array(bytes.buffer, bytes.byteOffset, words);
-    for (let w = 0; w < words; w++) if (view[w] !== 0) return false;
-    i = words << 2;
-  }
-  for (; i < bytes.length; i++) if (bytes[i] !== 0) return false;
-  return true;
 }

@@ -35,7 +35,7 @@ export class Scrubbing extends VolumePart {
   start(options: { repair: boolean }): { finished: Promise<ScrubResult> } {
     this.host.checkOpen();
     const name = this.members.record.deviceName;
-    if (!this.discipline.capabilities.redundant || this.discipline.rebuildLockRange === undefined) {
+    if (!this.discipline.capabilities.redundant || this.discipline.rebuildLockRange === undefined || this.discipline.scrub === undefined) {
       throw new SoftraidError(`${name}: ${levelTable[this.geometry.level].displayName} has no redundancy to scrub`);
     }
     if (this.scrubRun !== null) throw new SoftraidError(`${name}: scrub already in progress`);
@@ -48,6 +48,7 @@ export class Scrubbing extends VolumePart {
       ...this.host.jobHost,
       members: this.members,
       geometry: this.geometry,
+      discipline: this.discipline,
       chunkUsedBytes: this.discipline.chunkUsedBytes(this.geometry, 0),
       lockRange: (chunkOffsetBytes, lengthBytes) => lockRange(this.geometry, chunkOffsetBytes, lengthBytes),
       lock: (range) => this.host.locks.acquire(range.offsetBytes, range.lengthBytes),

@@ -12,7 +12,7 @@ import { SoftraidError, VolumeIoError } from '../errors.js';
 import { alignDown, alignUp, divFloor } from '@openbsd38/libutil/units.js';
 import { levelTable, type Raid5Layout, type RaidLevel } from '@openbsd38/bio/levels.js';
 import { disciplineFor } from '../disciplines/registry.js';
-import { geometryFromRecord, parityRowBytes } from '../disciplines/geometry.js';
+import { geometryFromRecord } from '../disciplines/geometry.js';
 import { ChunkRetry } from '../disciplines/sub-io.js';
 import { Admission } from './admission.js';
 import { volumeLimitsDefault, type VolumeLimits } from './limits.js';
@@ -132,7 +132,7 @@ export class Volume implements BlockDevice {
     this.members = new MemberSet(record, [...members], this.discipline.capabilities.redundant, deps);
     this.locks = new RangeLock(this.limits.requestsInFlightMax + 4);
     this.admission = new Admission(this.limits.requestsInFlightMax, this.limits.requestsWaitingMax);
-    this.rowBytes = parityRowBytes(this.geometry);
+    this.rowBytes = this.discipline.rowBytes(this.geometry);
     this.gather = this.rowBytes > 0
       ? new RowGather(this.rowBytes, { submit: (at, data) => this.lockedWrite(at, data), sleepMs: (ms) => this.clock.sleepMs(ms) })
       : null;
@@ -142,7 +142,8 @@ export class Volume implements BlockDevice {
     // Crash safety (features.ts): the write-intent bitmap and the partial parity log.
     const crashSafety = negotiateCrashSafety(record, this.discipline, this.geometry, this.limits);
     this.writeIntentRegionBytes = crashSafety.writeIntentRegionBytes;
-    this.ppl = crashSafety.journal === null ? null : new PartialParityLog(this.members, crashSafety.journal);
+    this.ppl = crashSafety.journal === null ? null : new PartialParityLog(this.members, crashSafety.journal,
+      (io, entry) => this.discipline.replayPartialParity!(io, this.geometry, entry));
     if (crashSafety.recordChanged) this.members.touch();
     const internals: VolumeInternals = {
       members: this.members, discipline: this.discipline, geometry: this.geometry, limits: this.limits, locks: this.locks,
