@@ -95,3 +95,18 @@ test('startWatching emits to onEvent listeners until stopped', async () => {
     fixture.remove();
   }
 });
+
+test('an array starting (seen inactive while mdadm builds it, then running) is no SpareActive', () => {
+  const fixture = new SysfsFixture().array('md0', cleanRaid1({ array_state: 'inactive' }));
+  try {
+    const controller = new MdController({ sysfsRoot: fixture.root });
+    const first = controller.inquire();
+    assert.equal(first.volumes[0]?.state, 'Offline');
+    fixture.write('block/md0/md/array_state', 'clean\n');
+    const second = controller.inquire();
+    assert.equal(second.volumes[0]?.state, 'Online');
+    assert.deepEqual(names(mdEvents(first, second)), []);
+  } finally {
+    fixture.remove();
+  }
+});

@@ -30,10 +30,15 @@ function volumeEvents(before: VolumeView | undefined, after: VolumeView): Contro
     for (const [step, name] of rebuildSteps) if (percent >= step && previous < step) events.push({ name, device });
   }
   if (wasRebuilding && !rebuilding) events.push({ name: 'RebuildFinished', device });
-  // A member active now that was not (rebuilt onto, even if the whole rebuild fell between two looks).
-  for (const chunk of after.chunks) {
-    const was = stateOf(before, chunk.name);
-    if (chunk.state === 'Online' && chunk.name !== '' && was !== 'Online' && before !== undefined) events.push({ name: 'SpareActive', device, member: chunk.name });
+  // A member active now that was a spare or being rebuilt onto, or not there at all (the whole rebuild
+  // fell between two looks). Not an array starting (mdadm --create, --assemble): its members were never spares.
+  if (before !== undefined && before.state !== 'Offline') {
+    for (const chunk of after.chunks) {
+      const was = stateOf(before, chunk.name);
+      if (chunk.state === 'Online' && chunk.name !== '' && (was === undefined || was === 'Rebuild' || was === 'Hot spare')) {
+        events.push({ name: 'SpareActive', device, member: chunk.name });
+      }
+    }
   }
   if (after.state === 'Scrubbing' && before?.state !== 'Scrubbing') events.push({ name: 'ScrubStarted', device });
   if (before?.state === 'Scrubbing' && after.state !== 'Scrubbing') events.push({ name: 'ScrubFinished', device });

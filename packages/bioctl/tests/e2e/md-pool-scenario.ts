@@ -60,13 +60,15 @@ try {
   step('moved', 'md0 rebuilt onto /dev/ubdc from softraid0\'s pool');
 
   // 3. The events, in mdadm's names, in the log and through PROGRAM.
-  await until('SpareActive in the log', () => readFileSync(logFile, 'utf8').includes('SpareActive event detected on md0'));
+  await until('SpareActive of the pool\'s spare in the log', () => readFileSync(logFile, 'utf8').includes('SpareActive event detected on md0, component device /dev/ubdc'));
   const lines = readFileSync(logFile, 'utf8');
   for (const line of ['Fail event detected on md0, component device /dev/ubdb', 'DegradedArray event detected on md0', 'hot spare /dev/ubdc moved from softraid0\'s pool to md0',
     'MoveSpare event detected on md0, component device /dev/ubdc', 'RebuildStarted event detected on md0',
     'RebuildFinished event detected on md0', 'SpareActive event detected on md0, component device /dev/ubdc']) {
     assert.ok(lines.includes(line), `softraidd's log lacks "${line}":\n${lines}`);
   }
+  // The array's own members coming up at creation were never spares.
+  assert.doesNotMatch(lines, /SpareActive event detected on md0, component device \/dev\/ubd[ab]/);
   await until('PROGRAM runs', () => existsSync(programLog) && readFileSync(programLog, 'utf8').includes('SpareActive md0 /dev/ubdc'));
   const runs = readFileSync(programLog, 'utf8');
   for (const run of ['DegradedArray md0', 'MoveSpare md0 /dev/ubdc', 'RebuildFinished md0']) assert.ok(runs.includes(`${run}\n`), `PROGRAM was not run as "${run}":\n${runs}`);

@@ -1,8 +1,8 @@
 // RAID 5 address math: pure functions, no I/O.
 import { assertNever } from '@openbsd38/libutil/assert.js';
-import { divFloor } from '@openbsd38/libutil/units.js';
 import type { Raid5Layout } from '@openbsd38/bio/levels.js';
 import type { ChunkExtent } from './discipline.js';
+import { mapOntoDataStrips } from './striped-map.js';
 
 export interface Raid5Geometry {
   chunkCount: number;
@@ -67,26 +67,7 @@ export function raid5DataIndex(row: number, chunkIndex: number, chunkCount: numb
 /** Splits a volume range at strip boundaries onto data chunks. */
 export function raid5Map(offsetBytes: number, lengthBytes: number, geometry: Raid5Geometry): Raid5Strip[] {
   const { chunkCount, stripSizeBytes, layout } = geometry;
-  const dataChunks = chunkCount - 1;
-  const strips: Raid5Strip[] = [];
-  const endBytes = offsetBytes + lengthBytes;
-  let position = offsetBytes;
-  while (position < endBytes) {
-    const strip = divFloor(position, stripSizeBytes);
-    const row = divFloor(strip, dataChunks);
-    const dataIndex = strip - row * dataChunks;
-    const inStripBytes = position - strip * stripSizeBytes;
-    const length = Math.min(stripSizeBytes - inStripBytes, endBytes - position);
-    strips.push({
-      chunkIndex: raid5DataChunk(row, dataIndex, chunkCount, layout),
-      chunkOffsetBytes: row * stripSizeBytes + inStripBytes,
-      lengthBytes: length,
-      volumeOffsetBytes: position,
-      row,
-      parityChunkIndex: raid5ParityChunk(row, chunkCount),
-      dataIndex,
-    });
-    position += length;
-  }
+  const strips = mapOntoDataStrips(offsetBytes, lengthBytes, stripSizeBytes, chunkCount - 1, (row, dataIndex) => raid5DataChunk(row, dataIndex, chunkCount, layout)) as Raid5Strip[];
+  for (const strip of strips) strip.parityChunkIndex = raid5ParityChunk(strip.row, chunkCount);
   return strips;
 }

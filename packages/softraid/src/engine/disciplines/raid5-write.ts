@@ -1,6 +1,7 @@
 // The RAID 5 write path: per row, keep parity exact with the fewest reads,
 // whatever chunk is missing, so that a later rebuild is exact.
 import { assert } from '@openbsd38/libutil/assert.js';
+import { stripsByRow } from './striped-map.js';
 import { allocParityBuffer, freeParityBuffer, xorMany } from '../parity/index.js';
 import { raid5DataChunk, raid5Map, type Raid5Geometry, type Raid5Strip } from './raid5-layout.js';
 import { ChunkRuns, settleAll, unavailable } from './sub-io.js';
@@ -58,13 +59,7 @@ export async function raid5Write(io: ChunkIo, geometry: Raid5Geometry, offsetByt
   const scratch: Uint8Array[] = [];
   try {
     const reads = new ChunkRuns();
-    const plans: RowPlan[] = [];
-    for (let first = 0; first < strips.length;) {
-      let end = first + 1;
-      while (end < strips.length && strips[end]!.row === strips[first]!.row) end++;
-      plans.push(planRow(io, geometry, strips.slice(first, end), reads, scratch));
-      first = end;
-    }
+    const plans: RowPlan[] = stripsByRow(strips).map((row) => planRow(io, geometry, row, reads, scratch));
     await settleAll(reads.operations(io, 'read'));
 
     const stripSizeBytes = geometry.stripSizeBytes;

@@ -1,8 +1,8 @@
 // RAID 6 address math: pure functions, no I/O. The rotation is Linux md's
 // left-symmetric RAID 6 (layout 2, ALGORITHM_LEFT_SYMMETRIC), so that the
 // chunks of a softraid RAID 6 hold the bytes md's would (docs/on-disk-format.md).
-import { divFloor } from '@openbsd38/libutil/units.js';
 import type { ChunkExtent } from './discipline.js';
+import { mapOntoDataStrips } from './striped-map.js';
 
 export interface Raid6Geometry {
   chunkCount: number;
@@ -63,25 +63,5 @@ export function raid6DataIndex(row: number, chunkIndex: number, chunkCount: numb
 /** Splits a volume range at strip boundaries onto data chunks. */
 export function raid6Map(offsetBytes: number, lengthBytes: number, geometry: Raid6Geometry): Raid6Strip[] {
   const { chunkCount, stripSizeBytes } = geometry;
-  const dataStrips = chunkCount - 2;
-  const strips: Raid6Strip[] = [];
-  const endBytes = offsetBytes + lengthBytes;
-  let position = offsetBytes;
-  while (position < endBytes) {
-    const strip = divFloor(position, stripSizeBytes);
-    const row = divFloor(strip, dataStrips);
-    const dataIndex = strip - row * dataStrips;
-    const inStripBytes = position - strip * stripSizeBytes;
-    const length = Math.min(stripSizeBytes - inStripBytes, endBytes - position);
-    strips.push({
-      chunkIndex: raid6DataChunk(row, dataIndex, chunkCount),
-      chunkOffsetBytes: row * stripSizeBytes + inStripBytes,
-      lengthBytes: length,
-      volumeOffsetBytes: position,
-      row,
-      dataIndex,
-    });
-    position += length;
-  }
-  return strips;
+  return mapOntoDataStrips(offsetBytes, lengthBytes, stripSizeBytes, chunkCount - 2, (row, dataIndex) => raid6DataChunk(row, dataIndex, chunkCount));
 }

@@ -1,6 +1,7 @@
 // The RAID 6 write path: per row, P and Q kept exact whatever (up to two)
 // chunks are missing, so that a later rebuild of one or two is exact.
 import { assert } from '@openbsd38/libutil/assert.js';
+import { stripsByRow } from './striped-map.js';
 import { copyBytes } from '@openbsd38/libutil/copy-bytes.js';
 import { raid6Syndrome } from '../parity/index.js';
 import { raid6Map, raid6PChunk, raid6QChunk, type Raid6Geometry, type Raid6Strip } from './raid6-layout.js';
@@ -38,13 +39,7 @@ export async function raid6Write(io: ChunkIo, geometry: Raid6Geometry, offsetByt
   const scratch: Uint8Array[] = [];
   try {
     const reads = new ChunkRuns();
-    const plans: RowPlan[] = [];
-    for (let first = 0; first < strips.length;) {
-      let end = first + 1;
-      while (end < strips.length && strips[end]!.row === strips[first]!.row) end++;
-      plans.push(planRow(io, geometry, strips.slice(first, end), reads, scratch));
-      first = end;
-    }
+    const plans: RowPlan[] = stripsByRow(strips).map((row) => planRow(io, geometry, row, reads, scratch));
     await settleAll(reads.operations(io, 'read'));
 
     const entries: PartialParityEntry[] = [];
