@@ -130,11 +130,10 @@ test('-O, -H, -R and -d run mdadm on the array; -t start and stop write sync_act
   }
 });
 
-test('-t auto needs a daemon; manual is md\'s mode', () => {
+test('-t auto without a schedule file is refused: md scrubs when asked', () => {
   const { fixture, controller } = setup();
   try {
-    assert.equal(controller.setScrubSchedule({ mode: 'manual' }).ok, true);
-    assert.match(controller.setScrubSchedule({ mode: 'auto', intervalSeconds: 60, startSeconds: null }).messages[0]!.text, /needs softraidd/);
+    assert.match(controller.setScrubSchedule({ mode: 'auto', intervalSeconds: 60, startSeconds: null }).messages[0]!.text, /without a schedule file, run bioctl -t start from cron/);
     assert.deepEqual(controller.patrolStatus(null).result, { mode: 'manual', intervalSeconds: 0, nextSeconds: 0, status: 'stopped' });
   } finally {
     fixture.remove();

@@ -14,6 +14,11 @@ import { mdadm, mdadmDefault, mdadmRunner, type MdadmRun } from './mdadm.js';
 import { listArrays, readArray } from './sysfs/read-array.js';
 import { SysfsTree, sysfsRootDefault, writeAttribute } from './sysfs/tree.js';
 import { controllerName, inquiryOf } from './views.js';
+import { join } from 'node:path';
+import { readScrubSchedule, scrubScheduleFileName, writeScrubSchedule, type MdScrubSchedule } from './scrub-schedule.js';
+
+/** softraidd's state directory, where md's scrub schedule is kept (SOFTRAID_STATE_DIR). */
+export const stateDirectoryDefault = '/var/lib/softraid';
 
 /** How often softraidd looks at md arrays (mdadm --monitor's default delay is 60 s; a rebuild's steps need less). */
 export const watchIntervalMsDefault = 2000;
@@ -29,6 +34,10 @@ export interface MdControllerOptions {
   mdadm?: string;
   /** How mdadm is run (tests may record the calls); default libutil's runProgram. */
   run?: MdadmRun;
+  /** Where the scrub schedule (bioctl -t auto) is kept; none: md scrubs only when asked. */
+  scheduleFile?: string;
+  /** The clock the schedule runs on (tests); default Date.now. */
+  nowMs?: () => number;
 }
 
 /** md's --level words for bio's levels; softraid's CRYPTO and RAID 1C have none. */
@@ -47,11 +56,17 @@ export class MdController implements Controller {
     this.tree = new SysfsTree(options.sysfsRoot || sysfsRootDefault);
     this.program = options.mdadm || mdadmDefault;
     this.run = options.run ?? mdadmRunner(this.program);
+    this.scheduleFile = options.scheduleFile;
+    this.nowMs = options.nowMs ?? Date.now;
   }
+
+  private readonly scheduleFile: string | undefined;
+  private readonly nowMs: () => number;
 
   /** From the environment, as bioctl runs it: SOFTRAID_SYSFS_ROOT, SOFTRAID_MDADM. */
   static fromEnvironment(env: Readonly<Record<string, string | undefined>>): MdController {
-    return new MdController({ sysfsRoot: env.SOFTRAID_SYSFS_ROOT, mdadm: env.SOFTRAID_MDADM });
+    return new MdController({ sysfsRoot: env.SOFTRAID_SYSFS_ROOT, mdadm: env.SOFTRAID_MDADM,
+      scheduleFile: join(env.SOFTRAID_STATE_DIR || stateDirectoryDefault, scrubScheduleFileName) });
   }
 
   get sysfsRoot(): string {
@@ -293,19 +308,80 @@ export class MdController implements Controller {
     });
   }
 
-  /** md scrubs when asked (cron's checkarray on Debian): manual is its only mode without softraidd. */
+  /**
+   * bioctl -t auto[.interval[.start]], manual, disable: kept in the schedule
+   * file, which softraidd carries out (runDueScrubs) while it watches md.
+   */
   setScrubSchedule(schedule: ScrubSchedule): ControllerReply {
-    if (schedule.mode === 'manual') return { ok: true, messages: [] };
-    return { ok: false, messages: [{ type: 'error', text: schedule.mode === 'auto'
-      ? 'md scrubs when asked: -t auto needs softraidd; without it run bioctl -t start from cron (as Debian\'s checkarray does)'
-      : 'md has no scrub schedule to disable: it scrubs only when asked' }] };
+    if (this.scheduleFile === undefined) {
+      return { ok: false, messages: [{ type: 'error', text: 'md scrubs when asked: without a schedule file, run bioctl -t start from cron (as Debian\'s checkarray does)' }] };
+    }
+    const file = this.scheduleFile;
+    return replyFromSync(() => {
+      const current = readScrubSchedule(file);
+      if (schedule.mode !== 'auto') {
+        writeScrubSchedule(file, { mode: schedule.mode, intervalSeconds: current.intervalSeconds, nextDueMs: 0 });
+        return [];
+      }
+      const intervalSeconds = schedule.intervalSeconds ?? current.intervalSeconds;
+      if (!Number.isSafeInteger(intervalSeconds) || intervalSeconds < 1) throw new MdError(`invalid patrol interval ${intervalSeconds}: at least 1 second`);
+      const startSeconds = schedule.startSeconds ?? intervalSeconds;
+      writeScrubSchedule(file, { mode: 'auto', intervalSeconds, nextDueMs: this.nowMs() + startSeconds * 1000 });
+      return [{ type: 'info', text: `md arrays are checked every ${intervalSeconds} seconds while softraidd runs (it watches md and starts each check)` }];
+    });
   }
 
   patrolStatus(deviceName: string | null): ControllerReply<PatrolView> {
     const volumes = this.inquire().volumes.filter((volume) => deviceName === null || volume.deviceName === deviceName);
     if (deviceName !== null && volumes.length === 0) return { ok: false, messages: [{ type: 'error', text: `invalid device ${deviceName}` }] };
-    const status = volumes.some((volume) => volume.state === 'Scrubbing') ? 'active' : 'stopped';
-    return { ok: true, messages: [], result: { mode: 'manual', intervalSeconds: 0, nextSeconds: 0, status } };
+    let schedule: MdScrubSchedule = { mode: 'manual', intervalSeconds: 0, nextDueMs: 0 };
+    if (this.scheduleFile !== undefined) {
+      try {
+        schedule = readScrubSchedule(this.scheduleFile);
+      } catch (error) {
+        return { ok: false, messages: [{ type: 'error', text: (error as Error).message }] };
+      }
+    }
+    const scrubbing = volumes.some((volume) => volume.state === 'Scrubbing');
+    const status = scrubbing ? 'active' : schedule.mode === 'auto' ? 'ready' : 'stopped';
+    const nextSeconds = schedule.mode === 'auto' ? Math.max(0, Math.ceil((schedule.nextDueMs - this.nowMs()) / 1000)) : 0;
+    return { ok: true, messages: [], result: { mode: schedule.mode, intervalSeconds: schedule.mode === 'auto' ? schedule.intervalSeconds : 0, nextSeconds, status } };
+  }
+
+  /**
+   * softraidd's part of the schedule, at each look: when a scrub is due,
+   * md's check on every redundant array in sync (those rebuilding or already
+   * scrubbing wait for the next one), then the next time. What it started
+   * or could not start is returned as log lines.
+   */
+  runDueScrubs(): string[] {
+    if (this.scheduleFile === undefined) return [];
+    let schedule: MdScrubSchedule;
+    try {
+      schedule = readScrubSchedule(this.scheduleFile);
+    } catch (error) {
+      return [`md scrub schedule: ${(error as Error).message}`];
+    }
+    const now = this.nowMs();
+    if (schedule.mode !== 'auto' || now < schedule.nextDueMs) return [];
+    const lines: string[] = [];
+    for (const volume of this.inquire().volumes) {
+      if (!isRedundant(volume.level, volume.chunks.length)) continue;
+      const messages: BioMessage[] = [];
+      try {
+        this.launchScrub(volume, 'check', messages);
+        lines.push(`md: scheduled ${messages.map((message) => message.text).join('; ')}`);
+      } catch (error) {
+        if (!(error instanceof MdError)) throw error;
+        lines.push(`md: scheduled scrub of ${volume.deviceName} not started: ${error.message}`);
+      }
+    }
+    try {
+      writeScrubSchedule(this.scheduleFile, { ...schedule, nextDueMs: now + schedule.intervalSeconds * 1000 });
+    } catch (error) {
+      lines.push(`md scrub schedule: ${(error as Error).message}`);
+    }
+    return lines;
   }
 
   shutdown(): Promise<void> {
@@ -319,4 +395,14 @@ function wouldGoOffline(volume: VolumeView, chunk: ChunkView): boolean {
   const online = slots.filter((candidate) => candidate.state === 'Online' && candidate !== chunk).length;
   const tolerated = volume.level === 'raid10' ? 1 : levelTable[volume.level].toleratedMissing(slots.length);
   return slots.length - online > tolerated;
+}
+
+/** A synchronous request as a reply: an operating error becomes its message (as bio's replyOf). */
+function replyFromSync(request: () => BioMessage[]): ControllerReply {
+  try {
+    return { ok: true, messages: request() };
+  } catch (error) {
+    if (!(error instanceof MdError)) throw error;
+    return { ok: false, messages: [{ type: 'error', text: error.message }] };
+  }
 }

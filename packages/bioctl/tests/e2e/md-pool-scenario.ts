@@ -18,6 +18,8 @@ const program = join(directory, 'program');
 writeFileSync(program, `#!/bin/sh\necho "$@" >> ${programLog}\n`);
 chmodSync(program, 0o755);
 setBioctlEnv('SOFTRAID_SOCKET', socket);
+// Where bioctl -t auto keeps md's scrub schedule for softraidd to carry out.
+setBioctlEnv('SOFTRAID_STATE_DIR', join(directory, 'state'));
 
 const log = openSync(logFile, 'a');
 // The compiled softraidd (npm test builds first): loading the sources through tsx costs the slow guest seconds.
@@ -73,6 +75,17 @@ try {
   const runs = readFileSync(programLog, 'utf8');
   for (const run of ['DegradedArray md0', 'MoveSpare md0 /dev/ubdc', 'RebuildFinished md0']) assert.ok(runs.includes(`${run}\n`), `PROGRAM was not run as "${run}":\n${runs}`);
   step('events', lines.split('\n').filter((line) => / event detected on md0/.test(line)).map((line) => line.replace(/^softraidd: /, '')).join('; '));
+  // 4. md's scrub schedule: bioctl -t auto.N keeps it, softraidd starts md's check when it is due.
+  writeFileSync('/sys/block/md0/md/sync_speed_max', 'system');
+  assert.match(await ok('-t', 'auto.3600.1', 'md'), /md arrays are checked every 3600 seconds while softraidd runs/);
+  assert.match(await ok('-t', 'get', 'md0'), /auto/);
+  await until('the scheduled check', () => readFileSync(logFile, 'utf8').includes('md: scheduled scrub of md0 started'));
+  // A check of so small an array may fall between two of softraidd's looks: the kernel's own words say it ran.
+  const attribute = (name: string): string => readFileSync(`/sys/block/md0/md/${name}`, 'utf8').trim();
+  await until('the check to end', () => attribute('last_sync_action') === 'check' && attribute('sync_action') === 'idle');
+  assert.equal(attribute('mismatch_cnt'), '0');
+  step('schedule', 'bioctl -t auto.3600.1 md: softraidd started md0\'s check a second later; 0 mismatches');
+  assert.equal(await ok('-t', 'manual', 'md'), '');
   assert.equal(await ok('-d', 'md0'), '');
 } finally {
   daemon.kill('SIGTERM');

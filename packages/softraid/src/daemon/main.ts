@@ -31,7 +31,7 @@ export async function runSoftraidd(argv: readonly string[], env: Readonly<Record
   const controller = createController((message) => log(`${message.type === 'info' ? '' : `${message.type}: `}${message.text}`));
   let daemon;
   try {
-    const md = mdControllerIfPresent(config.sysfsRoot, env);
+    const md = mdControllerIfPresent(config.sysfsRoot, env, config.stateDirectory);
     daemon = await startDaemon(config, { controller, ...(md === undefined ? {} : { md }), createNbdServer: (exports) => new NbdServer({ exports, onProtocolError: (reason) => log(`nbd: ${reason}`) }), log });
   } catch (error) {
     if (!(error instanceof SocketInUseError) && !(error instanceof StateFileError) && !(error instanceof StateDirectoryInUseError)

@@ -10,14 +10,16 @@ import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Controller, ControllerEvent } from '@openbsd38/bio/controller.js';
 import { MdController } from '@openbsd38/md/controller.js';
+import { scrubScheduleFileName } from '@openbsd38/md/scrub-schedule.js';
 
 /** The md controller as softraidd uses it: bio's Controller that can also watch. */
-export type WatchedController = Controller & { startWatching(intervalMs?: number): () => void; pollNow(): void };
+export type WatchedController = Controller & { startWatching(intervalMs?: number): () => void; pollNow(): void; runDueScrubs(): string[] };
 
 /** The md controller when this machine (or the sysfs tree given) has the md driver; undefined otherwise. */
-export function mdControllerIfPresent(sysfsRoot: string, env: Readonly<Record<string, string | undefined>>): WatchedController | undefined {
+export function mdControllerIfPresent(sysfsRoot: string, env: Readonly<Record<string, string | undefined>>, stateDirectory: string): WatchedController | undefined {
   if (!existsSync(join(sysfsRoot, 'module', 'md_mod')) && !existsSync(join(sysfsRoot, 'block', 'md0'))) return undefined;
-  return new MdController({ sysfsRoot, mdadm: env.SOFTRAID_MDADM });
+  // bioctl -t auto on md writes the schedule here; softraidd carries it out (runDueScrubs).
+  return new MdController({ sysfsRoot, mdadm: env.SOFTRAID_MDADM, scheduleFile: join(stateDirectory, scrubScheduleFileName) });
 }
 
 export interface MdBridgeOptions {
@@ -80,9 +82,15 @@ export function startMdBridge(options: MdBridgeOptions): { stop(): void } {
     }
   });
   const stopWatching = md.startWatching(options.watchIntervalMs);
+  // md's scrub schedule (bioctl -t auto.N md), looked at as often as md is.
+  const scheduleTimer = setInterval(() => {
+    for (const line of md.runDueScrubs()) log(line);
+  }, options.watchIntervalMs ?? 2000);
+  scheduleTimer.unref();
   return {
     stop(): void {
       stopped = true;
+      clearInterval(scheduleTimer);
       stopWatching();
       unsubscribe();
     },
