@@ -181,6 +181,19 @@ export async function replyOf<T>(request: (messages: BioMessage[]) => Promise<T>
   }
 }
 
+/** replyOf for a request that does not wait (Controller.setScrubSchedule answers at once). */
+export function replyOfSync<T>(request: (messages: BioMessage[]) => T): ControllerReply<T> {
+  const messages: BioMessage[] = [];
+  try {
+    const result = request(messages);
+    return { ok: true, messages, result };
+  } catch (error) {
+    if (!isOperatingError(error)) throw error;
+    messages.push({ type: 'error', text: error.message });
+    return { ok: false, messages };
+  }
+}
+
 export interface RebuildRateLimits {
   rateBytesPerSecondMin: number;
   rateBytesPerSecondMax: number;

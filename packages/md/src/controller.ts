@@ -3,7 +3,7 @@
 // md's documented sysfs controls (sync_action, sync_speed_*), by writing the
 // attribute. Every refusal is checked before anything runs, so a refusal
 // changes nothing; an mdadm failure arrives with its exit status and stderr.
-import { replyOf, type BioMessage, type ChunkView, type Controller, type ControllerReply, type CreateRequest, type InquiryView,
+import { replyOf, replyOfSync, type BioMessage, type ChunkView, type Controller, type ControllerReply, type CreateRequest, type InquiryView,
   type PatrolView, type RebuildRateLimits, type ScrubSchedule, type VolumeView, type KeptDeviceName, type ControllerEvent } from '@openbsd38/bio/controller.js';
 import { assert } from '@openbsd38/libutil/assert.js';
 import type { BlockDevice } from '@openbsd38/bio/block-device.js';
@@ -317,18 +317,19 @@ export class MdController implements Controller {
       return { ok: false, messages: [{ type: 'error', text: 'md scrubs when asked: without a schedule file, run bioctl -t start from cron (as Debian\'s checkarray does)' }] };
     }
     const file = this.scheduleFile;
-    return replyFromSync(() => {
+    const reply = replyOfSync((messages) => {
       const current = readScrubSchedule(file);
       if (schedule.mode !== 'auto') {
         writeScrubSchedule(file, { mode: schedule.mode, intervalSeconds: current.intervalSeconds, nextDueMs: 0 });
-        return [];
+        return;
       }
       const intervalSeconds = schedule.intervalSeconds ?? current.intervalSeconds;
       if (!Number.isSafeInteger(intervalSeconds) || intervalSeconds < 1) throw new MdError(`invalid patrol interval ${intervalSeconds}: at least 1 second`);
       const startSeconds = schedule.startSeconds ?? intervalSeconds;
       writeScrubSchedule(file, { mode: 'auto', intervalSeconds, nextDueMs: this.nowMs() + startSeconds * 1000 });
-      return [{ type: 'info', text: `md arrays are checked every ${intervalSeconds} seconds while softraidd runs (it watches md and starts each check)` }];
+      messages.push({ type: 'info', text: `md arrays are checked every ${intervalSeconds} seconds while softraidd runs (it watches md and starts each check)` });
     });
+    return { ok: reply.ok, messages: reply.messages };
   }
 
   patrolStatus(deviceName: string | null): ControllerReply<PatrolView> {
@@ -395,14 +396,4 @@ function wouldGoOffline(volume: VolumeView, chunk: ChunkView): boolean {
   const online = slots.filter((candidate) => candidate.state === 'Online' && candidate !== chunk).length;
   const tolerated = volume.level === 'raid10' ? 1 : levelTable[volume.level].toleratedMissing(slots.length);
   return slots.length - online > tolerated;
-}
-
-/** A synchronous request as a reply: an operating error becomes its message (as bio's replyOf). */
-function replyFromSync(request: () => BioMessage[]): ControllerReply {
-  try {
-    return { ok: true, messages: request() };
-  } catch (error) {
-    if (!(error instanceof MdError)) throw error;
-    return { ok: false, messages: [{ type: 'error', text: error.message }] };
-  }
 }

@@ -116,9 +116,9 @@ function controllerSection(controller: ControllerStatus): HTMLElement {
     h('div', { class: 'spares', 'data-spares': controller.hot_spares.length },
       h('h3', {}, 'Hot spares'),
       controller.hot_spares.length === 0
-        ? h('p', { class: 'quiet' }, controller.name === 'md'
-          ? 'md keeps each array\'s spares with the array, above; softraidd\'s pool also serves md arrays.'
-          : 'None: a failed disk waits for a person.')
+        ? h('p', { class: 'quiet' }, controller.spare_pool
+          ? 'None: a failed disk waits for a person.'
+          : 'Spares are kept with each array, above; softraidd\'s pool also serves these arrays.')
         : h('ul', {}, ...controller.hot_spares.map((spare) => h('li', { class: 'spare', 'data-spare': spare.name }, badge('Hot spare', 'spare'), ` ${spare.name} · ${bytes(spare.size_bytes)}`)))),
     commands(controller.commands));
 }

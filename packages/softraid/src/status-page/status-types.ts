@@ -26,6 +26,8 @@ export interface CommandHint {
 export interface ControllerStatus {
   name: string;
   volumes: VolumeStatus[];
+  /** Whether the controller has a pool of spares for every volume (softraid), or keeps spares with each array (md). */
+  spare_pool: boolean;
   hot_spares: Array<{ name: string; size_bytes: number }>;
   commands: CommandHint[];
 }

@@ -171,6 +171,7 @@ test('status page: Linux md arrays beside softraid volumes, a faulty md member f
     const md1 = md.locator('article[data-volume="md1"]');
     assert.match(await md1.locator('.progress').innerText(), /Resync waiting \(another array syncs first\)/);
     assert.equal(await md.locator('.commands').last().textContent().then((text) => /bioctl -H DISK md\b/.test(text ?? '')), false, 'md has no pool of its own');
+    assert.match(await md.locator('.spares').innerText(), /Spares are kept with each array/);
     await browser.screenshot('1-md-arrays');
     assert.deepEqual(browser.problems, []);
   } finally {

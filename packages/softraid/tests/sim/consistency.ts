@@ -5,6 +5,7 @@ import { MemoryChunk } from '../../src/chunk/memory.js';
 import { xorInto } from '../../src/engine/parity/index.js';
 import type { VolumeRecord } from '../../src/engine/metadata/record.js';
 import type { ChunkBackend } from '../../src/engine/chunk.js';
+import { gfMultiply, gfPowerOf2 } from './gf256-reference.js';
 
 /** Returns a description of the first inconsistency, or null. */
 export function checkRedundancy(record: VolumeRecord, members: readonly (ChunkBackend | null)[]): string | null {
@@ -37,17 +38,6 @@ export function checkRedundancy(record: VolumeRecord, members: readonly (ChunkBa
   return null;
 }
 
-/** a·b in GF(2^8)/0x11D, bit by bit: independent of the engine's tables and kernels. */
-function gfMultiply(a: number, b: number): number {
-  let product = 0;
-  for (let bit = 0; bit < 8; bit++) {
-    if (b & (1 << bit)) product ^= a;
-    a <<= 1;
-    if (a & 0x100) a ^= 0x11d;
-  }
-  return product;
-}
-
 /**
  * RAID 6, md's left-symmetric rotation: row r has P on chunk n-1-(r mod n),
  * Q on the next, data strip k on P+2+k (mod n); P = ⊕ D[k], Q = ⊕ 2^k·D[k].
@@ -57,8 +47,7 @@ function checkRaid6(record: VolumeRecord, chunks: readonly Uint8Array[]): string
   const strip = record.stripSizeBytes;
   const rows = Math.floor(record.chunkDataSizeBytes / strip);
   const times = Array.from({ length: n - 2 }, (_v, k) => {
-    let coefficient = 1;
-    for (let i = 0; i < k; i++) coefficient = gfMultiply(coefficient, 2);
+    const coefficient = gfPowerOf2(k);
     return Uint8Array.from({ length: 256 }, (_w, x) => gfMultiply(coefficient, x));
   });
   for (let row = 0; row < rows; row++) {

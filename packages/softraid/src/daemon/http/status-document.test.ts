@@ -40,6 +40,7 @@ test('status document: members, progress, spares, events newest first, sensors, 
   assert.ok(!commands.includes('bioctl -t start sd0'), 'no scrub offered on a degraded volume');
   assert.match(volume.commands[0]!.label, /the missing disk in slot 1/);
   assert.deepEqual(softraid0!.hot_spares, [{ name: '/dev/sdd', size_bytes: 2 << 30 }]);
+  assert.equal(softraid0!.spare_pool, true);
   assert.deepEqual(document.events.map((event) => [event.sequence, event.name, event.member]), [[2, 'DegradedArray', null], [1, 'Fail', '/dev/sdc']]);
   assert.equal(document.events[0]!.at, '2026-12-02T03:04:05.000Z');
   // The machine's sensors failed to read: said, and the volumes' sensors are still there.

@@ -6,7 +6,7 @@
 // snake_case keys and integer bytes, as bioctl --json; documented in
 // docs/status-page.md. Nothing secret is in it.
 import type { Controller, HotSpareView, VolumeView } from '@openbsd38/bio/controller.js';
-import { levelTable } from '@openbsd38/bio/levels.js';
+import { isRedundant, levelTable } from '@openbsd38/bio/levels.js';
 import { bioSensors } from '@openbsd38/sensors/bio-sensors.js';
 import { formatValue } from '@openbsd38/sensors/format.js';
 import { sensorName, sortSensors, type Sensor } from '@openbsd38/sensors/sensor.js';
@@ -26,10 +26,6 @@ export interface StatusSources {
   startedAtMs: number;
 }
 
-function redundant(volume: VolumeView): boolean {
-  return levelTable[volume.level].toleratedMissing(volume.chunks.length) > 0;
-}
-
 function volumeCommands(volume: VolumeView): CommandHint[] {
   const hints: CommandHint[] = [];
   const device = volume.deviceName;
@@ -40,8 +36,8 @@ function volumeCommands(volume: VolumeView): CommandHint[] {
   // A volume named with -H: softraid's pool serves every volume, md's spare belongs to the array named.
   if (lost.length > 0) hints.push({ label: 'or add a hot spare (the rebuild starts at once)', command: `bioctl -H NEWDISK ${device}` });
   if (volume.state === 'Scrubbing' || volume.progress?.operation === 'scrub') hints.push({ label: 'stop the scrub', command: `bioctl -t stop ${device}` });
-  else if (volume.state === 'Online' && redundant(volume)) hints.push({ label: 'check that every copy agrees (scrub)', command: `bioctl -t start ${device}` });
-  if (volume.state === 'Online' && redundant(volume)) hints.push({ label: 'take a disk out, to pull it', command: `bioctl -O DISK ${device}` });
+  else if (volume.state === 'Online' && isRedundant(volume.level, volume.chunks.length)) hints.push({ label: 'check that every copy agrees (scrub)', command: `bioctl -t start ${device}` });
+  if (volume.state === 'Online' && isRedundant(volume.level, volume.chunks.length)) hints.push({ label: 'take a disk out, to pull it', command: `bioctl -O DISK ${device}` });
   hints.push({ label: 'the same in a terminal', command: `bioctl -v ${device}` });
   return hints;
 }
@@ -104,10 +100,14 @@ function volumeJson(volume: VolumeView, ioHistory: IoHistory | null): VolumeStat
   };
 }
 
+/** softraid's pool serves every volume; md keeps each array's spares with the array (and softraidd's pool serves md arrays too). */
+function hasSparePool(controllerName: string): boolean {
+  return controllerName !== 'md';
+}
+
 function controllerCommands(controllerName: string): CommandHint[] {
   const hints = [{ label: 'create a mirror', command: `bioctl -c 1 -l DISK,DISK ${controllerName}` }];
-  // softraid's pool serves every volume; md has no pool of its own (softraidd's serves md arrays too).
-  if (controllerName !== 'md') hints.push({ label: 'add a hot spare to the pool', command: `bioctl -H DISK ${controllerName}` });
+  if (hasSparePool(controllerName)) hints.push({ label: 'add a hot spare to the pool', command: `bioctl -H DISK ${controllerName}` });
   return hints;
 }
 
@@ -137,6 +137,7 @@ export async function statusDocument(sources: StatusSources, nowMs = Date.now())
     controllers: inquiries.map((inquiry) => ({
       name: inquiry.controllerName,
       volumes: inquiry.volumes.map((volume) => volumeJson(volume, sources.ioHistory)),
+      spare_pool: hasSparePool(inquiry.controllerName),
       hot_spares: inquiry.hotSpares.map(spareJson),
       commands: controllerCommands(inquiry.controllerName),
     })),

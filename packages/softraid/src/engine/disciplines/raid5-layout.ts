@@ -1,8 +1,7 @@
 // RAID 5 address math: pure functions, no I/O.
 import { assertNever } from '@openbsd38/libutil/assert.js';
 import type { Raid5Layout } from '@openbsd38/bio/levels.js';
-import type { ChunkExtent } from './discipline.js';
-import { mapOntoDataStrips } from './striped-map.js';
+import { mapOntoDataStrips, type StripedDataStrip } from './striped-map.js';
 
 export interface Raid5Geometry {
   chunkCount: number;
@@ -11,13 +10,7 @@ export interface Raid5Geometry {
 }
 
 /** One strip-sized-or-smaller piece of a request on a data chunk. */
-export interface Raid5Strip extends ChunkExtent {
-  /** Row (stripe) number: the same on every chunk, chunk offset = row * S + offset in strip. */
-  row: number;
-  parityChunkIndex: number;
-  /** Which data strip of the row (0 .. d-1) this is, in volume order. */
-  dataIndex: number;
-}
+export type Raid5Strip = StripedDataStrip;
 
 /**
  * n chunks, d = n - 1 data strips per row, strip size S. For volume byte o:
@@ -67,7 +60,8 @@ export function raid5DataIndex(row: number, chunkIndex: number, chunkCount: numb
 /** Splits a volume range at strip boundaries onto data chunks. */
 export function raid5Map(offsetBytes: number, lengthBytes: number, geometry: Raid5Geometry): Raid5Strip[] {
   const { chunkCount, stripSizeBytes, layout } = geometry;
-  const strips = mapOntoDataStrips(offsetBytes, lengthBytes, stripSizeBytes, chunkCount - 1, (row, dataIndex) => raid5DataChunk(row, dataIndex, chunkCount, layout)) as Raid5Strip[];
-  for (const strip of strips) strip.parityChunkIndex = raid5ParityChunk(strip.row, chunkCount);
-  return strips;
+  return mapOntoDataStrips(offsetBytes, lengthBytes, stripSizeBytes, chunkCount - 1, {
+    dataChunk: (row, dataIndex) => raid5DataChunk(row, dataIndex, chunkCount, layout),
+    parityChunk: (row) => raid5ParityChunk(row, chunkCount),
+  });
 }

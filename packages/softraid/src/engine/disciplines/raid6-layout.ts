@@ -1,21 +1,15 @@
 // RAID 6 address math: pure functions, no I/O. The rotation is Linux md's
 // left-symmetric RAID 6 (layout 2, ALGORITHM_LEFT_SYMMETRIC), so that the
 // chunks of a softraid RAID 6 hold the bytes md's would (docs/on-disk-format.md).
-import type { ChunkExtent } from './discipline.js';
-import { mapOntoDataStrips } from './striped-map.js';
+import { mapOntoDataStrips, type StripedDataStrip } from './striped-map.js';
 
 export interface Raid6Geometry {
   chunkCount: number;
   stripSizeBytes: number;
 }
 
-/** One strip-sized-or-smaller piece of a request on a data chunk. */
-export interface Raid6Strip extends ChunkExtent {
-  /** Row (stripe) number: chunk offset = row * S + offset in strip, on every chunk. */
-  row: number;
-  /** Which data strip of the row (0 .. d-1) this is, in volume order: its Q coefficient is g^dataIndex. */
-  dataIndex: number;
-}
+/** One strip-sized-or-smaller piece of a request on a data chunk. Its Q coefficient is g^dataIndex; parityChunkIndex is P's chunk. */
+export type Raid6Strip = StripedDataStrip;
 
 /**
  * n chunks, d = n - 2 data strips per row, strip size S. For volume byte o:
@@ -63,5 +57,8 @@ export function raid6DataIndex(row: number, chunkIndex: number, chunkCount: numb
 /** Splits a volume range at strip boundaries onto data chunks. */
 export function raid6Map(offsetBytes: number, lengthBytes: number, geometry: Raid6Geometry): Raid6Strip[] {
   const { chunkCount, stripSizeBytes } = geometry;
-  return mapOntoDataStrips(offsetBytes, lengthBytes, stripSizeBytes, chunkCount - 2, (row, dataIndex) => raid6DataChunk(row, dataIndex, chunkCount));
+  return mapOntoDataStrips(offsetBytes, lengthBytes, stripSizeBytes, chunkCount - 2, {
+    dataChunk: (row, dataIndex) => raid6DataChunk(row, dataIndex, chunkCount),
+    parityChunk: (row) => raid6PChunk(row, chunkCount),
+  });
 }

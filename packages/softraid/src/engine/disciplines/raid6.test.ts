@@ -10,28 +10,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { seededRandom } from '@openbsd38/libutil/random.js';
 import { randomBytes, seedFromEnv } from '../../../tests/sim/harness.js';
+import { gfMultiply, gfPowerOf2 } from '../../../tests/sim/gf256-reference.js';
 import { raid6, raid6DataChunk, raid6Map, raid6PChunk, raid6QChunk, raid6StripOf } from './raid6.js';
 import { raid6Scrub } from './raid6-scrub.js';
 import type { ChunkIo, Geometry, PartialParityEntry } from './discipline.js';
 
 const KiB = 1024;
-
-/** a·b in GF(2^8) modulo x^8+x^4+x^3+x^2+1, bit by bit. */
-function gfMul(a: number, b: number): number {
-  let product = 0;
-  for (let bit = 0; bit < 8; bit++) {
-    if (b & (1 << bit)) product ^= a;
-    a <<= 1;
-    if (a & 0x100) a ^= 0x11d;
-  }
-  return product;
-}
-
-function gfPow2(k: number): number {
-  let value = 1;
-  for (let i = 0; i < k; i++) value = gfMul(value, 2);
-  return value;
-}
 
 /** md: pd_idx = n-1 - row%n, qd_idx = pd_idx+1 mod n, dd_idx = pd_idx+2+k mod n; syndrome slots from qd_idx+1. */
 function mdLayout(row: number, n: number): { p: number; q: number; data: number[] } {
@@ -55,10 +39,10 @@ function referenceChunks(n: number, stripSizeBytes: number, rows: number, volume
       assert.equal(k, slot, 'md numbers syndrome sources in data order');
       const strip = volume.subarray((row * (n - 2) + k) * stripSizeBytes, (row * (n - 2) + k + 1) * stripSizeBytes);
       chunks[chunk]!.set(strip, row * stripSizeBytes);
-      const coefficient = gfPow2(k);
+      const coefficient = gfPowerOf2(k);
       for (let i = 0; i < stripSizeBytes; i++) {
         chunks[p]![row * stripSizeBytes + i]! ^= strip[i]!;
-        chunks[q]![row * stripSizeBytes + i]! ^= gfMul(coefficient, strip[i]!);
+        chunks[q]![row * stripSizeBytes + i]! ^= gfMultiply(coefficient, strip[i]!);
       }
       slot++;
     }
