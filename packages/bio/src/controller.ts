@@ -117,6 +117,8 @@ export interface VolumeView {
   sizeBytes: number;
   noAutoAssemble: boolean;
   chunks: ChunkView[];
+  /** CRYPTO and RAID 1C unlocked by a key disk: its name as last seen (bioctl shows it as a disk row, "key disk"). */
+  keyDisk?: { name: string } | null;
   progress: ProgressView | null;
   /** The last scrub that ended on this volume since softraidd started; null if none. */
   lastScrub?: ScrubResultView | null;
@@ -152,6 +154,35 @@ export interface CreateRequest {
   noAutoAssemble: boolean;
   stripSizeBytes?: number;
   layout?: Raid5Layout;
+  /** CRYPTO and RAID 1C: how the volume's mask key is had (bioctl -p/-s or -k, and -r). */
+  crypto?: CryptoUnlock;
+}
+
+/**
+ * The passphrase (bytes, as typed, without the newline) or the key disk that
+ * unlocks an encrypted volume, and for a new passphrase volume the KDF
+ * rounds (absent: tuned to about a second). The controller zeroes nothing
+ * it was given; whoever holds the request zeroes the passphrase after it.
+ */
+export interface CryptoUnlock {
+  passphrase?: Uint8Array;
+  keyDisk?: string;
+  kdfRounds?: number;
+}
+
+/** bioctl -c C/1C's first question (BIOC_SOOUT): do the chunks hold an encrypted volume, and what unlocks it. */
+export interface KdfHintView {
+  existing: boolean;
+  /** Existing volumes: a passphrase (bcrypt_pbkdf with these rounds) or a key disk. */
+  unlock: 'passphrase' | 'keydisk' | null;
+  kdfRounds: number | null;
+}
+
+/** bioctl -P: the old passphrase, the new one, and the new rounds (absent: auto, never fewer than the old). */
+export interface PassphraseChange {
+  oldPassphrase: Uint8Array;
+  newPassphrase: Uint8Array;
+  kdfRounds?: number;
 }
 
 /** What every controller call resolves to: bio_status plus an optional result. */
@@ -273,6 +304,10 @@ export interface Controller {
   setScrubSchedule(schedule: ScrubSchedule): ControllerReply;
   /** bioctl -t get. */
   patrolStatus(deviceName: string | null): ControllerReply<PatrolView>;
+  /** CRYPTO and RAID 1C, where the controller has them: whether chunks hold an encrypted volume (bioctl -c C's first step). */
+  kdfHint?(chunkNames: string[]): Promise<ControllerReply<KdfHintView>>;
+  /** bioctl -P (SR_IOCTL_CHANGE_PASSPHRASE): the data keys masked anew, no data re-encrypted. */
+  changePassphrase?(deviceName: string, change: PassphraseChange): Promise<ControllerReply>;
   /** Flush every volume, mark metadata clean, close members. */
   shutdown(): Promise<void>;
 }

@@ -26,6 +26,8 @@ export interface LevelInfo {
   displayName: string;
   /** Minimum chunks to create, as OpenBSD's bioctl checks. */
   minimumChunks: number;
+  /** Fewer chunks bioctl -c may name when it assembles (RAID 1C from one mirror, as OpenBSD's bioctl allows); absent = minimumChunks. */
+  assembleMinimumChunks?: number;
   /** Maximum chunks (CRYPTO: exactly one). */
   maximumChunks: number;
   /** How many chunks may be missing while the volume still serves I/O. For RAID 1 it is n - 1. */
@@ -45,7 +47,7 @@ export const levelTable: Readonly<Record<ViewLevel, LevelInfo>> = {
   raid6: { level: 'raid6', bioLevelCode: 6, displayName: 'RAID 6', minimumChunks: 4, maximumChunks: chunkCountMax, toleratedMissing: () => 2, striped: true, nonCoerced: false },
   concat: { level: 'concat', bioLevelCode: 0x63, displayName: 'CONCAT', minimumChunks: 1, maximumChunks: chunkCountMax, toleratedMissing: () => 0, striped: false, nonCoerced: true },
   crypto: { level: 'crypto', bioLevelCode: 0x43, displayName: 'CRYPTO', minimumChunks: 1, maximumChunks: 1, toleratedMissing: () => 0, striped: false, nonCoerced: false },
-  raid1c: { level: 'raid1c', bioLevelCode: 0x1c, displayName: 'RAID 1C', minimumChunks: 2, maximumChunks: chunkCountMax, toleratedMissing: (n) => n - 1, striped: false, nonCoerced: false },
+  raid1c: { level: 'raid1c', bioLevelCode: 0x1c, displayName: 'RAID 1C', minimumChunks: 2, assembleMinimumChunks: 1, maximumChunks: chunkCountMax, toleratedMissing: (n) => n - 1, striped: false, nonCoerced: false },
   // md's: RAID 10 with its default two copies (md's layout may keep more; the md controller reads it).
   raid4: { level: 'raid4', bioLevelCode: 4, displayName: 'RAID 4', minimumChunks: 3, maximumChunks: chunkCountMax, toleratedMissing: () => 1, striped: true, nonCoerced: false },
   raid10: { level: 'raid10', bioLevelCode: 10, displayName: 'RAID 10', minimumChunks: 2, maximumChunks: chunkCountMax, toleratedMissing: () => 1, striped: true, nonCoerced: false },
@@ -60,6 +62,12 @@ export const levelTable: Readonly<Record<ViewLevel, LevelInfo>> = {
 export const levelLayouts: Readonly<Record<RaidLevel, readonly Raid5Layout[]>> = {
   raid0: [], raid1: [], raid5: ['left-asymmetric', 'left-symmetric'], raid6: ['left-symmetric'], concat: [], crypto: [], raid1c: [],
 };
+
+/** The fewest chunks a create-or-assemble request may name (bioctl's "not enough disks" check). */
+export function requestMinimumChunks(level: ViewLevel): number {
+  const info = levelTable[level];
+  return info.assembleMinimumChunks ?? info.minimumChunks;
+}
 
 export function isRedundant(level: ViewLevel, chunkCount: number): boolean {
   return levelTable[level].toleratedMissing(chunkCount) > 0;

@@ -5,7 +5,7 @@
 import { ControlProtocolError } from './errors.js';
 import {
   bioMessageCountMax, bioMessageTextBytesMax, chunkCountMax, chunkNameBytesMax, controlProtocolVersion,
-  deviceNameBytesMax, requestIdMax,
+  deviceNameBytesMax, passphraseBytesMax, requestIdMax,
 } from './protocol.js';
 import { raidLevels, raid5Layouts, viewLevels, type RaidLevel, type Raid5Layout } from '../levels.js';
 import type { BioMessage, BioMessageType, InquiryView } from '../controller.js';
@@ -28,6 +28,22 @@ export interface CreateParams {
   noAutoAssemble: boolean;
   stripSizeBytes?: number;
   layout?: Raid5Layout;
+  /** CRYPTO and RAID 1C (bioctl -p/-s, -k, -r): the passphrase travels as bytes, so the daemon can zero them. */
+  crypto?: CryptoParams;
+}
+
+export interface CryptoParams {
+  passphrase?: number[];
+  keyDisk?: string;
+  kdfRounds?: number;
+}
+
+/** bioctl -P. */
+export interface PassphraseParams {
+  device: string;
+  oldPassphrase: number[];
+  newPassphrase: number[];
+  kdfRounds?: number;
 }
 
 /** BIOCSETSTATE opcodes as bioctl sends them. */
@@ -59,6 +75,9 @@ export type RequestBody =
   | { op: 'locate'; name: string }
   | { op: 'inquire' }
   | ({ op: 'create' } & CreateParams)
+  /** bioctl -c C/1C's first step: do these chunks hold an encrypted volume (KdfHintView)? */
+  | { op: 'kdfhint'; chunks: string[] }
+  | ({ op: 'passphrase' } & PassphraseParams)
   /** force: detach even with NBD clients connected (bioctl -C force -d). */
   | { op: 'delete'; device: string; force?: boolean }
   /** force: take offline even the last chunk a volume can serve from (bioctl -C force -O). */
@@ -76,7 +95,9 @@ export type RequestBody =
   };
 
 export type Operation = RequestBody['op'];
-export const operations: readonly Operation[] = ['ping', 'locate', 'inquire', 'create', 'delete', 'setstate', 'alarm', 'blink', 'patrol'];
+export const operations: readonly Operation[] = [
+  'ping', 'locate', 'inquire', 'create', 'kdfhint', 'passphrase', 'delete', 'setstate', 'alarm', 'blink', 'patrol',
+];
 
 export type Request = RequestBody & { version: number; id: number };
 
@@ -213,17 +234,37 @@ function chunkReference(value: unknown): ChunkReference {
 }
 
 function createParams(json: Json): CreateParams {
-  if (!Array.isArray(json.chunks)) fail('chunks must be an array');
-  if (json.chunks.length > chunkCountMax) fail(`more than ${chunkCountMax} chunks`);
   const params: CreateParams = {
     level: oneOf(json.level, 'level', raidLevels),
-    chunks: json.chunks.map((chunk, index) => nonEmptyString(chunk, `chunks[${index}]`, chunkNameBytesMax)),
+    chunks: chunkNames(json.chunks),
     force: boolean(json.force, 'force'),
     noAutoAssemble: boolean(json.noAutoAssemble, 'noAutoAssemble'),
   };
   if (json.stripSizeBytes !== undefined) params.stripSizeBytes = integer(json.stripSizeBytes, 'stripSizeBytes', 1, 2 ** 30);
   if (json.layout !== undefined) params.layout = oneOf(json.layout, 'layout', raid5Layouts);
+  if (json.crypto !== undefined) {
+    const crypto = object(json.crypto, 'crypto');
+    params.crypto = {};
+    if (crypto.passphrase !== undefined) params.crypto.passphrase = passphraseBytes(crypto.passphrase, 'crypto.passphrase');
+    if (crypto.keyDisk !== undefined) params.crypto.keyDisk = nonEmptyString(crypto.keyDisk, 'crypto.keyDisk', chunkNameBytesMax);
+    if (crypto.kdfRounds !== undefined) params.crypto.kdfRounds = integer(crypto.kdfRounds, 'crypto.kdfRounds', 1, 2 ** 31 - 1);
+  }
   return params;
+}
+
+function chunkNames(value: unknown): string[] {
+  if (!Array.isArray(value)) fail('chunks must be an array');
+  if (value.length > chunkCountMax) fail(`more than ${chunkCountMax} chunks`);
+  return value.map((chunk, index) => nonEmptyString(chunk, `chunks[${index}]`, chunkNameBytesMax));
+}
+
+/** A passphrase as bytes (1 to passphraseBytesMax of them): never echoed in an error. */
+function passphraseBytes(value: unknown, what: string): number[] {
+  if (!Array.isArray(value) || value.length === 0 || value.length > passphraseBytesMax) {
+    fail(`${what} must be an array of 1 to ${passphraseBytesMax} bytes`);
+  }
+  for (const byte of value) if (typeof byte !== 'number' || !Number.isInteger(byte) || byte < 0 || byte > 255) fail(`${what} must hold bytes`);
+  return value as number[];
 }
 
 /** Validate a request body received by the daemon. Throws ControlProtocolError. */
@@ -236,6 +277,15 @@ export function decodeRequest(body: Uint8Array): Request {
     case 'inquire': return { ...head, op };
     case 'locate': return { ...head, op, name: nonEmptyString(json.name, 'name', deviceNameBytesMax) };
     case 'create': return { ...head, op, ...createParams(json) };
+    case 'kdfhint': return { ...head, op, chunks: chunkNames(json.chunks) };
+    case 'passphrase': {
+      const request: Request = {
+        ...head, op, device: nonEmptyString(json.device, 'device', deviceNameBytesMax),
+        oldPassphrase: passphraseBytes(json.oldPassphrase, 'oldPassphrase'), newPassphrase: passphraseBytes(json.newPassphrase, 'newPassphrase'),
+      };
+      if (json.kdfRounds !== undefined) request.kdfRounds = integer(json.kdfRounds, 'kdfRounds', 1, 2 ** 31 - 1);
+      return request;
+    }
     case 'delete': {
       // A volume's device name, or the path of a hot spare to take out of the pool.
       const request: Request = { ...head, op, device: nonEmptyString(json.device, 'device', chunkNameBytesMax) };

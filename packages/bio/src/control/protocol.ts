@@ -27,6 +27,8 @@ export const chunkNameBytesMax = 4096;
 
 /** Volume and controller names (bio(4)'s 16-byte device names). */
 export const deviceNameBytesMax = 16;
+/** A passphrase's bytes (bioctl reads one line; OpenBSD's readpassphrase buffer is 1024). */
+export const passphraseBytesMax = 1024;
 
 /** Default control socket; SOFTRAID_SOCKET overrides it. */
 export const defaultControlSocketPath = '/run/softraid/control.sock';

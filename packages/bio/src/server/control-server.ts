@@ -93,9 +93,13 @@ export class ControlServer {
           request = decodeRequest(body);
         } catch (error) {
           if (!(error instanceof ControlProtocolError)) throw error;
-          protocolError(error, peekRequestId(body));
+          const id = peekRequestId(body);
+          body.fill(0);
+          protocolError(error, id);
           break;
         }
+        // The frame may hold a passphrase: its bytes go as soon as the request is parsed.
+        body.fill(0);
         const reply = await this.handler.handle(request);
         let frame: Uint8Array;
         try {

@@ -3,7 +3,7 @@
 // errors become messages in one place, replyOf (controller.ts), which every
 // controller uses too. Any other exception — an assertion above all — is a
 // bug and is not caught.
-import { replyOf, type Controller, type ControllerReply, type BioMessage, type InquiryView } from '../controller.js';
+import { replyOf, type Controller, type ControllerReply, type BioMessage, type CryptoUnlock, type InquiryView } from '../controller.js';
 import type { BioStatus, Request, AlarmResult, LocateResult, PingResult } from '../control/messages.js';
 import { bioMessageCountMax, bioMessageTextBytesMax } from '../control/protocol.js';
 import { blinkChunk } from './blink.js';
@@ -25,6 +25,18 @@ export interface HandlerHooks {
 function clampText(text: string): string {
   const bytes = Buffer.from(text, 'utf8');
   return bytes.length <= bioMessageTextBytesMax ? text : bytes.subarray(0, bioMessageTextBytesMax).toString('utf8');
+}
+
+/**
+ * A passphrase from a request, as bytes for the controller; the request's
+ * own array is zeroed at once, so the only copy is the one the caller
+ * zeroes after the request.
+ */
+function secretBytes(bytes: number[] | undefined): Uint8Array | undefined {
+  if (bytes === undefined) return undefined;
+  const secret = Uint8Array.from(bytes);
+  bytes.fill(0);
+  return secret;
 }
 
 export class RequestHandler {
@@ -83,13 +95,43 @@ export class RequestHandler {
       case 'inquire':
         return { bioStatus: this.status(true, []), result: this.inquiry() };
       case 'create': {
-        const reply = await controller.create({
-          level: request.level, chunkNames: request.chunks, force: request.force, noAutoAssemble: request.noAutoAssemble,
-          ...(request.stripSizeBytes === undefined ? {} : { stripSizeBytes: request.stripSizeBytes }),
-          ...(request.layout === undefined ? {} : { layout: request.layout }),
-        });
-        this.hooks.afterChange();
-        return this.fromReply(reply);
+        const passphrase = secretBytes(request.crypto?.passphrase);
+        try {
+          const crypto: CryptoUnlock | undefined = request.crypto === undefined ? undefined : {
+            ...(passphrase === undefined ? {} : { passphrase }),
+            ...(request.crypto.keyDisk === undefined ? {} : { keyDisk: request.crypto.keyDisk }),
+            ...(request.crypto.kdfRounds === undefined ? {} : { kdfRounds: request.crypto.kdfRounds }),
+          };
+          const reply = await controller.create({
+            level: request.level, chunkNames: request.chunks, force: request.force, noAutoAssemble: request.noAutoAssemble,
+            ...(request.stripSizeBytes === undefined ? {} : { stripSizeBytes: request.stripSizeBytes }),
+            ...(request.layout === undefined ? {} : { layout: request.layout }),
+            ...(crypto === undefined ? {} : { crypto }),
+          });
+          this.hooks.afterChange();
+          return this.fromReply(reply);
+        } finally {
+          passphrase?.fill(0);
+        }
+      }
+      case 'kdfhint': {
+        if (controller.kdfHint === undefined) return this.error(`${controller.controllerName} has no encrypted volumes`);
+        return this.fromReply(await controller.kdfHint(request.chunks));
+      }
+      case 'passphrase': {
+        if (controller.changePassphrase === undefined) return this.error(`${controller.controllerName} has no encrypted volumes`);
+        const oldPassphrase = secretBytes(request.oldPassphrase)!;
+        const newPassphrase = secretBytes(request.newPassphrase)!;
+        try {
+          const reply = await controller.changePassphrase(request.device, {
+            oldPassphrase, newPassphrase, ...(request.kdfRounds === undefined ? {} : { kdfRounds: request.kdfRounds }),
+          });
+          if (reply.ok) this.hooks.log(`${request.device}: passphrase changed by request`);
+          return this.fromReply(reply);
+        } finally {
+          oldPassphrase.fill(0);
+          newPassphrase.fill(0);
+        }
       }
       case 'delete': {
         const known = controller.inquire().volumes.some((volume) => volume.deviceName === request.device);

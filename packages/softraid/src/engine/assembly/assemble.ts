@@ -18,7 +18,7 @@
 import { MetadataError, SoftraidError } from '../errors.js';
 import type { ChunkBackend } from '../chunk.js';
 import type { BioMessage } from '@openbsd38/bio/controller.js';
-import { isRedundant, levelLayouts, levelTable } from '@openbsd38/bio/levels.js';
+import { isRedundant, levelLayouts, levelTable, type RaidLevel } from '@openbsd38/bio/levels.js';
 import type { ChunkState } from '@openbsd38/bio/states.js';
 import { assertChunkTransition, volumeStateFromChunks } from '../state-transitions.js';
 import type { VolumeRecord } from '../metadata/record.js';
@@ -67,6 +67,7 @@ async function readCandidate(chunk: ChunkBackend): Promise<Candidate> {
   }
   if (metadata === null) throw new SoftraidError(`chunk ${chunk.name} has no softraid metadata`);
   if (metadata.record.kind === 'hotspare') throw new SoftraidError(`chunk ${chunk.name} is a hot spare, not a member of a volume`);
+  if (metadata.record.kind === 'keydisk') throw new SoftraidError(`chunk ${chunk.name} is a key disk, not a member of a volume: name it with -k`);
   return { chunk, metadata };
 }
 
@@ -149,8 +150,9 @@ export async function assembleVolume(chunks: readonly ChunkBackend[], options: A
     }
   }
 
-  const redundant = isRedundant(record.kind as Exclude<VolumeRecord['kind'], 'hotspare'>, record.chunkCount);
-  const tolerated = levelTable[record.kind as Exclude<VolumeRecord['kind'], 'hotspare'>].toleratedMissing(record.chunkCount);
+  const level = record.kind as RaidLevel; // readCandidate refused the pseudo-volumes
+  const redundant = isRedundant(level, record.chunkCount);
+  const tolerated = levelTable[level].toleratedMissing(record.chunkCount);
   if (volumeStateFromChunks(states, tolerated) === 'Offline') {
     throw new SoftraidError(`${deviceName} is offline, will not be brought online`);
   }
@@ -161,7 +163,7 @@ export async function assembleVolume(chunks: readonly ChunkBackend[], options: A
   // md's policy: a parity volume both dirty and degraded may have lost data
   // nobody was writing (the write hole), so it is refused unless forced —
   // unless its partial parity log lets assembly make every row consistent.
-  const parity = record.kind !== 'hotspare' && levelLayouts[record.kind].length > 0;
+  const parity = levelLayouts[level].length > 0;
   const logged = ((record.featureFlags ?? 0) & featureFlag.partialParityLog) !== 0;
   if (parity && record.dirty && members.includes(null) && !logged) {
     if (!options.forceDirtyDegraded) {

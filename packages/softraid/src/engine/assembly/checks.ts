@@ -31,6 +31,7 @@ export function refuseInUse(chunks: readonly ChunkBackend[], chunksInUse: Chunks
 /** "RAID 1 volume sd0 (uuid ...)" or "hot spare (uuid ...)": what a chunk's metadata belongs to. */
 export function describeOwner(record: VolumeRecord): string {
   if (record.kind === 'hotspare') return `a hot spare (uuid ${record.uuid})`;
+  if (record.kind === 'keydisk') return `a key disk (uuid ${record.uuid})`;
   return `${levelTable[record.kind].displayName} volume ${record.deviceName} (uuid ${record.uuid})`;
 }
 

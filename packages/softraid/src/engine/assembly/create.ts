@@ -1,7 +1,12 @@
 // Creating a volume (bioctl -c LEVEL -l chunks): every check first, each
 // refusal naming the chunk with no byte written; then fresh metadata
 // (event counter 1, all chunks Online, clean) on every chunk.
+import { assert } from '@openbsd38/libutil/assert.js';
 import { SoftraidError, MetadataError } from '../errors.js';
+import { disciplineFor } from '../disciplines/registry.js';
+import { encryptedVolumeBytesMax, type SectorCipher } from '../crypto/sector-cipher.js';
+import type { NewKeys } from '../crypto/keying.js';
+import { writeKeyArea, type VolumeKeyArea } from '../metadata/key-area.js';
 import { isPowerOfTwo } from '@openbsd38/libutil/units.js';
 import type { ChunkBackend } from '../chunk.js';
 import type { BioMessage } from '@openbsd38/bio/controller.js';
@@ -28,12 +33,21 @@ export interface CreateVolumeRequest {
   force: boolean;
   chunksInUse: ChunksInUse;
   random: (bytes: Uint8Array) => void;
+  /**
+   * Encrypted levels (CRYPTO, RAID 1C): makes the keys once every check has
+   * passed, before anything is written (keying.ts's newVolumeKeys).
+   */
+  newKeys?: (uuid: string) => Promise<NewKeys>;
+  /** Encrypted levels with -k: the key disk, checked as a chunk is, that gets the mask key. */
+  keyDisk?: ChunkBackend;
 }
 
 export interface CreatedVolume {
   record: VolumeRecord;
   members: ChunkBackend[];
   messages: BioMessage[];
+  /** Encrypted levels: the open keys and the key area every member now holds. */
+  encryption: { cipher: SectorCipher; keyArea: VolumeKeyArea } | null;
 }
 
 /** Strip size and layout, with defaults; refuses what the level does not take. */
@@ -69,11 +83,15 @@ export async function createVolume(request: CreateVolumeRequest): Promise<Create
     throw new SoftraidError(`${info.displayName} takes at most ${info.maximumChunks} chunks, ${chunks.length} given`);
   }
   const { stripSizeBytes, layout } = geometryOf(request);
+  const encrypted = disciplineFor(request.level).capabilities.encrypted;
+  assert(encrypted === (request.newKeys !== undefined), `createVolume: keys ${encrypted ? 'missing for' : 'given to'} ${info.displayName}`);
+  if (request.keyDisk !== undefined && !encrypted) throw new SoftraidError(`a key disk applies to CRYPTO and RAID 1C only, not ${info.displayName}`);
   const nameProblem = deviceNameProblem(request.deviceName);
   if (nameProblem !== undefined) throw new SoftraidError(`cannot create ${request.deviceName}: ${nameProblem}`);
-  // 2. The chunks themselves: listed once, free, large enough.
-  refuseDuplicates(chunks);
-  refuseInUse(chunks, request.chunksInUse);
+  // 2. The chunks themselves (and the key disk): listed once, free, large enough.
+  const keyDisk = request.keyDisk;
+  refuseDuplicates(keyDisk === undefined ? chunks : [...chunks, keyDisk]);
+  refuseInUse(keyDisk === undefined ? chunks : [...chunks, keyDisk], request.chunksInUse);
   const dataOffsetBytes = dataOffsetBytesDefault;
   const usableMinBytes = usableSizeBytesMinFor(request.level, stripSizeBytes);
   const usableSizesBytes = chunks.map((chunk) => {
@@ -83,9 +101,12 @@ export async function createVolume(request: CreateVolumeRequest): Promise<Create
     }
     return usable;
   });
+  if (keyDisk !== undefined && usableSizeBytesOf(keyDisk.sizeBytes, dataOffsetBytes) < usableSizeBytesMinFor('keydisk', 0)) {
+    throw new SoftraidError(`key disk ${keyDisk.name} too small: ${keyDisk.sizeBytes} bytes, at least ${dataOffsetBytes + usableSizeBytesMinFor('keydisk', 0)} needed`);
+  }
   // 3. Existing metadata: only with force.
   const holdsMetadata: boolean[] = [];
-  for (const chunk of chunks) {
+  for (const chunk of keyDisk === undefined ? chunks : [...chunks, keyDisk]) {
     let owner: string | undefined;
     try {
       const found = await readChunkMetadata(chunk);
@@ -104,9 +125,10 @@ export async function createVolume(request: CreateVolumeRequest): Promise<Create
   const warning = unequalSizesWarning(request.level, usableSizesBytes);
   if (warning !== undefined) messages.push({ type: 'warning', text: warning });
   const chunkDataSizeBytes = coercedSizeBytes(usableSizesBytes);
+  const uuid = newUuid(request.random);
   const record: VolumeRecord = {
     formatVersion: formatVersionCurrent,
-    uuid: newUuid(request.random),
+    uuid,
     kind: request.level,
     layout,
     stripSizeBytes,
@@ -123,10 +145,55 @@ export async function createVolume(request: CreateVolumeRequest): Promise<Create
     chunks: chunks.map((chunk, index) => ({ index, state: 'Online', usableSizeBytes: usableSizesBytes[index]!, name: fitName(chunk.name, chunkNameBytes) })),
     reservedRegions: structuredClone(reservedRegionsDefault),
   };
-  // 5. Write: old metadata wiped first, so a crash never leaves an old copy that outranks the new one.
-  await Promise.all(chunks.map(async (chunk, index) => {
-    if (holdsMetadata[index]) await wipeChunkMetadata(chunk);
-    await writeChunkMetadata(chunk, record, index);
-  }));
-  return { record, members: [...chunks], messages };
+  if (encrypted && record.volumeSizeBytes > encryptedVolumeBytesMax) {
+    throw new SoftraidError(`${info.displayName} volume of ${record.volumeSizeBytes} bytes exceeds maximum size (${encryptedVolumeBytesMax} bytes)`);
+  }
+  // 5. The keys, once nothing can be refused any more.
+  const keys = request.newKeys === undefined ? null : await request.newKeys(uuid);
+  const region = reservedRegionsDefault.crypto;
+  // 6. Write: old metadata wiped first, so a crash never leaves an old copy that outranks the new one;
+  //    the key disk, then each chunk's key area before its metadata: metadata never names keys it lacks.
+  try {
+    if (keyDisk !== undefined) {
+      assert(keys?.keyDiskArea != null, 'createVolume: a key disk without its key');
+      if (holdsMetadata[chunks.length]) await wipeChunkMetadata(keyDisk);
+      await writeKeyArea(keyDisk, region, keys.keyDiskArea);
+      await writeChunkMetadata(keyDisk, keyDiskRecord(record, keyDisk), 0);
+    }
+    await Promise.all(chunks.map(async (chunk, index) => {
+      if (holdsMetadata[index]) await wipeChunkMetadata(chunk);
+      if (keys !== null) await writeKeyArea(chunk, region, keys.area);
+      await writeChunkMetadata(chunk, record, index);
+    }));
+  } catch (error) {
+    keys?.cipher.destroy();
+    throw error;
+  } finally {
+    keys?.keyDiskArea?.maskKey.fill(0);
+  }
+  return { record, members: [...chunks], messages, encryption: keys === null ? null : { cipher: keys.cipher, keyArea: keys.area } };
+}
+
+/** softraid's key disk metadata: a one-chunk pseudo-volume with the volume's UUID, its chunk Online. */
+export function keyDiskRecord(volume: VolumeRecord, keyDisk: ChunkBackend): VolumeRecord {
+  const usableSizeBytes = usableSizeBytesOf(keyDisk.sizeBytes, dataOffsetBytesDefault);
+  return {
+    formatVersion: formatVersionCurrent,
+    uuid: volume.uuid,
+    kind: 'keydisk',
+    layout: null,
+    stripSizeBytes: 0,
+    chunkCount: 1,
+    dataOffsetBytes: dataOffsetBytesDefault,
+    chunkDataSizeBytes: usableSizeBytes,
+    volumeSizeBytes: usableSizeBytes,
+    eventCounter: 1,
+    eventCounterFloor: 1,
+    deviceName: '',
+    noAutoAssemble: false,
+    dirty: false,
+    rebuildCheckpointBytes: 0,
+    chunks: [{ index: 0, state: 'Online', usableSizeBytes, name: fitName(keyDisk.name, chunkNameBytes) }],
+    reservedRegions: structuredClone(reservedRegionsDefault),
+  };
 }

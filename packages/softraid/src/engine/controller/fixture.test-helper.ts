@@ -12,6 +12,7 @@ import type { BioMessage, ControllerEvent } from '@openbsd38/bio/controller.js';
 import type { ChunkBackend } from '../chunk.js';
 import type { Clock } from '../volume/events.js';
 import type { VolumeLimits } from '../volume/limits.js';
+import type { KeyVault } from '../crypto/sector-cipher.js';
 
 /** Time moves only when the test says so; sleepers wake in due order. */
 export class ManualClock implements Clock {
@@ -39,8 +40,9 @@ export class ManualClock implements Clock {
 
 export const realClock: Clock = { nowMs: () => performance.now(), sleepMs: (ms) => new Promise((resolve) => setTimeout(resolve, ms)) };
 
-export function fixture(sizes: Record<string, number>, options: { clock?: Clock; limits?: Partial<VolumeLimits> } = {}) {
-  const chunks = new Map<string, MemoryChunk>();
+export function fixture(sizes: Record<string, number>, options: { clock?: Clock; limits?: Partial<VolumeLimits>; keyVault?: KeyVault; chunks?: Map<string, MemoryChunk> } = {}) {
+  // Another fixture's chunks: the next start of softraidd over the same disks.
+  const chunks = options.chunks ?? new Map<string, MemoryChunk>();
   const random = seededRandom(7);
   for (const [name, sizeBytes] of Object.entries(sizes)) chunks.set(name, new MemoryChunk(name, sizeBytes, random));
   const events: ControllerEvent[] = [];
@@ -57,6 +59,7 @@ export function fixture(sizes: Record<string, number>, options: { clock?: Clock;
     volumeLimits: { rebuildRateBytesPerSecondMin: 1000 * MiB, rebuildRateBytesPerSecondMax: 1000 * MiB, ...options.limits },
     log: (message) => log.push(message),
     wallClockMs: () => Date.UTC(2026, 0, 2, 3, 4, 5),
+    ...(options.keyVault === undefined ? {} : { keyVault: options.keyVault }),
   });
   controller.onEvent((event) => events.push(event));
   return { controller, chunks, events, log };

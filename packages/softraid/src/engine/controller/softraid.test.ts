@@ -4,6 +4,7 @@ import { randomFillSync } from 'node:crypto';
 import { MiB } from '@openbsd38/libutil/units.js';
 import { SoftraidController } from './softraid.js';
 import { fixture, realClock, waitFor } from './fixture.test-helper.js';
+import type { CreateRequest } from '@openbsd38/bio/controller.js';
 
 test('controller: RAID 5 create, member fails, hot spare rebuilds, data intact', async () => {
   const { controller, chunks, events } = fixture({ a: 8 * MiB, b: 8 * MiB, c: 8 * MiB, d: 8 * MiB, spare: 9 * MiB });
@@ -98,13 +99,16 @@ test('controller: a create over one used and one blank chunk says how to assembl
   await controller.shutdown();
 });
 
-test('controller: a level not implemented yet is refused before a byte is written (a refused CRYPTO create used to leave its metadata on the chunks)', async () => {
+test('controller: an encrypted level it cannot serve is refused before a byte is written (a refused CRYPTO create used to leave its metadata on the chunks)', async () => {
   const { controller, chunks } = fixture({ a: 8 * MiB, b: 8 * MiB, c: 8 * MiB, d: 8 * MiB });
-  for (const [level, names, text] of [
-    ['crypto', ['a'], 'CRYPTO is not supported yet'],
-    ['raid1c', ['a', 'b'], 'RAID 1C is not supported yet'],
-  ] as const) {
-    const refused = await controller.create({ level, chunkNames: [...names], force: false, noAutoAssemble: false });
+  const cases: { request: CreateRequest; text: string }[] = [
+    { request: { level: 'crypto', chunkNames: ['a'], force: false, noAutoAssemble: false, crypto: { passphrase: new Uint8Array([1]) } },
+      text: 'CRYPTO is not available here: this controller has no key vault' },
+    { request: { level: 'raid1c', chunkNames: ['a', 'b'], force: false, noAutoAssemble: false },
+      text: 'RAID 1C is not available here: this controller has no key vault' },
+  ];
+  for (const { request, text } of cases) {
+    const refused = await controller.create(request);
     assert.deepEqual(refused, { ok: false, messages: [{ type: 'error', text }] });
   }
   for (const chunk of chunks.values()) assert.equal(chunk.counters.writes, 0, `${chunk.name} untouched`);

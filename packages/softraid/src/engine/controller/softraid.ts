@@ -10,10 +10,13 @@ import { isOperatingError } from '@openbsd38/libutil/errors.js';
 import { MetadataError, SoftraidError } from '../errors.js';
 import { assert } from '@openbsd38/libutil/assert.js';
 import type { ChunkBackend } from '../chunk.js';
-import { levelTable } from '@openbsd38/bio/levels.js';
+import { levelTable, requestMinimumChunks, type RaidLevel } from '@openbsd38/bio/levels.js';
+import { changePassphrase, newVolumeKeys, type KeySource } from '../crypto/keying.js';
+import type { KeyVault } from '../crypto/sector-cipher.js';
+import { checkUnlockRequest, kdfHintOfChunks, openVolumeKeys, type OpenEncryption } from './encryption.js';
 import { volumeStateFromChunks } from '../state-transitions.js';
 import { readChunkMetadata, saveVolumeMetadata, wipeChunkMetadata } from '../metadata/io.js';
-import type { VolumeRecord } from '../metadata/record.js';
+import { isVolumeKind, type VolumeRecord } from '../metadata/record.js';
 import { createVolume } from '../assembly/create.js';
 import { assembleVolume } from '../assembly/assemble.js';
 import { disciplineFor } from '../disciplines/registry.js';
@@ -29,8 +32,8 @@ import { SparePool } from './spare-pool.js';
 import { formatRanges, volumeView } from './views.js';
 import type { RebuildOutcome } from '../volume/rebuild.js';
 import type {
-  BioMessage, Controller, ControllerEvent, ControllerReply, CreateRequest, InquiryView, KeptDeviceName,
-  PatrolView, RebuildRateLimits, ScrubSchedule, VolumeView,
+  BioMessage, Controller, ControllerEvent, ControllerReply, CreateRequest, InquiryView, KdfHintView, KeptDeviceName,
+  PassphraseChange, PatrolView, RebuildRateLimits, ScrubSchedule, VolumeView,
 } from '@openbsd38/bio/controller.js';
 import { replyOf } from '@openbsd38/bio/controller.js';
 
@@ -45,6 +48,8 @@ export interface SoftraidControllerOptions {
   log?: (message: BioMessage) => void;
   /** Wall-clock time (ms since the epoch) for scrub results; Date.now by default. */
   wallClockMs?: () => number;
+  /** CRYPTO and RAID 1C: the cipher and key scheme (src/crypto/ on Node); without it those levels are refused. */
+  keyVault?: KeyVault;
 }
 
 /** Volumes a controller attaches at most (softraid's SR_MAX_LD). */
@@ -84,6 +89,8 @@ export class SoftraidController implements Controller {
 
   /** Scrubs and their schedule (bioctl -t), in their own file. */
   private readonly patrol: Patrol;
+  /** Volume uuid -> the name of the key disk it was unlocked with (shown as a disk row, remembered for the next start). */
+  private readonly keyDiskNames = new Map<string, string>();
   /** Device name -> uuid of a volume not attached now whose name no other volume may take (keptDeviceNames). */
   private readonly keptNames = new Map<string, string>();
 
@@ -109,7 +116,7 @@ export class SoftraidController implements Controller {
     const record = volume.record;
     const member = record.chunks[chunkIndex]?.name ?? `chunk ${chunkIndex}`;
     let where = '';
-    if (outcome.failedRange !== null && record.kind !== 'hotspare') {
+    if (outcome.failedRange !== null && isVolumeKind(record.kind)) {
       const geometry = { level: record.kind, chunkCount: record.chunkCount, stripSizeBytes: record.stripSizeBytes, layout: record.layout,
         chunkDataSizeBytes: record.chunkDataSizeBytes, chunkUsableSizesBytes: record.chunks.map((chunk) => chunk.usableSizeBytes) };
       const ranges = volumeRangesOnChunk(geometry, chunkIndex, outcome.failedRange.offsetBytes, outcome.failedRange.lengthBytes);
@@ -149,13 +156,16 @@ export class SoftraidController implements Controller {
 
   create(request: CreateRequest): Promise<ControllerReply<VolumeView>> {
     return this.exclusive(async (messages) => {
-      const info = levelTable[request.level];
-      // A level without a discipline yet is refused before any chunk is opened: nothing may be written for it.
-      disciplineFor(request.level);
-      if (request.chunkNames.length < info.minimumChunks) throw new SoftraidError('not enough disks');
+      checkUnlockRequest(request.level, request.crypto, this.options.keyVault);
+      if (request.chunkNames.length < requestMinimumChunks(request.level)) throw new SoftraidError('not enough disks');
       const chunks = await this.openAll(request.chunkNames);
+      let keyDisk: ChunkBackend | null = null;
       let released: [string, string][] = [];
       try {
+        if (request.crypto?.keyDisk !== undefined) keyDisk = await this.options.openChunk(request.crypto.keyDisk);
+        const source: KeySource | null = request.crypto?.passphrase !== undefined
+          ? { kind: 'passphrase', passphrase: request.crypto.passphrase, ...(request.crypto.kdfRounds === undefined ? {} : { kdfRounds: request.crypto.kdfRounds }) }
+          : keyDisk !== null ? { kind: 'keydisk', keyDisk } : null;
         // A chunk this controller already holds: say what holds it (-C force would not help).
         for (const chunk of chunks) {
           const spare = this.hotSpares.byIdentity(chunk.identity);
@@ -177,7 +187,7 @@ export class SoftraidController implements Controller {
         released = request.force ? [...this.keptNames].filter(([, uuid]) => replacedUuids.has(uuid)) : [];
         for (const [name] of released) this.keptNames.delete(name);
         const volume = existing.some(Boolean) && !request.force
-          ? await this.assemble(chunks, messages, request.level, { noAutoAssemble: request.noAutoAssemble }).catch((error: unknown) => {
+          ? await this.assemble(chunks, messages, request.level, { noAutoAssemble: request.noAutoAssemble, keySource: source }).catch((error: unknown) => {
             // Some chunks blank, some not: say what the two ways forward are.
             if (error instanceof SoftraidError && !existing.every(Boolean)) {
               const used = chunks.filter((_chunk, index) => existing[index]).map((chunk) => chunk.name);
@@ -186,12 +196,16 @@ export class SoftraidController implements Controller {
             }
             throw error;
           })
-          : await this.createNew(chunks, request, messages);
+          : await this.createNew(chunks, request, messages, source, keyDisk);
+        if (keyDisk !== null) this.keyDiskNames.set(volume.record.uuid, keyDisk.name);
         return this.view(volume, this.sortedVolumes().indexOf(volume));
       } catch (error) {
         for (const [name, uuid] of released) this.keptNames.set(name, uuid);
         await closeAll(chunks.filter((chunk) => !this.owns(chunk)));
         throw error;
+      } finally {
+        // The key disk gave its mask key; it is not held (softraid closes it too).
+        if (keyDisk !== null && !this.owns(keyDisk)) await keyDisk.close();
       }
     });
   }
@@ -200,6 +214,7 @@ export class SoftraidController implements Controller {
     return this.exclusive(async (messages) => {
       const attached: Volume[] = [];
       const groups = new Map<string, ChunkBackend[]>();
+      const keyDisks = new Map<string, ChunkBackend>();
       for (const name of chunkNames) {
         let chunk: ChunkBackend;
         try {
@@ -230,20 +245,29 @@ export class SoftraidController implements Controller {
           this.hotSpares.add({ chunk, record: found.record });
           continue;
         }
+        if (found.record.kind === 'keydisk') {
+          if (keyDisks.has(found.record.uuid)) await chunk.close();
+          else keyDisks.set(found.record.uuid, chunk);
+          continue;
+        }
         const group = groups.get(found.record.uuid) ?? [];
         group.push(chunk);
         groups.set(found.record.uuid, group);
       }
-      for (const chunks of groups.values()) {
+      for (const [uuid, chunks] of groups) {
+        // Key disk volumes assemble when their key disk is here; passphrase volumes never by themselves.
+        const keyDisk = keyDisks.get(uuid);
         try {
-          const volume = await this.assemble(chunks, messages, undefined, { skipNoAuto: true });
+          const volume = await this.assemble(chunks, messages, undefined, { skipNoAuto: true, keySource: keyDisk === undefined ? null : { kind: 'keydisk', keyDisk } });
           if (volume) attached.push(volume);
+          if (keyDisk !== undefined) this.keyDiskNames.set(uuid, keyDisk.name);
         } catch (error) {
           if (!(error instanceof SoftraidError)) throw error;
           messages.push({ type: 'warning', text: error.message });
           await closeAll(chunks);
         }
       }
+      await closeAll([...keyDisks.values()]);
       this.scheduleSparing();
       const sorted = this.sortedVolumes();
       return attached.map((volume) => this.view(volume, sorted.indexOf(volume)));
@@ -429,36 +453,60 @@ export class SoftraidController implements Controller {
 
   // ---- creating and assembling ----
 
-  private async createNew(chunks: ChunkBackend[], request: CreateRequest, messages: BioMessage[]): Promise<Volume> {
+  private async createNew(chunks: ChunkBackend[], request: CreateRequest, messages: BioMessage[], source: KeySource | null,
+    keyDisk: ChunkBackend | null): Promise<Volume> {
+    const vault = this.options.keyVault;
     const created = await createVolume({
       level: request.level,
       layout: request.layout,
       stripSizeBytes: request.stripSizeBytes,
       chunks,
       deviceName: this.freeDeviceName(),
-      noAutoAssemble: request.noAutoAssemble,
+      // A passphrase volume never assembles by itself (softraid refuses it otherwise): its passphrase is not stored.
+      noAutoAssemble: request.noAutoAssemble || source?.kind === 'passphrase',
       force: request.force,
       chunksInUse: (identity) => this.isInUse(identity),
       random: this.options.random,
+      ...(source === null || vault === undefined ? {} : { newKeys: (uuid: string) => newVolumeKeys(vault, uuid, source) }),
+      ...(keyDisk === null ? {} : { keyDisk }),
     });
     messages.push(...created.messages);
-    return this.attach(created.record, created.members, messages);
+    return this.attach(created.record, created.members, messages, false, created.encryption);
   }
 
   private async assemble(chunks: ChunkBackend[], messages: BioMessage[], level?: CreateRequest['level'],
-    options: { skipNoAuto?: boolean; noAutoAssemble?: boolean } = {}): Promise<Volume> {
+    options: { skipNoAuto?: boolean; noAutoAssemble?: boolean; keySource?: KeySource | null } = {}): Promise<Volume> {
     const assembled = await assembleVolume(chunks, { chunksInUse: (identity) => this.isInUse(identity) });
     const record = assembled.record;
     if (level !== undefined && record.kind !== level) {
-      const recorded = record.kind === 'hotspare' ? 'a hot spare' : levelTable[record.kind].displayName;
+      const recorded = record.kind === 'hotspare' ? 'a hot spare' : record.kind === 'keydisk' ? 'a key disk' : levelTable[record.kind].displayName;
       throw new SoftraidError(`volume level mismatch: the chunks hold ${recorded}, not ${levelTable[level].displayName}`);
     }
-    if (options.skipNoAuto && record.noAutoAssemble) {
+    const encrypted = isVolumeKind(record.kind) && disciplineFor(record.kind).capabilities.encrypted;
+    // An encrypted volume with nothing to unlock it says what it needs (openVolumeKeys) rather than "noauto".
+    if (options.skipNoAuto && record.noAutoAssemble && !(encrypted && (options.keySource ?? null) === null)) {
       throw new SoftraidError(`${record.deviceName} is marked noauto, not assembled`);
     }
     if ([...this.volumes.values()].some((volume) => volume.record.uuid === record.uuid)) {
       throw new SoftraidError(`volume ${record.uuid} is already assembled`);
     }
+    // Encrypted levels: the keys open first (a wrong passphrase writes nothing, not even a roaming name).
+    let encryption: OpenEncryption | null = null;
+    if (encrypted) {
+      const vault = this.options.keyVault;
+      if (vault === undefined) throw new SoftraidError(`${levelTable[record.kind as RaidLevel].displayName} is not available here: this controller has no key vault`);
+      encryption = await openVolumeKeys(vault, record, assembled.members, options.keySource ?? null, messages);
+    }
+    try {
+      return await this.attachAssembled(record, chunks, assembled, messages, options, encryption);
+    } catch (error) {
+      if (encryption !== null && !this.volumes.has(record.deviceName)) encryption.cipher.destroy();
+      throw error;
+    }
+  }
+
+  private async attachAssembled(record: VolumeRecord, chunks: ChunkBackend[], assembled: { members: (ChunkBackend | null)[]; messages: BioMessage[] },
+    messages: BioMessage[], options: { noAutoAssemble?: boolean }, encryption: OpenEncryption | null): Promise<Volume> {
     messages.push(...assembled.messages);
     // Stale members are left out of the volume: release them (they may become rebuild targets).
     await closeAll(chunks.filter((chunk) => !assembled.members.includes(chunk)));
@@ -477,11 +525,13 @@ export class SoftraidController implements Controller {
       record.noAutoAssemble = noAutoAssemble;
       messages.push({ type: 'info', text: noAutoAssemble ? `${record.deviceName} marked noauto` : `${record.deviceName} no longer noauto: it is assembled at start again` });
     }
-    return this.attach(record, assembled.members, messages, changed);
+    return this.attach(record, assembled.members, messages, changed, encryption);
   }
 
-  private async attach(record: VolumeRecord, members: (ChunkBackend | null)[], messages: BioMessage[], recordChanged = false): Promise<Volume> {
-    assert(record.kind !== 'hotspare', 'attach: not a volume');
+  private async attach(record: VolumeRecord, members: (ChunkBackend | null)[], messages: BioMessage[], recordChanged = false,
+    encryption: OpenEncryption | null = null): Promise<Volume> {
+    assert(isVolumeKind(record.kind), 'attach: not a volume');
+    const level = record.kind;
     assert(!this.volumes.has(record.deviceName), `attach: ${record.deviceName} taken`);
     if (this.volumes.size >= volumeCountMax) throw new SoftraidError(`too many volumes: at most ${volumeCountMax}`);
     const deviceName = record.deviceName;
@@ -489,8 +539,10 @@ export class SoftraidController implements Controller {
       saveMetadata: saveVolumeMetadata,
       onEvent: (event) => this.volumeEvent(event),
       clock: this.options.clock,
+      ...(encryption === null ? {} : { encryption }),
     }, this.options.volumeLimits);
     if (volume.state === 'Offline') {
+      encryption?.cipher.destroy();
       throw new SoftraidError(`${deviceName} is offline, will not be brought online`);
     }
     this.volumes.set(deviceName, volume);
@@ -499,7 +551,7 @@ export class SoftraidController implements Controller {
     record.dirty = true;
     if (recordChanged) volume.members.touch();
     await volume.members.persist();
-    messages.push({ type: 'info', text: `${levelTable[record.kind].displayName} volume attached as ${deviceName}` });
+    messages.push({ type: 'info', text: `${levelTable[level].displayName} volume attached as ${deviceName}` });
     this.emit({ name: 'NewArray', device: deviceName });
     if (volume.state === 'Degraded') this.emit({ name: 'DegradedArray', device: deviceName });
     const resumed = volume.resumeRebuild();
@@ -665,7 +717,35 @@ export class SoftraidController implements Controller {
   }
 
   private view(volume: Volume, volumeIndex: number): VolumeView {
-    return volumeView(volume.info(), volumeIndex, this.patrol.lastScrub(volume.record.uuid));
+    const view = volumeView(volume.info(), volumeIndex, this.patrol.lastScrub(volume.record.uuid));
+    const keyDisk = this.keyDiskNames.get(volume.record.uuid);
+    return keyDisk === undefined ? view : { ...view, keyDisk: { name: keyDisk } };
+  }
+
+  // ---- CRYPTO and RAID 1C (encryption.ts) ----
+
+  kdfHint(chunkNames: string[]): Promise<ControllerReply<KdfHintView>> {
+    return this.exclusive(async () => {
+      const chunks = await this.openAll(chunkNames);
+      try {
+        return await kdfHintOfChunks(chunks);
+      } finally {
+        await closeAll(chunks.filter((chunk) => !this.owns(chunk)));
+      }
+    });
+  }
+
+  changePassphrase(deviceName: string, change: PassphraseChange): Promise<ControllerReply> {
+    return this.exclusive(async (messages) => {
+      const volume = this.volumeNamed(deviceName);
+      const vault = this.options.keyVault;
+      const current = volume.keyArea;
+      if (vault === undefined || current === null) throw new SoftraidError(`${deviceName} is not an encrypted volume`);
+      const next = await changePassphrase(vault, current, change.oldPassphrase, change.newPassphrase, change.kdfRounds);
+      await volume.replaceKeyArea(next);
+      messages.push({ type: 'info', text: `${deviceName}: passphrase changed` });
+      return undefined;
+    });
   }
 
   private emit(event: ControllerEvent): void {

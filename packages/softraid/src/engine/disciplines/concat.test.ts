@@ -1,8 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { concatMap } from './concat.js';
-import { disciplineFor } from './registry.js';
-import { SoftraidError } from '../errors.js';
 
 // Chunks of 102400, 51200 and 204800 bytes laid end to end: chunk 1 starts at
 // volume byte 102400, chunk 2 at 153600.
@@ -20,12 +18,4 @@ test('CONCAT: split at chunk ends', () => {
     { chunkIndex: 1, chunkOffsetBytes: 0, lengthBytes: 51200, volumeOffsetBytes: 102400 },
     { chunkIndex: 2, chunkOffsetBytes: 0, lengthBytes: 400, volumeOffsetBytes: 153600 },
   ]);
-});
-
-test('registry: levels without a discipline are refused clearly', () => {
-  assert.throws(() => disciplineFor('crypto'), (error: unknown) => error instanceof SoftraidError && /CRYPTO is not supported yet/.test(error.message));
-  assert.throws(() => disciplineFor('raid1c'), (error: unknown) => error instanceof SoftraidError && /RAID 1C is not supported yet/.test(error.message));
-  assert.equal(disciplineFor('raid6').level, 'raid6');
-  assert.equal(disciplineFor('concat').level, 'concat');
-  assert.equal(disciplineFor('raid5').capabilities.redundant, true);
 });

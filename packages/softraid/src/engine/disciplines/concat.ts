@@ -35,7 +35,7 @@ export function concatMap(offsetBytes: number, lengthBytes: number, chunkSizesBy
 
 export const concat: Discipline = {
   level: 'concat',
-  capabilities: { redundant: false, rebuild: false, nonCoerced: true },
+  capabilities: { redundant: false, rebuild: false, nonCoerced: true, encrypted: false },
   validate(geometry: Geometry): void {
     assert(geometry.level === 'concat', 'concat: wrong level');
     assert(geometry.chunkCount >= 1 && geometry.chunkCount <= levelTable.concat.maximumChunks, 'concat: chunk count out of range');

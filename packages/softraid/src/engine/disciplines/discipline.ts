@@ -125,6 +125,12 @@ export interface DisciplineCapabilities {
   rebuild: boolean;
   /** Each chunk contributes its own size (SR_CAP_NON_COERCED). */
   nonCoerced: boolean;
+  /**
+   * The volume's sectors are stored encrypted (CRYPTO, RAID 1C): the core
+   * encrypts writes before the discipline and decrypts reads after it, so
+   * the discipline, rebuild, resync and scrub move ciphertext only.
+   */
+  encrypted: boolean;
 }
 
 export interface Discipline {

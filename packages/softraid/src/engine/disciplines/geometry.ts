@@ -2,11 +2,11 @@
 import { assert } from '@openbsd38/libutil/assert.js';
 import { isPowerOfTwo } from '@openbsd38/libutil/units.js';
 import { levelTable, stripSizeBytesMax, stripSizeBytesMin } from '@openbsd38/bio/levels.js';
-import type { VolumeRecord } from '../metadata/record.js';
+import { isVolumeKind, type VolumeRecord } from '../metadata/record.js';
 import type { Geometry } from './discipline.js';
 
 export function geometryFromRecord(record: VolumeRecord): Geometry {
-  assert(record.kind !== 'hotspare', 'a hot spare record describes no volume');
+  assert(isVolumeKind(record.kind), 'a hot spare or key disk record describes no volume');
   assert(record.chunks.length === record.chunkCount, 'record: chunk list length differs from chunkCount');
   record.chunks.forEach((chunk, index) => assert(chunk.index === index, `record: chunk ${index} carries index ${chunk.index}`));
   return {

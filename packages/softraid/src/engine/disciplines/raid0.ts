@@ -43,7 +43,7 @@ export function raid0Map(offsetBytes: number, lengthBytes: number, geometry: Str
 
 export const raid0: Discipline = {
   level: 'raid0',
-  capabilities: { redundant: false, rebuild: false, nonCoerced: false },
+  capabilities: { redundant: false, rebuild: false, nonCoerced: false, encrypted: false },
   validate(geometry: Geometry): void {
     assert(geometry.level === 'raid0', 'raid0: wrong level');
     assertStriped(geometry, 2);

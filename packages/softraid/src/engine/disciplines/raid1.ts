@@ -25,7 +25,7 @@ export function raid1ReadChunk(io: Pick<ChunkIo, 'chunkCount' | 'isReadable' | '
 
 export const raid1: Discipline = {
   level: 'raid1',
-  capabilities: { redundant: true, rebuild: true, nonCoerced: false },
+  capabilities: { redundant: true, rebuild: true, nonCoerced: false, encrypted: false },
   validate(geometry: Geometry): void {
     assert(geometry.level === 'raid1', 'raid1: wrong level');
     assert(geometry.chunkCount >= 2 && geometry.chunkCount <= levelTable.raid1.maximumChunks, 'raid1: chunk count out of range');

@@ -117,7 +117,7 @@ function assertOthersReadable(io: ChunkIo, missingChunkIndex: number, what: stri
 
 export const raid5: Discipline = {
   level: 'raid5',
-  capabilities: { redundant: true, rebuild: true, nonCoerced: false },
+  capabilities: { redundant: true, rebuild: true, nonCoerced: false, encrypted: false },
   validate(geometry: Geometry): void {
     assert(geometry.level === 'raid5', 'raid5: wrong level');
     assert(geometry.layout === 'left-asymmetric' || geometry.layout === 'left-symmetric', `raid5: bad layout ${geometry.layout}`);

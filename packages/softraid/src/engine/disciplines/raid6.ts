@@ -62,7 +62,7 @@ async function readRows(io: ChunkIo, g: Geometry, spans: readonly RowSpan[], ski
 
 export const raid6: Discipline = {
   level: 'raid6',
-  capabilities: { redundant: true, rebuild: true, nonCoerced: false },
+  capabilities: { redundant: true, rebuild: true, nonCoerced: false, encrypted: false },
   validate(geometry: Geometry): void {
     assert(geometry.level === 'raid6', 'raid6: wrong level');
     assert(geometry.layout === 'left-symmetric', `raid6: bad layout ${geometry.layout}`);

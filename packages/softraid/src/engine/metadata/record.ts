@@ -6,8 +6,18 @@ import type { ChunkState } from '@openbsd38/bio/states.js';
 import type { RaidLevel, Raid5Layout } from '@openbsd38/bio/levels.js';
 import type { Region, ReservedRegionName } from './layout.js';
 
-/** What the record describes: a volume's member, or a chunk of the global hot-spare pool. */
-export type RecordKind = RaidLevel | 'hotspare';
+/**
+ * What the record describes: a volume's member, a chunk of the global
+ * hot-spare pool, or a key disk (softraid's SR_KEYDISK: a one-chunk
+ * pseudo-volume holding the mask key of the CRYPTO or RAID 1C volume whose
+ * UUID it carries).
+ */
+export type RecordKind = RaidLevel | 'hotspare' | 'keydisk';
+
+/** Whether the record describes a volume's member (not a hot spare or a key disk). */
+export function isVolumeKind(kind: RecordKind): kind is RaidLevel {
+  return kind !== 'hotspare' && kind !== 'keydisk';
+}
 
 export interface ChunkRecord {
   /** Position of the chunk in the volume, 0-based (softraid's chunk id). */

@@ -2,7 +2,7 @@
 // (smallest) size, the volume size per level, and the "blocks wasted" warning.
 import { divFloor } from '@openbsd38/libutil/units.js';
 import { levelTable, type RaidLevel } from '@openbsd38/bio/levels.js';
-import type { RecordKind } from './record.js';
+import { isVolumeKind, type RecordKind } from './record.js';
 import { blockBytes, usableSizeBytesMin } from './layout.js';
 
 /** Bytes of a chunk after the metadata area, in whole 512-byte blocks (softraid's scm_size). */
@@ -13,7 +13,7 @@ export function usableSizeBytesOf(chunkSizeBytes: number, dataOffsetBytes: numbe
 
 /** The smallest usable size a chunk may have for this level and strip size. */
 export function usableSizeBytesMinFor(level: RecordKind, stripSizeBytes: number): number {
-  const striped = level !== 'hotspare' && levelTable[level].striped;
+  const striped = isVolumeKind(level) && levelTable[level].striped;
   return striped ? Math.max(usableSizeBytesMin, stripSizeBytes) : usableSizeBytesMin;
 }
 
@@ -36,7 +36,8 @@ export interface VolumeGeometryInput {
 /**
  * Volume size: RAID 0 floor(coerced, strip) * n, RAID 1 / 1C / CRYPTO
  * coerced, RAID 5 floor(coerced, strip) * (n-1), RAID 6 * (n-2), CONCAT the
- * sum of each chunk's own usable size; a hot spare offers its usable size.
+ * sum of each chunk's own usable size; a hot spare offers its usable size
+ * (a key disk records its own, and holds no volume data).
  */
 export function volumeSizeBytesFor(input: VolumeGeometryInput): number {
   const stripsPerChunk = (): number => divFloor(input.chunkDataSizeBytes, input.stripSizeBytes);
@@ -44,7 +45,7 @@ export function volumeSizeBytesFor(input: VolumeGeometryInput): number {
     case 'raid0': return stripsPerChunk() * input.stripSizeBytes * input.chunkCount;
     case 'raid5': return stripsPerChunk() * input.stripSizeBytes * (input.chunkCount - 1);
     case 'raid6': return stripsPerChunk() * input.stripSizeBytes * (input.chunkCount - 2);
-    case 'raid1': case 'raid1c': case 'crypto': case 'hotspare': return input.chunkDataSizeBytes;
+    case 'raid1': case 'raid1c': case 'crypto': case 'hotspare': case 'keydisk': return input.chunkDataSizeBytes;
     case 'concat': return input.usableSizesBytes.reduce((sum, size) => sum + size, 0);
   }
 }

@@ -35,22 +35,23 @@ export function deviceNameProblem(deviceName: string): string | undefined {
 export function recordProblem(record: VolumeRecord, chunkIndex: number): string | undefined {
   if (record.formatVersion !== formatVersionCurrent) return `format version ${record.formatVersion} is not ${formatVersionCurrent}`;
   if (!isUuid(record.uuid) || record.uuid === nilUuid) return `volume uuid ${record.uuid} is not valid`;
-  const hotSpare = record.kind === 'hotspare';
-  const info = record.kind === 'hotspare' ? undefined : levelTable[record.kind] as (typeof levelTable)[keyof typeof levelTable] | undefined;
-  if (!hotSpare && info === undefined) return `unknown level ${String(record.kind)}`;
+  // A pseudo-volume of one chunk: a hot spare, or a key disk (its chunk Online, as softraid's).
+  const pseudo = record.kind === 'hotspare' ? 'a hot spare' : record.kind === 'keydisk' ? 'a key disk' : null;
+  const info = pseudo !== null ? undefined : levelTable[record.kind as RaidLevel] as (typeof levelTable)[keyof typeof levelTable] | undefined;
+  if (pseudo === null && info === undefined) return `unknown level ${String(record.kind)}`;
 
   const n = record.chunkCount;
   if (!isCount(n) || n < 1 || n > chunkCountMax) return `chunk count ${n} is out of range`;
-  if (hotSpare && n !== 1) return `a hot spare has ${n} chunks, expected 1`;
+  if (pseudo !== null && n !== 1) return `${pseudo} has ${n} chunks, expected 1`;
   if (info && (n < info.minimumChunks || n > info.maximumChunks)) {
     return `${info.displayName} with ${n} chunks: needs ${info.minimumChunks} to ${info.maximumChunks}`;
   }
   if (record.chunks.length !== n) return `${record.chunks.length} chunk entries for ${n} chunks`;
   if (!isCount(chunkIndex) || chunkIndex >= n) return `chunk index ${chunkIndex} is out of range for ${n} chunks`;
 
-  const layouts = hotSpare ? [] : levelLayouts[record.kind as RaidLevel];
+  const layouts = pseudo !== null ? [] : levelLayouts[record.kind as RaidLevel];
   if (layouts.length > 0 ? !layouts.includes(record.layout as never) : record.layout !== null) {
-    return `layout ${String(record.layout)} does not fit ${hotSpare ? 'a hot spare' : info!.displayName}`;
+    return `layout ${String(record.layout)} does not fit ${pseudo ?? info!.displayName}`;
   }
   const striped = info?.striped ?? false;
   if (striped) {
@@ -80,8 +81,9 @@ export function recordProblem(record: VolumeRecord, chunkIndex: number): string 
   for (let i = 0; i < n; i++) {
     const chunk = record.chunks[i]!;
     if (chunk.index !== i) return `chunk entry ${i} claims index ${chunk.index}`;
-    if (hotSpare ? chunk.state !== ChunkState.HotSpare : !memberStates.includes(chunk.state)) {
-      return `chunk ${i} state ${chunk.state} is not valid for ${hotSpare ? 'a hot spare' : 'a volume member'}`;
+    const allowed = record.kind === 'hotspare' ? [ChunkState.HotSpare] : record.kind === 'keydisk' ? [ChunkState.Online] : memberStates;
+    if (!allowed.includes(chunk.state)) {
+      return `chunk ${i} state ${chunk.state} is not valid for ${pseudo ?? 'a volume member'}`;
     }
     const usable = chunk.usableSizeBytes;
     if (!isCount(usable) || usable % blockBytes !== 0 || usable < usableSizeBytesMin || usable > sizeBytesMax - dataOffsetBytes) {
@@ -109,8 +111,8 @@ export function recordProblem(record: VolumeRecord, chunkIndex: number): string 
   if (!isCount(record.rebuildCheckpointBytes) || record.rebuildCheckpointBytes > coerced) {
     return `rebuild checkpoint ${record.rebuildCheckpointBytes} is beyond the chunk data size ${coerced}`;
   }
-  if (hotSpare) {
-    if (record.deviceName !== '') return 'a hot spare has a device name';
+  if (pseudo !== null) {
+    if (record.deviceName !== '') return `${pseudo} has a device name`;
   } else {
     const problem = deviceNameProblem(record.deviceName);
     if (problem !== undefined) return problem;

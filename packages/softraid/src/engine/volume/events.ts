@@ -3,6 +3,8 @@
 // dependencies.
 import type { ChunkBackend } from '../chunk.js';
 import type { VolumeRecord } from '../metadata/record.js';
+import type { SectorCipher } from '../crypto/sector-cipher.js';
+import type { VolumeKeyArea } from '../metadata/key-area.js';
 
 export type VolumeEventName =
   | 'Fail' | 'FailSpare' | 'DegradedArray' | 'DeviceDisappeared' | 'SpareActive'
@@ -36,4 +38,10 @@ export interface VolumeDeps {
   saveMetadata: SaveMetadata;
   onEvent: (event: VolumeEvent) => void;
   clock: Clock;
+  /**
+   * Encrypted levels (CRYPTO, RAID 1C): the open data keys (the volume
+   * destroys the cipher at close) and the key area every member holds (a
+   * rebuild target gets it before it takes its slot). Absent for the others.
+   */
+  encryption?: { cipher: SectorCipher; keyArea: VolumeKeyArea };
 }

@@ -8,6 +8,7 @@ import type { VolumeLimits } from './limits.js';
 import type { MemberSet } from './member-set.js';
 import type { PartialParityLog } from './partial-parity-log.js';
 import type { RangeLock } from './stripe-lock.js';
+import type { VolumeKeyArea } from '../metadata/key-area.js';
 
 export interface VolumeInternals {
   readonly members: MemberSet;
@@ -33,6 +34,8 @@ export interface VolumeInternals {
   markDirty(): Promise<void>;
   /** The smallest member that can take a chunk's place. */
   replacementBytesMin(chunkIndex: number): number;
+  /** Encrypted levels: the key area every member holds; null for other levels. */
+  keyArea(): VolumeKeyArea | null;
 }
 
 /** A part of a volume: what it shares of it, and the members, geometry and discipline at hand. */

@@ -3,13 +3,13 @@
 // metadata saves, serialized and retried as sr_meta_save does.
 import { assert } from '@openbsd38/libutil/assert.js';
 import { ChunkIoError, VolumeIoError } from '../errors.js';
-import { levelTable } from '@openbsd38/bio/levels.js';
+import { levelTable, type RaidLevel } from '@openbsd38/bio/levels.js';
 import type { ChunkState, VolumeState } from '@openbsd38/bio/states.js';
 import { assertChunkTransition, assertVolumeTransition, volumeStateFromChunks } from '../state-transitions.js';
 import { ChunkRetry } from '../disciplines/sub-io.js';
 import { chunkIoVectorsMax, type ChunkBackend } from '../chunk.js';
 import type { ChunkIo } from '../disciplines/discipline.js';
-import type { VolumeRecord } from '../metadata/record.js';
+import { isVolumeKind, type VolumeRecord } from '../metadata/record.js';
 import type { VolumeDeps, VolumeEvent } from './events.js';
 
 export class MemberSet implements ChunkIo {
@@ -40,14 +40,14 @@ export class MemberSet implements ChunkIo {
     readonly redundant: boolean,
     private readonly deps: Pick<VolumeDeps, 'saveMetadata' | 'onEvent'>,
   ) {
-    assert(record.kind !== 'hotspare', 'MemberSet: hot spare record');
+    assert(isVolumeKind(record.kind), 'MemberSet: not a volume record');
     this.chunkCount = record.chunkCount;
     this.writesCompleted = new Array<number>(record.chunkCount).fill(0);
     this.lastWriteByBucket = Array.from({ length: record.chunkCount }, () => new Float64Array(writeBucketsPerChunk));
     this.bucketBytes = Math.max(record.stripSizeBytes, 4096);
     this.writesFlushed = new Array<number>(record.chunkCount).fill(0);
     assert(members.length === this.chunkCount, `volume ${record.deviceName}: ${members.length} members for ${this.chunkCount} chunks`);
-    this.toleratedMissing = levelTable[record.kind].toleratedMissing(this.chunkCount);
+    this.toleratedMissing = levelTable[record.kind as RaidLevel].toleratedMissing(this.chunkCount);
     // A missing member is Offline whatever its record says (assembly normally marked it already).
     record.chunks.forEach((chunk, index) => {
       if (members[index] === null && chunk.state !== 'Offline') {

@@ -8,7 +8,7 @@
 // features it runs with (features.ts); the passes in the background share
 // one shape (background-job.ts).
 import { assert } from '@openbsd38/libutil/assert.js';
-import { SoftraidError, VolumeIoError } from '../errors.js';
+import { ChunkIoError, SoftraidError, VolumeIoError } from '../errors.js';
 import { alignDown, alignUp, divFloor } from '@openbsd38/libutil/units.js';
 import { levelTable, type Raid5Layout, type RaidLevel } from '@openbsd38/bio/levels.js';
 import { disciplineFor } from '../disciplines/registry.js';
@@ -33,9 +33,12 @@ import type { ScrubProgress, ScrubResult } from './scrub.js';
 import type { BlockDevice, WriteOptions, WriteZeroesOptions } from '@openbsd38/bio/block-device.js';
 import type { ChunkBackend } from '../chunk.js';
 import type { ByteRange, Discipline, Geometry, PartialParityEntry } from '../disciplines/discipline.js';
-import type { VolumeRecord } from '../metadata/record.js';
+import { isVolumeKind, type VolumeRecord } from '../metadata/record.js';
 import type { ChunkState, VolumeState } from '@openbsd38/bio/states.js';
 import type { Clock, VolumeDeps } from './events.js';
+import { cipherSectorBytes, type SectorCipher } from '../crypto/sector-cipher.js';
+import { writeKeyArea, type VolumeKeyArea } from '../metadata/key-area.js';
+import { reservedRegionsDefault } from '../metadata/layout.js';
 
 export interface ChunkInfo {
   chunkIndex: number;
@@ -102,13 +105,21 @@ export class Volume implements BlockDevice {
   private lastWriteEndBytes = -1;
   /** Submitters in the middle of handing over requests (BlockDevice.plug). */
   private plugged = 0;
+  /** CRYPTO, RAID 1C: the open data keys. Requests are encrypted here, above the discipline; null for other levels. */
+  private cipher: SectorCipher | null;
+  /** Encrypted levels: the key area on every member (masked keys: no secret). */
+  private currentKeyArea: VolumeKeyArea | null;
 
   constructor(record: VolumeRecord, members: (ChunkBackend | null)[], private readonly deps: VolumeDeps, limits: Partial<VolumeLimits> = {}) {
     this.limits = { ...volumeLimitsDefault, ...limits };
-    assert(record.kind !== 'hotspare', 'Volume: a hot spare is not a volume');
+    assert(isVolumeKind(record.kind), 'Volume: a hot spare or key disk is not a volume');
     this.discipline = disciplineFor(record.kind);
     this.geometry = geometryFromRecord(record);
     this.discipline.validate(this.geometry);
+    assert(this.discipline.capabilities.encrypted === (deps.encryption !== undefined),
+      `volume ${record.deviceName}: ${deps.encryption === undefined ? 'an encrypted level without keys' : 'keys for a level that is not encrypted'}`);
+    this.cipher = deps.encryption?.cipher ?? null;
+    this.currentKeyArea = deps.encryption?.keyArea ?? null;
     const capacityBytes = this.discipline.volumeSizeBytes(this.geometry);
     assert(record.volumeSizeBytes > 0 && record.volumeSizeBytes <= capacityBytes,
       `volume ${record.deviceName}: recorded size ${record.volumeSizeBytes} exceeds the ${capacityBytes} bytes the chunks hold`);
@@ -154,6 +165,7 @@ export class Volume implements BlockDevice {
       isClosing: () => this.closing,
       markDirty: () => this.markDirty(),
       replacementBytesMin: (chunkIndex) => this.replacementBytesMin(chunkIndex),
+      keyArea: () => this.currentKeyArea,
     };
     this.recoveryPart = new CrashRecovery(internals);
     this.rebuilding = new Rebuilding(internals, this.recoveryPart);
@@ -196,6 +208,7 @@ export class Volume implements BlockDevice {
       await this.recoveryPart.ready();
       await this.recoveryPart.resyncPendingUnderLock(offsetBytes, into.length);
       await this.withRetry(() => this.discipline.read(this.members, this.geometry, offsetBytes, into));
+      this.cipher?.decryptSectors(offsetBytes / cipherSectorBytes, into, into);
     }));
   }
 
@@ -336,6 +349,38 @@ export class Volume implements BlockDevice {
     return this.record.dataOffsetBytes + this.discipline.chunkUsedBytes(this.geometry, chunkIndex);
   }
 
+  /** Encrypted levels: the key area the members hold; null for other levels. */
+  get keyArea(): VolumeKeyArea | null {
+    return this.currentKeyArea;
+  }
+
+  /**
+   * bioctl -P: writes a new key area (the same data keys masked anew) to
+   * every member present and not Offline, each slot by slot (key-area.ts).
+   * A member whose write fails goes Offline, as for a failed metadata save.
+   */
+  async replaceKeyArea(area: VolumeKeyArea): Promise<void> {
+    this.checkOpen();
+    assert(this.currentKeyArea !== null && area.uuid === this.record.uuid && area.generation > this.currentKeyArea.generation,
+      'replaceKeyArea: not the next key area of this volume');
+    const region = (this.record.reservedRegions ?? reservedRegionsDefault).crypto;
+    const targets = this.record.chunks.flatMap((chunk, index) => {
+      const member = this.members.member(index);
+      return member !== null && chunk.state !== 'Offline' ? [{ member, index }] : [];
+    });
+    const results = await Promise.allSettled(targets.map(({ member }) => writeKeyArea(member, region, area)));
+    this.currentKeyArea = area;
+    results.forEach((result, i) => {
+      if (result.status === 'fulfilled') return;
+      if (!(result.reason instanceof ChunkIoError)) throw result.reason;
+      this.members.setChunkState(targets[i]!.index, 'Offline', `key area write failed: ${result.reason.errno}`);
+    });
+    await this.members.persist();
+    if (results.every((result) => result.status === 'rejected')) {
+      throw new SoftraidError(`${this.record.deviceName}: the new key area reached no member`);
+    }
+  }
+
   /** bioctl -O: takes a chunk offline and saves the metadata. */
   async setChunkOffline(chunkIndex: number): Promise<void> {
     this.checkOpen();
@@ -352,7 +397,14 @@ export class Volume implements BlockDevice {
    * write, which logs partial parity between its reads and its writes (RAID
    * 5, in pieces that bound the log space one write takes).
    */
-  private async writeRange(offsetBytes: number, data: Uint8Array): Promise<void> {
+  private async writeRange(offsetBytes: number, plain: Uint8Array): Promise<void> {
+    // Encrypted levels: the discipline (and every mirror) gets ciphertext, encrypted once,
+    // into a buffer of its own (the caller's data and the shared zeroes stay as they are).
+    let data = plain;
+    if (this.cipher !== null) {
+      data = new Uint8Array(plain.length);
+      this.cipher.encryptSectors(offsetBytes / cipherSectorBytes, plain, data);
+    }
     await this.recoveryPart.resyncPendingUnderLock(offsetBytes, data.length);
     const bitmap = this.recoveryPart.bitmap;
     let bits: BitRange | null = null;
@@ -446,6 +498,8 @@ export class Volume implements BlockDevice {
       if (!(error instanceof VolumeIoError && this.state === 'Offline')) throw error;
     }
     this.dirtyOnDisk = this.record.dirty;
+    this.cipher?.destroy();
+    this.cipher = null;
     if (failure !== null) throw failure;
   }
 
@@ -613,6 +667,10 @@ export class Volume implements BlockDevice {
       || offsetBytes + lengthBytes > this.sizeBytes) {
       throw new VolumeIoError(operation === 'write' ? 'ENOSPC' : 'EINVAL',
         `${operation} at ${offsetBytes}+${lengthBytes} beyond the end of ${this.record.deviceName} (${this.sizeBytes} bytes)`);
+    }
+    if (this.cipher !== null && (offsetBytes % cipherSectorBytes !== 0 || lengthBytes % cipherSectorBytes !== 0)) {
+      throw new VolumeIoError('EINVAL',
+        `${operation} at ${offsetBytes}+${lengthBytes}: an encrypted volume is read and written in whole ${cipherSectorBytes}-byte sectors`);
     }
   }
 }

@@ -1,0 +1,39 @@
+// What the engine asks of encryption (CRYPTO, RAID 1C): the engine is
+// platform-free, so the cipher and the key scheme come from its owner
+// (src/crypto/ on Node) through these two interfaces. The engine decides
+// when to encrypt and what to store; the vault does the arithmetic.
+
+/**
+ * A volume's open data keys: AES-XTS-256 over 512-byte sectors, the
+ * volume-relative sector number as the tweak (softraid_crypto.c, dm-crypt's
+ * aes-xts-plain64). Lengths are whole sectors; target may be source.
+ */
+export interface SectorCipher {
+  encryptSectors(firstSector: number, source: Uint8Array, target: Uint8Array): void;
+  decryptSectors(firstSector: number, source: Uint8Array, target: Uint8Array): void;
+  /** Zeroes every copy of the keys the cipher holds; it may not be used again. */
+  destroy(): void;
+}
+
+/** softraid's key scheme and its KDF, as the owner implements them. */
+export interface KeyVault {
+  /** Fills `bytes` from a cryptographic random source (keys, salts: never a seeded one). */
+  randomBytes(bytes: Uint8Array): void;
+  /** bcrypt_pbkdf of the passphrase into a 32-byte mask key, off the I/O path (a worker). */
+  deriveMaskKey(passphrase: Uint8Array, salt: Uint8Array, rounds: number): Promise<Uint8Array>;
+  /** bcrypt_pbkdf rounds that take about a second here, at least 16 (bcrypt_pbkdf_autorounds). */
+  autoRounds(): Promise<number>;
+  /** 32 random data keys of 64 bytes. */
+  newDataKeys(): Uint8Array;
+  /** AES-256-ECB of the keys under the mask key, and HMAC-SHA1(SHA1(mask key), keys). */
+  maskDataKeys(dataKeys: Uint8Array, maskKey: Uint8Array): { maskedKeys: Uint8Array; checkMac: Uint8Array };
+  /** The keys, or null when the check value says the mask key is wrong. */
+  unmaskDataKeys(maskedKeys: Uint8Array, checkMac: Uint8Array, maskKey: Uint8Array): Uint8Array | null;
+  /** A cipher over the keys (it keeps its own copy: the caller zeroes `dataKeys`). */
+  cipher(dataKeys: Uint8Array): SectorCipher;
+}
+
+/** Sectors one data key covers: 2^30 (512 GiB), so 32 keys cover 16 TiB, softraid's limit. */
+export const sectorsPerDataKey = 2 ** 30;
+export const encryptedVolumeBytesMax = 32 * sectorsPerDataKey * 512;
+export const cipherSectorBytes = 512;
