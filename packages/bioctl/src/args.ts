@@ -36,6 +36,12 @@ export interface BioctlInvocation {
   verbose: boolean;
   diskInquiry: boolean;
   changePassphrase: boolean;
+  /** -p: the passphrase file. */
+  passFile: string | undefined;
+  /** -s: passphrases from standard input, no confirmation. */
+  stdinPassphrase: boolean;
+  /** -r: bcrypt_pbkdf rounds; undefined = auto. */
+  kdfRounds: number | undefined;
   json: boolean;
   socketPath: string | undefined;
   stripSizeBytes: number | undefined;
@@ -91,7 +97,8 @@ export function parseBioctlArgs(argv: readonly string[]): BioctlInvocation {
   const invocation: BioctlInvocation = {
     functions: new Set(), functionArgument: undefined, blinkArgument: undefined, blink: 'blink', setStateOperation: 'hotspare',
     createLevel: 0, force: false, noAutoAssemble: false, deviceList: undefined, keyDisk: undefined, human: false,
-    verbose: false, diskInquiry: false, changePassphrase: false, json: false, socketPath: undefined,
+    verbose: false, diskInquiry: false, changePassphrase: false, passFile: undefined, stdinPassphrase: false, kdfRounds: undefined,
+    json: false, socketPath: undefined,
     stripSizeBytes: undefined, layout: undefined, device: '',
   };
   const f = invocation.functions;
@@ -111,14 +118,15 @@ export function parseBioctlArgs(argv: readonly string[]): BioctlInvocation {
       case 'k': invocation.keyDisk = value; break;
       case 'l': f.add('devlist'); invocation.deviceList = value; break;
       case 'P': invocation.changePassphrase = true; break;
-      case 'p': break; // passphrase file: only for CRYPTO, which this port does not create
+      case 'p': invocation.passFile = value; break;
       case 'r':
         if (value !== 'auto' && !(/^[0-9]+$/.test(value) && Number(value) >= 16 && Number(value) <= 2 ** 30)) {
           const problem = /^-?[0-9]+$/.test(value) ? (Number(value) < 16 ? 'too small' : 'too large') : 'invalid';
           throw new FatalFailure(`number of KDF rounds is ${problem}: ${value}`);
         }
+        invocation.kdfRounds = value === 'auto' ? undefined : Number(value);
         break;
-      case 's': break; // non-interactive passphrase entry: nothing to prompt for here
+      case 's': invocation.stdinPassphrase = true; break;
       case 't': f.add('patrol'); invocation.functionArgument = value; break;
       case 'v': invocation.verbose = true; break;
       case 'q': invocation.diskInquiry = true; break;

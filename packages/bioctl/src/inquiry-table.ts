@@ -94,6 +94,12 @@ export function formatInquiry(view: InquiryView, options: InquiryFormatOptions):
       lines.push(diskRow(`    ${String(chunk.chunkIndex).padStart(3)}`, chunk.state, size, `${volume.volumeIndex}:${chunk.chunkIndex}.0`, chunk.name));
       if (options.verbose) lines.push(serialRow(chunk.flags));
     }
+    // softraid lists a key disk after the chunks, its size column saying so (bd_size 0).
+    if (keyDiskLevel && volume.keyDisk) {
+      const index = volume.chunks.length;
+      lines.push(diskRow(`    ${String(index).padStart(3)}`, 'Online', padLeft('key disk', 14), `${volume.volumeIndex}:${index}.0`, volume.keyDisk.name));
+      if (options.verbose) lines.push(serialRow());
+    }
   }
   return lines.map((line) => `${line}\n`).join('');
 }

@@ -7,7 +7,7 @@ import { levelTable } from '@openbsd38/bio/levels.js';
 import type { BioStatus } from '@openbsd38/bio/control/messages.js';
 
 export const jsonVersionMajor = 1;
-export const jsonVersionMinor = 2;
+export const jsonVersionMinor = 3;
 
 export function outputVersion(command: string): { command: string; vers_major: number; vers_minor: number } {
   return { command, vers_major: jsonVersionMajor, vers_minor: jsonVersionMinor };
@@ -48,6 +48,9 @@ function volumeJson(volume: VolumeView): Record<string, unknown> {
       lun: 0,
       ...(chunk.flags === undefined ? {} : { flags: chunk.flags }),
     })),
+    // CRYPTO and RAID 1C: encrypted is true; key_disk names the key disk that unlocked it (null: a passphrase).
+    ...(levelTable[volume.level].bioLevelCode === 0x43 || volume.level === 'raid1c'
+      ? { encrypted: true, key_disk: volume.keyDisk?.name ?? null } : {}),
     ...(volume.extras === undefined ? {} : { extras: volume.extras }),
     ...(volume.problem === undefined ? {} : { problem: volume.problem }),
   };

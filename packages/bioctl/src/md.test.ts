@@ -86,7 +86,7 @@ test('bioctl --json md: softraid\'s schema (1.2) with md\'s extras, flags and wa
     output_version: unknown; controller: string;
     volumes: Record<string, { status: string; level: string; progress: Record<string, unknown> | null; extras: Record<string, unknown>; problem?: string; chunks: Array<{ flags?: string[]; status: string }> }>;
   };
-  assert.deepEqual(json.output_version, { command: 'bioctl -i', vers_major: 1, vers_minor: 2 });
+  assert.deepEqual(json.output_version, { command: 'bioctl -i', vers_major: 1, vers_minor: 3 });
   assert.equal(json.controller, 'md');
   assert.deepEqual(Object.keys(json.volumes), ['md0', 'md1', 'md2']);
   assert.equal(json.volumes.md0!.extras.bitmap, 'internal');

@@ -17,7 +17,7 @@ test('bioctl -t: start, repair, stop, auto/manual/disable and get over the contr
     const json = JSON.parse((await d.bioctl('--json', 'sd0')).stdout) as {
       output_version: { vers_minor: number }; volumes: Record<string, { status: string; progress: Record<string, unknown>; last_scrub: unknown }>;
     };
-    assert.equal(json.output_version.vers_minor, 2);
+    assert.equal(json.output_version.vers_minor, 3);
     assert.equal(json.volumes.sd0!.status, 'Scrubbing');
     assert.deepEqual({ operation: json.volumes.sd0!.progress.operation, repair: json.volumes.sd0!.progress.repair, mismatch_sectors: json.volumes.sd0!.progress.mismatch_sectors },
       { operation: 'scrub', repair: false, mismatch_sectors: 0 });

@@ -116,7 +116,7 @@ test('create, inquire, hot spare, offline, rebuild, detach', async () => {
   assert.ok(!only.stdout.includes('Hot spare'));
 
   const json = JSON.parse((await d.bioctl('--json', 'softraid0')).stdout) as Record<string, unknown>;
-  assert.deepEqual(json.output_version, { command: 'bioctl -i', vers_major: 1, vers_minor: 2 });
+  assert.deepEqual(json.output_version, { command: 'bioctl -i', vers_major: 1, vers_minor: 3 });
   const sd0 = (json.volumes as Record<string, Record<string, unknown>>).sd0!;
   assert.equal(sd0.status, 'Rebuild');
   assert.equal((sd0.progress as Record<string, unknown>).percent, 42);

@@ -16,10 +16,16 @@ import { mdDeviceName } from './md-device.js';
 import { ControlProtocolError } from '@openbsd38/bio/control/errors.js';
 import { chunkCountMax, defaultControlSocketPath, deviceNameBytesMax } from '@openbsd38/bio/control/protocol.js';
 import {
-  decodeAlarmResult, decodeInquiryView, decodeLocateResult, decodePatrolResult,
+  decodeAlarmResult, decodeInquiryView, decodeKdfHintResult, decodeLocateResult, decodePatrolResult,
   type AlarmFunction, type ChunkReference, type PatrolFunction, type RequestBody, type Response,
 } from '@openbsd38/bio/control/messages.js';
 import { levelFromBioCode, levelTable } from '@openbsd38/bio/levels.js';
+import { readPassphraseFile, type PassphraseReader } from './passphrase.js';
+
+function nonEmpty(passphrase: Uint8Array): Uint8Array {
+  if (passphrase.length === 0) throw new FatalFailure('invalid passphrase length');
+  return passphrase;
+}
 import type { InquiryView } from '@openbsd38/bio/controller.js';
 
 export interface BioctlIo {
@@ -27,6 +33,10 @@ export interface BioctlIo {
   cwd: string;
   stdout(text: string): void;
   stderr(text: string): void;
+  /** Where passphrases come from (-s, the terminal); absent: none can be read. */
+  passphrases?: PassphraseReader;
+  /** The caller's uid, whom a passphrase file must belong to. */
+  uid?: number;
 }
 
 const programName = 'bioctl';
@@ -111,7 +121,10 @@ class Session {
     this.bioDevice = decodeLocateResult(located.result).kind === 'controller';
 
     if (invocation.diskInquiry) return this.diskInquiry();
-    if (invocation.changePassphrase && !this.bioDevice) throw new FatalFailure('passphrase change needs a CRYPTO volume, which this port does not create');
+    if (invocation.changePassphrase) {
+      if (this.bioDevice) throw new FatalFailure(`-P changes the passphrase of a volume (sdN), not of ${device}`);
+      return this.changePassphrase();
+    }
     if (functions.has('inq')) return this.inquire();
     if (only('alarm')) return this.alarm(invocation.functionArgument ?? '');
     if (only('blink')) return this.blink(invocation.blinkArgument ?? '');
@@ -345,6 +358,86 @@ class Session {
     const body: RequestBody = { op: 'create', level, chunks, force: invocation.force, noAutoAssemble: invocation.noAutoAssemble };
     if (invocation.stripSizeBytes !== undefined) body.stripSizeBytes = invocation.stripSizeBytes;
     if (invocation.layout !== undefined) body.layout = invocation.layout;
-    return this.simple('bioctl -c', body);
+    if (code !== 0x43 && code !== 0x1c) {
+      if (invocation.keyDisk !== undefined || invocation.passFile !== undefined) throw new FatalFailure('-k and -p apply to CRYPTO (-c C) and RAID 1C (-c 1C) only');
+      return this.simple('bioctl -c', body);
+    }
+    // CRYPTO, RAID 1C (bio_createraid): a key disk, or a passphrase for the volume these chunks hold or a new one.
+    if (invocation.keyDisk !== undefined) {
+      if (invocation.passFile !== undefined) throw new FatalFailure('-k and -p are exclusive: a volume is unlocked by a key disk or by a passphrase');
+      body.crypto = { keyDisk: this.keyDiskName(invocation.keyDisk) };
+      return this.simple('bioctl -c', body);
+    }
+    const hint = await this.client.request({ op: 'kdfhint', chunks });
+    this.printStatus(hint);
+    const existing = decodeKdfHintResult(hint.result);
+    if (existing.existing && existing.unlock === 'keydisk') throw new FatalFailure('the volume is unlocked by a key disk: name it with -k');
+    if (existing.existing && invocation.verbose && existing.kdfRounds !== null) {
+      this.io.stdout(`Deriving key using bcrypt PBKDF with ${existing.kdfRounds} rounds...\n`);
+    }
+    const passphrase = existing.existing ? await this.passphrase('Passphrase: ', false) : await this.passphrase('New passphrase: ', true);
+    const bytes = Array.from(passphrase);
+    passphrase.fill(0);
+    body.crypto = { passphrase: bytes, ...(invocation.kdfRounds === undefined ? {} : { kdfRounds: invocation.kdfRounds }) };
+    try {
+      return await this.simple('bioctl -c', body);
+    } finally {
+      bytes.fill(0);
+    }
+  }
+
+  /** -k: the key disk's path, as -l's entries are taken. */
+  private keyDiskName(argument: string): string {
+    if (argument.includes('://')) return argument;
+    const path = resolve(this.io.cwd, argument);
+    try {
+      statSync(path);
+    } catch (error) {
+      throw new FatalFailure(`could not open ${argument}: ${strerror((error as NodeJS.ErrnoException).code ?? 'EIO')}`);
+    }
+    return path;
+  }
+
+  /**
+   * One passphrase as derive_key() reads it: from -p's file, -s's standard
+   * input, or the terminal, where a new one is asked twice ("Passphrases
+   * did not match, try again"). An empty one is refused.
+   */
+  private async passphrase(prompt: string, confirm: boolean): Promise<Uint8Array> {
+    const invocation = this.invocation;
+    if (invocation.passFile !== undefined) return nonEmpty(readPassphraseFile(resolve(this.io.cwd, invocation.passFile), this.io.uid ?? process.getuid?.() ?? 0));
+    const reader = this.io.passphrases;
+    if (reader === undefined) throw new FatalFailure('unable to read passphrase');
+    if (invocation.stdinPassphrase) return nonEmpty(await reader.fromStdin());
+    for (;;) {
+      const first = nonEmpty(await reader.fromTerminal(prompt));
+      if (!confirm) return first;
+      const second = await reader.fromTerminal('Re-type passphrase: ');
+      const same = first.length === second.length && first.every((byte, i) => byte === second[i]);
+      second.fill(0);
+      if (same) return first;
+      first.fill(0);
+      this.io.stderr('Passphrases did not match, try again\n');
+    }
+  }
+
+  /** -P (bio_changepass): the old passphrase, the new one (asked twice on a terminal), and -r's rounds. */
+  private async changePassphrase(): Promise<void> {
+    const invocation = this.invocation;
+    if (invocation.passFile !== undefined) throw new FatalFailure('-P reads both passphrases from the terminal, or with -s from standard input: -p does not apply');
+    const oldPassphrase = await this.passphrase('Old passphrase: ', false);
+    const newPassphrase = await this.passphrase('New passphrase: ', true);
+    const body: Extract<RequestBody, { op: 'passphrase' }> = {
+      op: 'passphrase', device: invocation.device, oldPassphrase: Array.from(oldPassphrase), newPassphrase: Array.from(newPassphrase),
+      ...(invocation.kdfRounds === undefined ? {} : { kdfRounds: invocation.kdfRounds }),
+    };
+    oldPassphrase.fill(0);
+    newPassphrase.fill(0);
+    try {
+      return await this.simple('bioctl -P', body);
+    } finally {
+      body.oldPassphrase.fill(0);
+      body.newPassphrase.fill(0);
+    }
   }
 }

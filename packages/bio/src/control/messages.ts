@@ -8,7 +8,7 @@ import {
   deviceNameBytesMax, passphraseBytesMax, requestIdMax,
 } from './protocol.js';
 import { raidLevels, raid5Layouts, viewLevels, type RaidLevel, type Raid5Layout } from '../levels.js';
-import type { BioMessage, BioMessageType, InquiryView } from '../controller.js';
+import type { BioMessage, BioMessageType, InquiryView, KdfHintView } from '../controller.js';
 
 export type BioStatusCode = 'unknown' | 'success' | 'error';
 export const bioStatusCodes: readonly BioStatusCode[] = ['unknown', 'success', 'error'];
@@ -130,6 +130,15 @@ export function decodePatrolResult(value: unknown): PatrolResult {
     nextSeconds: integer(json.nextSeconds, 'result.nextSeconds', 0, 2 ** 31 - 1),
     status: oneOf(json.status, 'result.status', ['stopped', 'ready', 'active', 'aborted'] as const),
   };
+}
+
+/** kdfhint's result (KdfHintView). */
+export function decodeKdfHintResult(value: unknown): KdfHintView {
+  const json = object(value, 'result');
+  const existing = boolean(json.existing, 'result.existing');
+  const unlock = json.unlock === null ? null : oneOf(json.unlock, 'result.unlock', ['passphrase', 'keydisk'] as const);
+  const kdfRounds = json.kdfRounds === null ? null : integer(json.kdfRounds, 'result.kdfRounds', 1, 2 ** 31 - 1);
+  return { existing, unlock, kdfRounds };
 }
 
 export interface AlarmResult {

@@ -27,7 +27,8 @@ export function rememberedFromInquiry(view: InquiryView, kept: readonly KeptDevi
     volumes: view.volumes.filter((volume) => !volume.noAutoAssemble).map((volume) => ({
       device: volume.deviceName,
       uuid: volume.uuid,
-      chunks: volume.chunks.map((chunk) => chunk.name).filter((name) => name.length > 0),
+      // A key disk is scanned with the members, so that its volume assembles at start when it is there.
+      chunks: [...volume.chunks.map((chunk) => chunk.name), volume.keyDisk?.name ?? ''].filter((name) => name.length > 0),
     })),
     hot_spares: view.hotSpares.map((spare) => spare.name),
   };

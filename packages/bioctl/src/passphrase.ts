@@ -1,0 +1,121 @@
+// Where bioctl gets a passphrase (readpassphrase(3) and bioctl's -p/-s):
+// the terminal with echo off, standard input (-s: one line per prompt, no
+// confirmation), or a passphrase file (-p: owned by the caller, mode 0600,
+// its first line). A passphrase is bytes, never a string, so that bioctl
+// can zero every copy once the request has gone.
+import { closeSync, fstatSync, openSync, readSync, writeSync } from 'node:fs';
+import { ReadStream } from 'node:tty';
+import { passphraseBytesMax } from '@openbsd38/bio/control/protocol.js';
+import { FatalFailure } from './failures.js';
+
+export interface PassphraseReader {
+  /** The next line of standard input, without its newline (RPP_STDIN). */
+  fromStdin(): Promise<Uint8Array>;
+  /** readpassphrase with RPP_REQUIRE_TTY: the prompt on the terminal, echo off. */
+  fromTerminal(prompt: string): Promise<Uint8Array>;
+}
+
+/** The first line of a passphrase file; refused unless owned by `uid` with mode exactly 0600 (bioctl's rule, for the caller). */
+export function readPassphraseFile(path: string, uid: number): Uint8Array {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch (error) {
+    throw new FatalFailure(`open passphrase file: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'No such file or directory' : String((error as Error).message)}`);
+  }
+  try {
+    const stat = fstatSync(fd);
+    if (!stat.isFile()) throw new FatalFailure(`passphrase file ${path} is not a regular file`);
+    if (stat.uid !== uid) throw new FatalFailure(`passphrase file must be owned by the user running bioctl (uid ${uid}), not uid ${stat.uid}`);
+    if ((stat.mode & 0o7777) !== 0o600) {
+      throw new FatalFailure(`passphrase file has the wrong permissions: mode ${(stat.mode & 0o7777).toString(8).padStart(4, '0')}, it must be 0600`);
+    }
+    const buffer = new Uint8Array(passphraseBytesMax + 1);
+    let length = 0;
+    while (length < buffer.length) {
+      const read = readSync(fd, buffer, length, buffer.length - length, null);
+      if (read === 0) break;
+      length += read;
+      if (buffer.subarray(0, length).includes(0x0a)) break;
+    }
+    const newline = buffer.subarray(0, length).indexOf(0x0a);
+    // As OpenBSD: the first line, which must end in a newline.
+    const passphrase = newline <= 0 ? null : buffer.slice(0, newline);
+    buffer.fill(0);
+    if (passphrase === null) throw new FatalFailure('invalid passphrase length');
+    return passphrase;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** The real process's reader: standard input read once, line by line; /dev/tty for prompts. */
+export function processPassphraseReader(): PassphraseReader {
+  let stdinLines: Uint8Array[] | null = null;
+  return {
+    async fromStdin() {
+      stdinLines ??= await readStdinLines();
+      const line = stdinLines.shift();
+      if (line === undefined) throw new FatalFailure('unable to read passphrase: standard input ended');
+      return line;
+    },
+    fromTerminal: readFromTerminal,
+  };
+}
+
+async function readStdinLines(): Promise<Uint8Array[]> {
+  const parts: Buffer[] = [];
+  let total = 0;
+  for await (const part of process.stdin as AsyncIterable<Buffer>) {
+    total += part.length;
+    if (total > 16 * passphraseBytesMax) throw new FatalFailure('unable to read passphrase: standard input is too long');
+    parts.push(part);
+  }
+  const all = Buffer.concat(parts);
+  for (const part of parts) part.fill(0);
+  const lines: Uint8Array[] = [];
+  let start = 0;
+  for (let at = 0; at <= all.length; at++) {
+    if (at === all.length ? at > start : all[at] === 0x0a) {
+      lines.push(new Uint8Array(all.subarray(start, at)));
+      start = at + 1;
+    }
+  }
+  all.fill(0);
+  return lines;
+}
+
+/** The prompt on /dev/tty, then one line read with echo off (raw mode); Ctrl-C or Ctrl-D gives up. */
+async function readFromTerminal(prompt: string): Promise<Uint8Array> {
+  let fd: number;
+  try {
+    fd = openSync('/dev/tty', 'r+');
+  } catch {
+    throw new FatalFailure('unable to read passphrase: no terminal (use -s to read it from standard input, or -p FILE)');
+  }
+  const input = new ReadStream(fd);
+  input.setRawMode(true);
+  writeSync(fd, prompt);
+  const typed = new Uint8Array(passphraseBytesMax);
+  let length = 0;
+  try {
+    await new Promise<void>((resolve, reject) => {
+      input.on('data', (chunk: Buffer) => {
+        for (const byte of chunk) {
+          if (byte === 0x0d || byte === 0x0a) return resolve();
+          if (byte === 0x03 || byte === 0x04) return reject(new FatalFailure('unable to read passphrase'));
+          if (byte === 0x7f || byte === 0x08) length = Math.max(0, length - 1);
+          else if (length < typed.length) typed[length++] = byte;
+        }
+        chunk.fill(0);
+      });
+      input.on('error', reject);
+    });
+    return typed.slice(0, length);
+  } finally {
+    typed.fill(0);
+    input.setRawMode(false);
+    writeSync(fd, '\n');
+    input.destroy();
+  }
+}
