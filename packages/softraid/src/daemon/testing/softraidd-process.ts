@@ -107,10 +107,12 @@ function bioctlForAnyUser(): string {
   return worldReadableBioctl;
 }
 
-export function bioctl(space: Workspace, args: string[], options: { uid?: string } = {}): Run {
+export function bioctl(space: Workspace, args: string[], options: { uid?: string; input?: string } = {}): Run {
   const command = options.uid === undefined ? [process.execPath, bioctlPath, ...args]
     : ['setpriv', `--reuid=${options.uid}`, '--regid=nogroup', '--clear-groups', process.execPath, bioctlForAnyUser(), ...args];
-  const result = spawnSync(command[0]!, command.slice(1), { env: { ...process.env, ...space.env }, cwd: space.directory, encoding: 'utf8' });
+  const result = spawnSync(command[0]!, command.slice(1), {
+    env: { ...process.env, ...space.env }, cwd: space.directory, encoding: 'utf8', ...(options.input === undefined ? {} : { input: options.input }),
+  });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
