@@ -17,7 +17,10 @@ const lorem = 'Lorem ipsum dolor sit amet, consectetur adipisicing elit, '
   + 'proident, sunt in culpa qui officia deserunt mollit anim id est laborum.';
 
 const vectors: { passphrase: string; salt: string; rounds: number; key: string }[] = [
-  { passphrase: 'password', salt: 'salt', rounds: 4, key: '5bbf0cc293587f1c3635555c27796598d47e579071bf427e9d8fbe842aba34d9' },
+  {
+    passphrase: 'password', salt: 'salt', rounds: 4,
+    key: '5bbf0cc293587f1c3635555c27796598d47e579071bf427e9d8fbe842aba34d9',
+  },
   { passphrase: 'password', salt: '\x00', rounds: 4, key: 'c12b566235eee04c212598970a579a67' },
   { passphrase: '\x00', salt: 'salt', rounds: 4, key: '6051be18c2f4f82cbf0efee5471b4bb9' },
   {

@@ -17,7 +17,9 @@
 // caller encodes text as UTF-8); it is neither copied nor changed.
 import { createHash } from 'node:crypto';
 import { assert } from '@openbsd38/libutil/assert.js';
-import { digestWords, encipher, expand0State, expandState, initialState, stateWords, wordsOfBytes } from './blowfish.js';
+import {
+  digestWords, encipher, expand0State, expandState, initialState, stateWords, wordsOfBytes,
+} from './blowfish.js';
 
 export const hashBytes = 32;
 /** OpenBSD's limits: at most 32 × 32 output bytes, a salt of at most 1 MiB. */
@@ -72,7 +74,8 @@ export function bcryptPbkdf(passphrase: Uint8Array, salt: Uint8Array, rounds: nu
   assert(passphrase.length > 0, 'bcryptPbkdf: empty passphrase');
   assert(salt.length > 0 && salt.length <= saltBytesMax, `bcryptPbkdf: salt of ${salt.length} bytes`);
   assert(Number.isSafeInteger(rounds) && rounds >= 1, `bcryptPbkdf: ${rounds} rounds`);
-  assert(Number.isSafeInteger(keyBytes) && keyBytes >= 1 && keyBytes <= keyBytesMax, `bcryptPbkdf: ${keyBytes} key bytes`);
+  assert(Number.isSafeInteger(keyBytes) && keyBytes >= 1 && keyBytes <= keyBytesMax,
+    `bcryptPbkdf: ${keyBytes} key bytes`);
   const stride = Math.ceil(keyBytes / hashBytes);
   const bytesPerBlock = Math.ceil(keyBytes / stride);
   const key = new Uint8Array(keyBytes);
