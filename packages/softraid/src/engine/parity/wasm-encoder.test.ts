@@ -29,6 +29,14 @@ test('wasm-encoder: SIMD instructions encode as the opcode table says', () => {
   ]);
 });
 
+test('wasm-encoder: the wide lane shifts and the shuffle encode as the opcode table says', () => {
+  const lanes = [8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7];
+  const code = new Code().i64x2Shl().i32x4ShrS().i8x16Shuffle(lanes);
+  // i64x2.shl is 203 and i32x4.shr_s 172: two-byte LEB128 sub-opcodes.
+  assert.deepEqual(code.bytes, [0xfd, 0xcb, 0x01, 0xfd, 0xac, 0x01, 0xfd, 0x0d, ...lanes]);
+  assert.throws(() => new Code().i8x16Shuffle([32, ...lanes.slice(1)]));
+});
+
 test('wasm-encoder: a one-function module equals hand-assembled bytes', () => {
   // (module (import "env" "memory" (memory 1 2 shared))
   //   (func (export "f") (param i32) (local v128)))

@@ -93,12 +93,20 @@ export class Code {
     assert(lanes.length === 16 && lanes.every((b) => b >= 0 && b <= 255), 'v128Const: 16 bytes');
     return this.simd(0x0c, ...lanes);
   }
+  /** Lane i of the result is byte lanes[i] of the 32 bytes a‖b (a, b popped in that order). */
+  i8x16Shuffle(lanes: readonly number[]): this {
+    assert(lanes.length === 16 && lanes.every((b) => Number.isInteger(b) && b >= 0 && b < 32),
+      'i8x16Shuffle: 16 lanes, each below 32');
+    return this.simd(0x0d, ...lanes);
+  }
   i8x16Swizzle(): this { return this.simd(0x0e); }
   v128And(): this { return this.simd(0x4e); }
   v128Xor(): this { return this.simd(0x51); }
   i8x16Shl(): this { return this.simd(0x6b); }
   i8x16ShrS(): this { return this.simd(0x6c); }
   i8x16ShrU(): this { return this.simd(0x6d); }
+  i32x4ShrS(): this { return this.simd(0xac); }
+  i64x2Shl(): this { return this.simd(0xcb); }
 }
 
 export interface FunctionDefinition {

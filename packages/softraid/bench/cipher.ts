@@ -1,0 +1,93 @@
+// CRYPTO discipline cipher micro-benchmark: GB/s (10^9 bytes per second) of
+// XtsAes256 (src/crypto/xts.ts) encrypting and decrypting, next to the naive
+// way (one createCipheriv('aes-256-xts') per 512-byte sector) and memcpy
+// (Uint8Array.set) of the same size, in the same process; median of several
+// runs. benchCipher() returns the rows for bench/run.ts; run alone:
+//   npx tsx bench/cipher.ts [sizes in KiB, default 64 1024]
+import { createCipheriv, randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { XtsAes256 } from '../src/crypto/xts.js';
+
+export interface CipherRow {
+  name: string;
+  sizeBytes: number;
+  gigabytesPerSecond: number;
+}
+
+const runs = 7;
+const bytesPerRun = 64 * 1024 * 1024;
+const naiveBytesPerRun = 4 * 1024 * 1024;
+const sectorBytes = 512;
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}
+
+/** Median GB/s of op over sizeBytes, after one warm-up run. */
+function measure(sizeBytes: number, runBytes: number, op: () => void): number {
+  const iterations = Math.max(1, Math.floor(runBytes / sizeBytes));
+  const rates: number[] = [];
+  for (let run = 0; run <= runs; run++) {
+    const start = process.hrtime.bigint();
+    for (let i = 0; i < iterations; i++) op();
+    const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+    if (run > 0) rates.push((iterations * sizeBytes) / seconds / 1e9);
+  }
+  return median(rates);
+}
+
+function naiveEncrypt(key: Uint8Array, firstSector: number, source: Uint8Array, target: Uint8Array): void {
+  const iv = Buffer.alloc(16);
+  for (let offset = 0; offset < source.length; offset += sectorBytes) {
+    iv.writeBigUInt64LE(BigInt(firstSector + offset / sectorBytes));
+    const cipher = createCipheriv('aes-256-xts', key, iv);
+    target.set(cipher.update(source.subarray(offset, offset + sectorBytes)), offset);
+    cipher.final();
+  }
+}
+
+/** The rows for each size: memcpy, XtsAes256 encrypt, decrypt and in-place encrypt, the naive way. */
+export function benchCipher(sizesBytes: readonly number[] = [64 * 1024, 1024 * 1024]): CipherRow[] {
+  const key = randomBytes(64);
+  const xts = new XtsAes256(key);
+  const rows: CipherRow[] = [];
+  try {
+    for (const sizeBytes of sizesBytes) {
+      const source = randomBytes(sizeBytes);
+      const target = new Uint8Array(sizeBytes);
+      const firstSector = 0x1_2345_6789;
+      const row = (name: string, runBytes: number, op: () => void): void => {
+        rows.push({ name, sizeBytes, gigabytesPerSecond: measure(sizeBytes, runBytes, op) });
+      };
+      row('memcpy (Uint8Array.set)', bytesPerRun, () => target.set(source));
+      row('XtsAes256 encrypt', bytesPerRun, () => xts.encryptSectors(firstSector, source, target));
+      row('XtsAes256 decrypt', bytesPerRun, () => xts.decryptSectors(firstSector, source, target));
+      row('XtsAes256 encrypt in place', bytesPerRun, () => xts.encryptSectors(firstSector, target, target));
+      row('aes-256-xts, one createCipheriv per sector', naiveBytesPerRun,
+        () => naiveEncrypt(key, firstSector, source, target));
+    }
+  } finally {
+    xts.destroy();
+    key.fill(0);
+  }
+  return rows;
+}
+
+function printRows(rows: readonly CipherRow[]): void {
+  console.log(`XTS-AES-256 over 512-byte sectors; node ${process.version}; median of ${runs} runs`);
+  for (const sizeBytes of [...new Set(rows.map((row) => row.sizeBytes))]) {
+    const sized = rows.filter((row) => row.sizeBytes === sizeBytes);
+    const memcpy = sized.find((row) => row.name.startsWith('memcpy'))!.gigabytesPerSecond;
+    console.log(`\n${sizeBytes / 1024} KiB buffers                               GB/s   x memcpy`);
+    for (const { name, gigabytesPerSecond } of sized) {
+      const rate = gigabytesPerSecond.toFixed(3).padStart(7);
+      console.log(`  ${name.padEnd(44)} ${rate}   ${(gigabytesPerSecond / memcpy).toFixed(3)}`);
+    }
+  }
+}
+
+if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const sizesKiB = process.argv.slice(2).map(Number);
+  printRows(benchCipher(sizesKiB.length > 0 ? sizesKiB.map((kib) => kib * 1024) : undefined));
+}
