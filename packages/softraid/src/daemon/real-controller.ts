@@ -4,6 +4,7 @@ import { randomFillSync } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SoftraidController } from '../engine/controller/softraid.js';
 import { openChunk } from '../chunk/open.js';
+import { nodeKeyVault } from '../crypto/key-vault.js';
 import type { ControllerFactory } from './main.js';
 
 export const createRealController: ControllerFactory = (log) => new SoftraidController({
@@ -11,4 +12,5 @@ export const createRealController: ControllerFactory = (log) => new SoftraidCont
   random: (bytes) => { randomFillSync(bytes); },
   clock: { nowMs: () => performance.now(), sleepMs: async (durationMs) => { await sleep(durationMs); } },
   log,
+  keyVault: nodeKeyVault(),
 });

@@ -92,7 +92,8 @@ test('CRYPTO over NBD: ciphertext only on the chunk; a wrong passphrase or a 064
     const wrote = qemuIo(uri, ['write -P 0x5a 0 4M', 'write -P 0xa5 8M 1M', 'flush']);
     assert.equal(wrote.status, 0, wrote.output);
     assert.equal(holdsRun(chunk, 0x5a, 4096) || holdsRun(chunk, 0xa5, 4096), false, 'no 4 KiB of either pattern anywhere on the chunk');
-    const verified = qemuIo(uri, ['read -P 0x5a 0 4M', 'read -P 0xa5 8M 1M', 'read -P 0 4M 4M']);
+    // (Never-written sectors read as what the chunk's zeroes decrypt to, as on OpenBSD: not checked.)
+    const verified = qemuIo(uri, ['read -P 0x5a 0 4M', 'read -P 0xa5 8M 1M', 'write -z 4M 64k', 'read -P 0 4M 64k']);
     assert.equal(verified.status, 0, verified.output);
     assert.doesNotMatch(verified.output, /Pattern verification failed/);
 
