@@ -1,5 +1,5 @@
 // Chunk-by-chunk checks of redundancy, straight on the members' bytes
-// (not through the engine): mirrors equal, parity the XOR of each row,
+// (not through the engine): mirrors equal (RAID 1C: their ciphertext), parity the XOR of each row,
 // RAID 6's P and Q as md computes them.
 import { MemoryChunk } from '../../src/chunk/memory.js';
 import { xorInto } from '../../src/engine/parity/index.js';
@@ -13,7 +13,7 @@ export function checkRedundancy(record: VolumeRecord, members: readonly (ChunkBa
     .map((chunk, index) => ({ chunk, member: members[index] }))
     .filter((entry): entry is { chunk: typeof entry.chunk; member: MemoryChunk } => entry.chunk.state === 'Online' && entry.member instanceof MemoryChunk);
   const start = record.dataOffsetBytes;
-  if (record.kind === 'raid1') {
+  if (record.kind === 'raid1' || record.kind === 'raid1c') {
     const end = start + record.volumeSizeBytes;
     const reference = online[0]?.member.current.subarray(start, end);
     for (const { chunk, member } of online.slice(1)) {

@@ -30,10 +30,11 @@ import { raid6PChunk, raid6QChunk } from '../../src/engine/disciplines/raid6-lay
 import type { ScrubResult } from '../../src/engine/volume/scrub.js';
 import type { VolumeRecord } from '../../src/engine/metadata/record.js';
 import { checkRedundancy } from './consistency.js';
-import { FakeClock, randomBytes } from './harness.js';
+import { FakeClock, isEncrypted, openSimKeys, randomBytes, simKeySource, simVault } from './harness.js';
+import { newVolumeKeys } from '../../src/engine/crypto/keying.js';
 
 export interface SimConfig {
-  level: 'raid1' | 'raid5' | 'raid6';
+  level: 'raid1' | 'raid1c' | 'raid5' | 'raid6';
   chunkCount: number;
   layout?: Raid5Layout;
   stripSizeBytes?: number;
@@ -146,9 +147,15 @@ export class CrashWorld {
       chunks: this.disks.map((disk) => disk.handle()),
       deviceName: 'sd0', noAutoAssemble: false, force: false, chunksInUse: () => false,
       random: (bytes) => { for (let i = 0; i < bytes.length; i++) bytes[i] = Math.floor(random() * 256); },
-    });
+      ...(isEncrypted(this.config.level) ? { newKeys: async (uuid: string) => newVolumeKeys(simVault, uuid, simKeySource) } : {}),
+    }).then((created) => created.encryption?.cipher.destroy());
     for (const disk of this.disks) await disk.flush();
     await this.boot();
+    // Encrypted levels: the chunks' zeroes are no sector's ciphertext; the volume starts as written zeroes.
+    if (isEncrypted(this.config.level)) {
+      await this.volume.writeZeroes(0, this.volume.sizeBytes, { fua: true, mayTrim: false });
+      for (const disk of this.disks) await disk.flush();
+    }
     this.expected = new Uint8Array(this.volume.sizeBytes);
     this.mustMatch = new Uint8Array(this.volume.sizeBytes).fill(1);
     this.durable = new Uint8Array(this.volume.sizeBytes).fill(1);
@@ -186,7 +193,9 @@ export class CrashWorld {
       writeIntentRegionBytesAtLeast: 64 * 1024,
     };
     this.writesThisBoot = 0;
-    this.volume = new Volume(this.record, assembled.members, { saveMetadata: saveVolumeMetadata, onEvent: () => {}, clock: this.clock }, limits);
+    const encryption = await openSimKeys(this.record, assembled.members);
+    this.volume = new Volume(this.record, assembled.members,
+      { saveMetadata: saveVolumeMetadata, onEvent: () => {}, clock: this.clock, ...(encryption ? { encryption } : {}) }, limits);
     assert.notEqual(this.volume.state, 'Offline', 'a volume within its tolerance assembles');
     // As the controller: running means dirty, then resume rebuild and resync.
     this.record.dirty = true;
@@ -360,7 +369,13 @@ export class CrashWorld {
       lengthBytes = 1 + Math.floor(this.random() * 3 * row);
     }
     offsetBytes = Math.min(offsetBytes, size - 1);
-    return { offsetBytes, lengthBytes: Math.max(1, Math.min(lengthBytes, size - offsetBytes)) };
+    lengthBytes = Math.max(1, Math.min(lengthBytes, size - offsetBytes));
+    // Encrypted levels take whole sectors only.
+    if (isEncrypted(this.config.level)) {
+      offsetBytes -= offsetBytes % 512;
+      lengthBytes = Math.min(size - offsetBytes, Math.ceil(lengthBytes / 512) * 512);
+    }
+    return { offsetBytes, lengthBytes };
   }
 
   /**
@@ -583,7 +598,7 @@ export class CrashWorld {
       const at = offsetBytes + i;
       if (this.mustMatch[at] === 1) {
         if (into[i] !== this.expected[at]) {
-          const mirrors = this.config.level === 'raid1'
+          const mirrors = this.config.level === 'raid1' || this.config.level === 'raid1c'
             ? ` mirrors ${this.disks.map((disk) => `${disk.name}=${disk.current[dataOffsetBytesDefault + at]}`).join(' ')} states ${this.volume.record.chunks.map((chunk) => chunk.state).join(',')}` : '';
           assert.fail(`volume byte ${at} reads ${into[i]}, expected ${this.expected[at]} (durable: ${this.durable[at]})${mirrors}; recent: ${this.log.join('; ')}`);
         }

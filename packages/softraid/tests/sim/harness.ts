@@ -13,6 +13,30 @@ import type { Raid5Layout, RaidLevel } from '@openbsd38/bio/levels.js';
 import type { VolumeRecord } from '../../src/engine/metadata/record.js';
 import type { Clock, VolumeDeps, VolumeEvent } from '../../src/engine/volume/events.js';
 import type { VolumeLimits } from '../../src/engine/volume/limits.js';
+import { disciplineFor } from '../../src/engine/disciplines/registry.js';
+import { newVolumeKeys, type KeySource } from '../../src/engine/crypto/keying.js';
+import { openVolumeKeys } from '../../src/engine/controller/encryption.js';
+import { testVault } from '../../src/engine/crypto/test-vault.test-helper.js';
+
+/**
+ * Encrypted levels (RAID 1C, CRYPTO) in the simulators: one vault and one
+ * passphrase for every volume (the engine's test vault: OpenSSL's XTS
+ * sector by sector, a cheap KDF), so that assembly unlocks as the
+ * controller does.
+ */
+export const simVault = testVault();
+const simPassphrase = new TextEncoder().encode('simulated passphrase');
+export const simKeySource: KeySource = { kind: 'passphrase', passphrase: simPassphrase, kdfRounds: 16 };
+
+export function isEncrypted(level: RaidLevel): boolean {
+  return disciplineFor(level).capabilities.encrypted;
+}
+
+/** The keys a created or assembled encrypted volume opens with (undefined for other levels). */
+export async function openSimKeys(record: VolumeRecord, members: readonly (ChunkBackend | null)[]): Promise<VolumeDeps['encryption']> {
+  if (!isEncrypted(record.kind as RaidLevel)) return undefined;
+  return openVolumeKeys(simVault, record, members, simKeySource, []);
+}
 
 export interface VolumeSpec {
   level: RaidLevel;
@@ -39,7 +63,8 @@ export function makeMembers(spec: VolumeSpec, seed: number): MemoryChunk[] {
 }
 
 /** A volume created by the metadata helper's createVolume on fresh members. */
-export async function createTestVolume(spec: VolumeSpec, seed: number): Promise<{ record: VolumeRecord; members: MemoryChunk[] }> {
+export async function createTestVolume(spec: VolumeSpec, seed: number):
+  Promise<{ record: VolumeRecord; members: MemoryChunk[]; encryption?: VolumeDeps['encryption'] }> {
   const members = makeMembers(spec, seed);
   const random = seededRandom(seed ^ 0x5eed);
   const created = await createVolume({
@@ -54,8 +79,9 @@ export async function createTestVolume(spec: VolumeSpec, seed: number): Promise<
     random: (bytes) => {
       for (let i = 0; i < bytes.length; i++) bytes[i] = Math.floor(random() * 256);
     },
+    ...(isEncrypted(spec.level) ? { newKeys: (uuid: string) => newVolumeKeys(simVault, uuid, simKeySource) } : {}),
   });
-  return { record: created.record, members };
+  return { record: created.record, members, ...(created.encryption === null ? {} : { encryption: created.encryption }) };
 }
 
 /** Assembly from the members a scan would find (a pulled or unreadable disk is not listed). */
@@ -84,9 +110,9 @@ export interface TestVolume {
 }
 
 export function openVolume(record: VolumeRecord, members: (ChunkBackend | null)[], limits: Partial<VolumeLimits> = {},
-  clock = new FakeClock()): TestVolume {
+  clock = new FakeClock(), encryption?: VolumeDeps['encryption']): TestVolume {
   const events: VolumeEvent[] = [];
-  const deps: VolumeDeps = { saveMetadata: saveVolumeMetadata, onEvent: (event) => events.push(event), clock };
+  const deps: VolumeDeps = { saveMetadata: saveVolumeMetadata, onEvent: (event) => events.push(event), clock, ...(encryption ? { encryption } : {}) };
   return { volume: new Volume(record, members, deps, limits), events, clock };
 }
 
