@@ -4,6 +4,10 @@
 // (Uint8Array.set) of the same size, in the same process; median of several
 // runs. benchCipher() returns the rows for bench/run.ts; run alone:
 //   npx tsx bench/cipher.ts [sizes in KiB, default 64 1024]
+// XtsAes256's figure depends on glibc's malloc state (every OpenSSL update()
+// allocates its output; see src/crypto/xts.ts): the header names the MALLOC_*
+// variables in effect, and rows from one run of this process are comparable,
+// rows from differently tuned processes are not.
 import { createCipheriv, randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { XtsAes256 } from '../src/crypto/xts.js';
@@ -74,8 +78,17 @@ export function benchCipher(sizesBytes: readonly number[] = [64 * 1024, 1024 * 1
   return rows;
 }
 
+const mallocVariables = ['MALLOC_TRIM_THRESHOLD_', 'MALLOC_TOP_PAD_', 'MALLOC_MMAP_THRESHOLD_', 'MALLOC_ARENA_MAX'];
+
+/** The glibc malloc tuning this process runs with, for the report. */
+export function mallocTuning(): string {
+  const set = mallocVariables.filter((name) => process.env[name] !== undefined);
+  return set.length === 0 ? 'glibc defaults' : set.map((name) => `${name}=${process.env[name]}`).join(' ');
+}
+
 function printRows(rows: readonly CipherRow[]): void {
-  console.log(`XTS-AES-256 over 512-byte sectors; node ${process.version}; median of ${runs} runs`);
+  console.log(`XTS-AES-256 over 512-byte sectors; node ${process.version}; median of ${runs} runs; `
+    + `malloc: ${mallocTuning()}`);
   for (const sizeBytes of [...new Set(rows.map((row) => row.sizeBytes))]) {
     const sized = rows.filter((row) => row.sizeBytes === sizeBytes);
     const memcpy = sized.find((row) => row.name.startsWith('memcpy'))!.gigabytesPerSecond;
