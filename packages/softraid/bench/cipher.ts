@@ -4,6 +4,10 @@
 // (Uint8Array.set) of the same size, in the same process; median of several
 // runs. benchCipher() returns the rows for bench/run.ts; run alone:
 //   npx tsx bench/cipher.ts [sizes in KiB, default 64 1024]
+// XtsAes256's figure depends on glibc's malloc state (every OpenSSL update()
+// allocates its output; see src/crypto/xts.ts): the header names the MALLOC_*
+// variables in effect, and rows from one run of this process are comparable,
+// rows from differently tuned processes are not.
 import { createCipheriv, randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { XtsAes256 } from '../src/crypto/xts.js';
@@ -11,7 +15,10 @@ import { XtsAes256 } from '../src/crypto/xts.js';
 export interface CipherRow {
   name: string;
   sizeBytes: number;
+  /** On the wall clock: what a caller sees, other load included. */
   gigabytesPerSecond: number;
+  /** Per second of this process's CPU time: one core's rate, whatever else the machine runs. */
+  gigabytesPerCpuSecond: number;
 }
 
 const runs = 7;
@@ -24,17 +31,23 @@ function median(values: number[]): number {
   return sorted[Math.floor(sorted.length / 2)]!;
 }
 
-/** Median GB/s of op over sizeBytes, after one warm-up run. */
-function measure(sizeBytes: number, runBytes: number, op: () => void): number {
+/** Median GB/s of op over sizeBytes (wall clock and CPU time), after one warm-up run. */
+function measure(sizeBytes: number, runBytes: number, op: () => void): { wall: number; cpu: number } {
   const iterations = Math.max(1, Math.floor(runBytes / sizeBytes));
-  const rates: number[] = [];
+  const wallRates: number[] = [];
+  const cpuRates: number[] = [];
   for (let run = 0; run <= runs; run++) {
+    const cpuBefore = process.cpuUsage();
     const start = process.hrtime.bigint();
     for (let i = 0; i < iterations; i++) op();
     const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-    if (run > 0) rates.push((iterations * sizeBytes) / seconds / 1e9);
+    const cpu = process.cpuUsage(cpuBefore);
+    const cpuSeconds = (cpu.user + cpu.system) / 1e6;
+    if (run === 0) continue;
+    wallRates.push((iterations * sizeBytes) / seconds / 1e9);
+    cpuRates.push((iterations * sizeBytes) / cpuSeconds / 1e9);
   }
-  return median(rates);
+  return { wall: median(wallRates), cpu: median(cpuRates) };
 }
 
 function naiveEncrypt(key: Uint8Array, firstSector: number, source: Uint8Array, target: Uint8Array): void {
@@ -58,7 +71,8 @@ export function benchCipher(sizesBytes: readonly number[] = [64 * 1024, 1024 * 1
       const target = new Uint8Array(sizeBytes);
       const firstSector = 0x1_2345_6789;
       const row = (name: string, runBytes: number, op: () => void): void => {
-        rows.push({ name, sizeBytes, gigabytesPerSecond: measure(sizeBytes, runBytes, op) });
+        const { wall, cpu } = measure(sizeBytes, runBytes, op);
+        rows.push({ name, sizeBytes, gigabytesPerSecond: wall, gigabytesPerCpuSecond: cpu });
       };
       row('memcpy (Uint8Array.set)', bytesPerRun, () => target.set(source));
       row('XtsAes256 encrypt', bytesPerRun, () => xts.encryptSectors(firstSector, source, target));
@@ -74,15 +88,25 @@ export function benchCipher(sizesBytes: readonly number[] = [64 * 1024, 1024 * 1
   return rows;
 }
 
+const mallocVariables = ['MALLOC_TRIM_THRESHOLD_', 'MALLOC_TOP_PAD_', 'MALLOC_MMAP_THRESHOLD_', 'MALLOC_ARENA_MAX'];
+
+/** The glibc malloc tuning this process runs with, for the report. */
+export function mallocTuning(): string {
+  const set = mallocVariables.filter((name) => process.env[name] !== undefined);
+  return set.length === 0 ? 'glibc defaults' : set.map((name) => `${name}=${process.env[name]}`).join(' ');
+}
+
 function printRows(rows: readonly CipherRow[]): void {
-  console.log(`XTS-AES-256 over 512-byte sectors; node ${process.version}; median of ${runs} runs`);
+  console.log(`XTS-AES-256 over 512-byte sectors; node ${process.version}; median of ${runs} runs; `
+    + `malloc: ${mallocTuning()}`);
   for (const sizeBytes of [...new Set(rows.map((row) => row.sizeBytes))]) {
     const sized = rows.filter((row) => row.sizeBytes === sizeBytes);
     const memcpy = sized.find((row) => row.name.startsWith('memcpy'))!.gigabytesPerSecond;
-    console.log(`\n${sizeBytes / 1024} KiB buffers                               GB/s   x memcpy`);
-    for (const { name, gigabytesPerSecond } of sized) {
+    console.log(`\n${sizeBytes / 1024} KiB buffers`.padEnd(48) + '   GB/s   x memcpy   GB/CPU-s');
+    for (const { name, gigabytesPerSecond, gigabytesPerCpuSecond } of sized) {
       const rate = gigabytesPerSecond.toFixed(3).padStart(7);
-      console.log(`  ${name.padEnd(44)} ${rate}   ${(gigabytesPerSecond / memcpy).toFixed(3)}`);
+      const ratio = (gigabytesPerSecond / memcpy).toFixed(3).padStart(8);
+      console.log(`  ${name.padEnd(44)} ${rate}   ${ratio}   ${gigabytesPerCpuSecond.toFixed(3).padStart(8)}`);
     }
   }
 }

@@ -1,10 +1,11 @@
 // XTS-AES-256 known answers: IEEE Std 1619-2007, Annex B, vectors 10-14
 // (XTS-AES-256, 512-byte data units; key1 = e's digits, key2 = pi's digits;
-// the plaintext is bytes 00..ff twice). Transcribed from the vectors as given
-// in IEEE P1619 (grouper.ieee.org/groups/1619/email/pdf00086.pdf) and as
-// republished with the same values in public test suites (e.g. the Linux
-// kernel's crypto/testmgr.h for vector 10); checked here against node:crypto's
-// own aes-256-xts too, so a transcription slip would fail twice.
+// the plaintext is bytes 00..ff twice). The standard's annex (draft:
+// grouper.ieee.org/groups/1619/email/pdf00086.pdf) as republished in public
+// test tables that name the IEEE vectors: a C++ AES-XTS test table for
+// 10-14, and a Linux driver's self-test table (crypto/testmgr.h style) with
+// the same vector 10. Checked here against node:crypto's own aes-256-xts
+// too, so a transcription slip would fail twice.
 // Vector 14's data unit number (0xffffffffff) is above 2^32.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

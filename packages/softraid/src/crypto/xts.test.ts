@@ -87,7 +87,7 @@ test('xts: views at odd offsets into larger buffers work as source and target', 
   xts.destroy();
 });
 
-test('xts: bad lengths, bad sector numbers, a bad key and use after destroy() are assertion failures', () => {
+test('xts: bad lengths, sector numbers, key and overlap, and use after destroy(), are assertion failures', () => {
   const xts = new XtsAes256(new Uint8Array(64).fill(1));
   const sector = new Uint8Array(sectorBytes);
   assert.throws(() => xts.encryptSectors(0, new Uint8Array(511), new Uint8Array(511)), /whole number of sectors/);
@@ -96,6 +96,9 @@ test('xts: bad lengths, bad sector numbers, a bad key and use after destroy() ar
   assert.throws(() => xts.encryptSectors(1.5, sector, sector), /out of range/);
   assert.throws(() => xts.decryptSectors(Number.MAX_SAFE_INTEGER, sector, sector), /out of range/);
   assert.throws(() => new XtsAes256(new Uint8Array(32)), /64 bytes, not 32/);
+  const backing = new Uint8Array(3 * sectorBytes);
+  assert.throws(() => xts.encryptSectors(0, backing.subarray(0, 1024), backing.subarray(512)), /overlaps/);
+  xts.encryptSectors(0, backing.subarray(0, 1024), backing.subarray(0, 1024));
   xts.encryptSectors(0, new Uint8Array(0), new Uint8Array(0));
   xts.destroy();
   xts.destroy();

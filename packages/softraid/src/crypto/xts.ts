@@ -39,6 +39,17 @@ function ecbDecipher(key: Uint8Array): Decipher {
   return decipher;
 }
 
+/** True when the two views share bytes but do not start at the same one (in place is exactly the same view). */
+function overlapsPartly(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.buffer !== b.buffer || a.byteOffset === b.byteOffset) return false;
+  return a.byteOffset < b.byteOffset + b.length && b.byteOffset < a.byteOffset + a.length;
+}
+
+/**
+ * encryptSectors/decryptSectors: `source` holds whole sectors from
+ * `firstSector` on; `target` is the same length, and either the very same
+ * bytes (in place) or bytes that do not overlap them.
+ */
 export class XtsAes256 {
   private readonly tweakCipher: Cipher;
   private readonly dataCipher: Cipher;
@@ -86,6 +97,7 @@ export class XtsAes256 {
     assert(!this.destroyed, 'XtsAes256: used after destroy()');
     assert(source.length % sectorBytes === 0, `XtsAes256: ${source.length} bytes is not a whole number of sectors`);
     assert(target.length === source.length, `XtsAes256: target of ${target.length} bytes for ${source.length}`);
+    assert(!overlapsPartly(source, target), 'XtsAes256: target overlaps source without being it');
     const sectorCount = source.length / sectorBytes;
     assert(Number.isSafeInteger(firstSector) && firstSector >= 0 && Number.isSafeInteger(firstSector + sectorCount),
       `XtsAes256: sector ${firstSector} out of range`);
