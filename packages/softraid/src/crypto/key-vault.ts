@@ -4,10 +4,11 @@
 // become one XtsAes256 per 512 GiB slot, made when a request first reaches
 // that slot.
 import { randomFillSync } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import { assert } from '@openbsd38/libutil/assert.js';
 import type { KeyVault, SectorCipher } from '../engine/crypto/sector-cipher.js';
 import { bcryptPbkdfInWorker } from './bcrypt-pbkdf-worker.js';
-import { bcryptPbkdfAutoRounds } from './bcrypt-pbkdf-autorounds.js';
+import { autoRoundsMin } from './bcrypt-pbkdf-autorounds.js';
 import { dataKeyBytes, dataKeysBytes, generateDataKeys, maskDataKeys, maskKeyBytes, sectorsPerDataKey, unmaskDataKeys } from './key-scheme.js';
 import { XtsAes256 } from './xts.js';
 
@@ -66,14 +67,37 @@ export class VolumeCipher implements SectorCipher {
   }
 }
 
+/**
+ * bcrypt_pbkdf_autorounds without stalling the daemon: the probe runs on
+ * worker threads too. A thread's start (and its Blowfish tables from pi) is
+ * not a round's cost, so a round costs the difference between a 49-round and
+ * a 1-round derivation, over 48; the least of three tries (load only ever
+ * slows one). When start-up noise swamps the difference, the 49-round time
+ * over 49 (which overstates a round, so gives fewer rounds, never more).
+ */
+async function autoRoundsOffThread(targetMilliseconds = 1000): Promise<number> {
+  const probe = new TextEncoder().encode('testpassword');
+  const salt = new Uint8Array(128);
+  const timed = async (rounds: number): Promise<number> => {
+    const start = performance.now();
+    (await bcryptPbkdfInWorker(probe, salt, rounds, maskKeyBytes)).fill(0);
+    return performance.now() - start;
+  };
+  let perRoundMs = Number.POSITIVE_INFINITY;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const one = await timed(1);
+    const many = await timed(49);
+    const difference = (many - one) / 48;
+    perRoundMs = Math.min(perRoundMs, difference > many / 49 / 4 ? difference : many / 49);
+  }
+  return Math.max(autoRoundsMin, Math.floor(targetMilliseconds / perRoundMs));
+}
+
 export function nodeKeyVault(): KeyVault {
   return {
     randomBytes: (bytes) => { randomFillSync(bytes); },
     deriveMaskKey: (passphrase, salt, rounds) => bcryptPbkdfInWorker(passphrase, salt, rounds, maskKeyBytes),
-    autoRounds: async () => {
-      await Promise.resolve();
-      return bcryptPbkdfAutoRounds();
-    },
+    autoRounds: autoRoundsOffThread,
     newDataKeys: generateDataKeys,
     maskDataKeys,
     unmaskDataKeys,
