@@ -11,6 +11,11 @@ import { Volume } from '../src/engine/volume/volume.js';
 import type { ChunkBackend } from '../src/engine/chunk.js';
 import { raidLevels, type RaidLevel } from '@openbsd38/bio/levels.js';
 import type { Clock } from '../src/engine/volume/events.js';
+import { disciplineFor } from '../src/engine/disciplines/registry.js';
+import { newVolumeKeys } from '../src/engine/crypto/keying.js';
+import { nodeKeyVault } from '../src/crypto/key-vault.js';
+
+const vault = nodeKeyVault();
 
 /** A --level argument of a child process (`who` names it in the error). */
 export function parseLevel(text: string, who: string): RaidLevel {
@@ -53,12 +58,17 @@ export async function buildBenchVolume(request: BenchVolumeRequest): Promise<Ben
     force: true,
     chunksInUse: () => false,
     random: (bytes) => randomFillSync(bytes),
+    // CRYPTO and RAID 1C: softraidd's own vault, a passphrase at the 16-round floor (the KDF is not what is measured).
+    ...(disciplineFor(request.level).capabilities.encrypted
+      ? { newKeys: (uuid: string) => newVolumeKeys(vault, uuid, { kind: 'passphrase', passphrase: new TextEncoder().encode('bench'), kdfRounds: 16 }) }
+      : {}),
   });
   const members = created.members.map((member, index): ChunkBackend | null => (request.missingChunkIndexes.includes(index) ? null : member));
   const volume = new Volume(created.record, members, {
     saveMetadata: saveVolumeMetadata,
     onEvent: (event) => process.stderr.write(`event ${event.name}: ${event.message}\n`),
     clock: realClock,
+    ...(created.encryption === null ? {} : { encryption: created.encryption }),
   });
   return { volume, chunks };
 }
