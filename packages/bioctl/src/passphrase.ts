@@ -13,6 +13,8 @@ export interface PassphraseReader {
   fromStdin(): Promise<Uint8Array>;
   /** readpassphrase with RPP_REQUIRE_TTY: the prompt on the terminal, echo off. */
   fromTerminal(prompt: string): Promise<Uint8Array>;
+  /** Gives the terminal back (echo on again) and drops whatever was typed ahead. */
+  close(): void;
 }
 
 /** The first line of a passphrase file; refused unless owned by `uid` with mode exactly 0600 (bioctl's rule, for the caller). */
@@ -52,6 +54,7 @@ export function readPassphraseFile(path: string, uid: number): Uint8Array {
 /** The real process's reader: standard input read once, line by line; /dev/tty for prompts. */
 export function processPassphraseReader(): PassphraseReader {
   let stdinLines: Uint8Array[] | null = null;
+  let terminal: Terminal | null = null;
   return {
     async fromStdin() {
       stdinLines ??= await readStdinLines();
@@ -59,7 +62,21 @@ export function processPassphraseReader(): PassphraseReader {
       if (line === undefined) throw new FatalFailure('unable to read passphrase: standard input ended');
       return line;
     },
-    fromTerminal: readFromTerminal,
+    async fromTerminal(prompt) {
+      terminal ??= new Terminal();
+      try {
+        return await terminal.readLine(prompt);
+      } catch (error) {
+        terminal.close();
+        terminal = null;
+        throw error;
+      }
+    },
+    close() {
+      terminal?.close();
+      terminal = null;
+      for (const line of stdinLines ?? []) line.fill(0);
+    },
   };
 }
 
@@ -85,37 +102,68 @@ async function readStdinLines(): Promise<Uint8Array[]> {
   return lines;
 }
 
-/** The prompt on /dev/tty, then one line read with echo off (raw mode); Ctrl-C or Ctrl-D gives up. */
-async function readFromTerminal(prompt: string): Promise<Uint8Array> {
-  let fd: number;
-  try {
-    fd = openSync('/dev/tty', 'r+');
-  } catch {
-    throw new FatalFailure('unable to read passphrase: no terminal (use -s to read it from standard input, or -p FILE)');
+/**
+ * /dev/tty in raw mode (no echo) for as long as bioctl asks: bytes typed
+ * ahead of a prompt are kept for it, as a terminal's line discipline would.
+ * Ctrl-C or Ctrl-D gives up; backspace takes back a byte.
+ */
+class Terminal {
+  private readonly fd: number;
+  private readonly input: ReadStream;
+  private pending: number[] = [];
+  private waiter: (() => void) | null = null;
+  private failure: Error | null = null;
+
+  constructor() {
+    try {
+      this.fd = openSync('/dev/tty', 'r+');
+    } catch {
+      throw new FatalFailure('unable to read passphrase: no terminal (use -s to read it from standard input, or -p FILE)');
+    }
+    this.input = new ReadStream(this.fd);
+    this.input.setRawMode(true);
+    this.input.on('data', (chunk: Buffer) => {
+      this.pending.push(...chunk);
+      chunk.fill(0);
+      this.waiter?.();
+    });
+    this.input.on('error', (error) => {
+      this.failure = error;
+      this.waiter?.();
+    });
   }
-  const input = new ReadStream(fd);
-  input.setRawMode(true);
-  writeSync(fd, prompt);
-  const typed = new Uint8Array(passphraseBytesMax);
-  let length = 0;
-  try {
-    await new Promise<void>((resolve, reject) => {
-      input.on('data', (chunk: Buffer) => {
-        for (const byte of chunk) {
-          if (byte === 0x0d || byte === 0x0a) return resolve();
-          if (byte === 0x03 || byte === 0x04) return reject(new FatalFailure('unable to read passphrase'));
+
+  async readLine(prompt: string): Promise<Uint8Array> {
+    writeSync(this.fd, prompt);
+    const typed = new Uint8Array(passphraseBytesMax);
+    let length = 0;
+    try {
+      for (;;) {
+        while (this.pending.length > 0) {
+          const byte = this.pending.shift()!;
+          if (byte === 0x0d || byte === 0x0a) {
+            // A CR LF pair is one end of line.
+            if (byte === 0x0d && this.pending[0] === 0x0a) this.pending.shift();
+            return typed.slice(0, length);
+          }
+          if (byte === 0x03 || byte === 0x04) throw new FatalFailure('unable to read passphrase');
           if (byte === 0x7f || byte === 0x08) length = Math.max(0, length - 1);
           else if (length < typed.length) typed[length++] = byte;
         }
-        chunk.fill(0);
-      });
-      input.on('error', reject);
-    });
-    return typed.slice(0, length);
-  } finally {
-    typed.fill(0);
-    input.setRawMode(false);
-    writeSync(fd, '\n');
-    input.destroy();
+        if (this.failure !== null) throw new FatalFailure(`unable to read passphrase: ${this.failure.message}`);
+        await new Promise<void>((resolve) => { this.waiter = resolve; });
+        this.waiter = null;
+      }
+    } finally {
+      typed.fill(0);
+      writeSync(this.fd, '\n');
+    }
+  }
+
+  close(): void {
+    this.pending.fill(0);
+    this.pending = [];
+    this.input.setRawMode(false);
+    this.input.destroy();
   }
 }

@@ -90,6 +90,7 @@ export async function runBioctl(argv: readonly string[], io: BioctlIo): Promise<
     throw error;
   } finally {
     client?.close();
+    io.passphrases?.close();
   }
 }
 

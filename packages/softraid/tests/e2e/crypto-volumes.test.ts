@@ -215,3 +215,40 @@ test('RAID 1C with a key disk: assembles at start when the key disk is there, no
     space.remove();
   }
 });
+
+/** bioctl on a pseudo-terminal (util-linux's script), each answer typed after its prompt appears. */
+async function bioctlOnTerminal(space: Workspace, args: string[], answers: string[]): Promise<{ status: number | null; output: string }> {
+  const command = [process.execPath, bioctlPath, ...args].map((word) => `'${word}'`).join(' ');
+  const child = spawn('script', ['-qec', command, '/dev/null'], { env: { ...process.env, ...space.env }, cwd: space.directory });
+  let output = '';
+  let answered = 0;
+  const prompts = /(?:New |Re-type |Old )?[Pp]assphrase: $/;
+  child.stdout.on('data', (bytes: Buffer) => {
+    output += bytes.toString();
+    if (prompts.test(output) && answered < answers.length) child.stdin.write(`${answers[answered++]}\r`);
+  });
+  const status = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  return { status, output };
+}
+
+test('CRYPTO on a terminal: prompts with echo off, a mismatch asked again, the passphrase asked once to open', async () => {
+  const space = workspace('crypto-terminal');
+  const daemon = await startSoftraidd(space);
+  try {
+    const chunk = join(space.directory, 'disk0');
+    run('truncate', ['-s', '8M', chunk]);
+    const created = await bioctlOnTerminal(space, ['-c', 'C', '-r', '16', '-l', chunk, 'softraid0'], ['sesame', 'sesamy', 'sesame', 'sesame']);
+    assert.equal(created.status, 0, created.output);
+    assert.equal(created.output.replace(/\r/g, ''), 'New passphrase: \nRe-type passphrase: \nPassphrases did not match, try again\n'
+      + 'New passphrase: \nRe-type passphrase: \nsoftraid0: CRYPTO volume attached as sd0\n', 'nothing typed is echoed');
+    assert.equal(bioctl(space, ['-d', 'sd0']).status, 0);
+    const opened = await bioctlOnTerminal(space, ['-c', 'C', '-l', chunk, 'softraid0'], ['sesame']);
+    assert.equal(opened.status, 0, opened.output);
+    assert.equal(opened.output.replace(/\r/g, ''), 'Passphrase: \nsoftraid0: CRYPTO volume attached as sd0\n');
+    const changed = await bioctlOnTerminal(space, ['-P', '-r', '16', 'sd0'], ['sesame', 'open', 'open']);
+    assert.equal(changed.output.replace(/\r/g, ''), 'Old passphrase: \nNew passphrase: \nRe-type passphrase: \nsoftraid0: sd0: passphrase changed\n');
+  } finally {
+    await daemon.stop();
+    space.remove();
+  }
+});

@@ -64,6 +64,7 @@ test('CRYPTO: a passphrase volume holds ciphertext only, reopens with its passph
 
   const opened = await controller.create(request('crypto', ['a'], { passphrase: passphrase('correct horse') }));
   assert.equal(opened.ok, true, JSON.stringify(opened.messages));
+  assert.equal(opened.result!.noAutoAssemble, true, 'opened by its passphrase, still never assembled by itself');
   const readBack = new Uint8Array(pattern.length);
   await controller.blockDevice('sd0')!.read(0, readBack);
   assert.ok(Buffer.from(readBack).equals(Buffer.from(pattern)), 'the data reads back through the keys');

@@ -187,7 +187,8 @@ export class SoftraidController implements Controller {
         released = request.force ? [...this.keptNames].filter(([, uuid]) => replacedUuids.has(uuid)) : [];
         for (const [name] of released) this.keptNames.delete(name);
         const volume = existing.some(Boolean) && !request.force
-          ? await this.assemble(chunks, messages, request.level, { noAutoAssemble: request.noAutoAssemble, keySource: source }).catch((error: unknown) => {
+          // A passphrase volume stays noauto whatever the request says: its passphrase is not stored.
+          ? await this.assemble(chunks, messages, request.level, { noAutoAssemble: request.noAutoAssemble || source?.kind === 'passphrase', keySource: source }).catch((error: unknown) => {
             // Some chunks blank, some not: say what the two ways forward are.
             if (error instanceof SoftraidError && !existing.every(Boolean)) {
               const used = chunks.filter((_chunk, index) => existing[index]).map((chunk) => chunk.name);
