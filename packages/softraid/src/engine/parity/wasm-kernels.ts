@@ -87,12 +87,59 @@ function xorMany(): FunctionDefinition {
   };
 }
 
-function syndrome(): FunctionDefinition {
-  const [p, q, table, count, length, pos, entry, src, poly, data] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
-  const accP = vectorRange().map((u) => 10 + u);
-  const accQ = vectorRange().map((u) => 10 + kernelUnrollVectors + u);
+/** Emits q·g (leaves one v128 on the stack): double each byte, fold the carried-out bit back as 0x1D. */
+function multiplyByGenerator(code: Code, q: number, zero: number, poly: number): void {
+  code.localGet(q).localGet(q).i8x16Add();
+  code.localGet(zero).localGet(q).i8x16GtS().localGet(poly).v128And().v128Xor();
+}
+
+/** Data strips up to which syndrome has a kernel of its own with the strip loop unrolled. */
+export const syndromeUnrolledStripsMax = 16;
+
+/**
+ * syndrome for exactly `count` data strips: the strip pointers are read from
+ * the table once into locals, and for each block P and Q stay in registers
+ * while Horner's rule walks the strips from the last down (no inner loop).
+ */
+function syndromeUnrolled(count: number): FunctionDefinition {
+  const [p, q, table, length, pos, src, poly, zero, data] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
+  const accP = vectorRange().map((u) => 9 + u);
+  const accQ = vectorRange().map((u) => 9 + kernelUnrollVectors + u);
+  const strip = Array.from({ length: count }, (_v, i) => 9 + 2 * kernelUnrollVectors + i);
   const code = new Code();
   code.v128Const(lanes(0x1d)).localSet(poly);
+  code.v128Const(lanes(0)).localSet(zero);
+  strip.forEach((local, i) => code.localGet(table).i32Load(4 * i).localSet(local));
+  blockLoop(code, pos, length, () => {
+    for (const u of vectorRange()) {
+      code.localGet(strip[count - 1]!).localGet(pos).i32Add().v128Load(u * vectorBytes).localTee(accP[u]!).localSet(accQ[u]!);
+      for (let i = count - 2; i >= 0; i--) {
+        code.localGet(strip[i]!).localGet(pos).i32Add().v128Load(u * vectorBytes).localSet(data);
+        code.localGet(accP[u]!).localGet(data).v128Xor().localSet(accP[u]!);
+        multiplyByGenerator(code, accQ[u]!, zero, poly);
+        code.localGet(data).v128Xor().localSet(accQ[u]!);
+      }
+    }
+    address(code, p, pos, src);
+    for (const u of vectorRange()) code.localGet(src).localGet(accP[u]!).v128Store(u * vectorBytes);
+    address(code, q, pos, src);
+    for (const u of vectorRange()) code.localGet(src).localGet(accQ[u]!).v128Store(u * vectorBytes);
+  });
+  return {
+    name: `syndrome${count}`, params: [i32, i32, i32, i32], results: [],
+    locals: [i32, i32, v128, v128, v128, ...accP.map(() => v128), ...accQ.map(() => v128), ...strip.map(() => i32)],
+    code,
+  };
+}
+
+/** syndrome for any count: an inner loop over the table's strips, P and Q in registers. */
+function syndrome(): FunctionDefinition {
+  const [p, q, table, count, length, pos, entry, src, poly, data, zero] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
+  const accP = vectorRange().map((u) => 11 + u);
+  const accQ = vectorRange().map((u) => 11 + kernelUnrollVectors + u);
+  const code = new Code();
+  code.v128Const(lanes(0x1d)).localSet(poly);
+  code.v128Const(lanes(0)).localSet(zero);
   blockLoop(code, pos, length, () => {
     // Horner from the last data strip down: Q = (((D[n-1])·g ^ D[n-2])·g ...) ^ D[0].
     code.localGet(table).localGet(count).i32Const(1).i32Sub().i32Const(2).i32Shl().i32Add().localSet(entry);
@@ -105,13 +152,10 @@ function syndrome(): FunctionDefinition {
     code.localGet(entry).i32Const(4).i32Sub().localSet(entry);
     code.localGet(entry).i32Load().localGet(pos).i32Add().localSet(src);
     for (const u of vectorRange()) {
-      const [accPu, accQu] = [accP[u]!, accQ[u]!];
       code.localGet(src).v128Load(u * vectorBytes).localSet(data);
-      code.localGet(accPu).localGet(data).v128Xor().localSet(accPu);
-      // q·g: shift each byte left, fold the carried-out bit back as 0x1D.
-      code.localGet(accQu).i32Const(1).i8x16Shl();
-      code.localGet(accQu).i32Const(7).i8x16ShrS().localGet(poly).v128And().v128Xor();
-      code.localGet(data).v128Xor().localSet(accQu);
+      code.localGet(accP[u]!).localGet(data).v128Xor().localSet(accP[u]!);
+      multiplyByGenerator(code, accQ[u]!, zero, poly);
+      code.localGet(data).v128Xor().localSet(accQ[u]!);
     }
     code.br(0).end().end();
     address(code, p, pos, src);
@@ -121,7 +165,7 @@ function syndrome(): FunctionDefinition {
   });
   return {
     name: 'syndrome', params: [i32, i32, i32, i32, i32], results: [],
-    locals: [i32, i32, i32, v128, v128, ...accP.map(() => v128), ...accQ.map(() => v128)], code,
+    locals: [i32, i32, i32, v128, v128, v128, ...accP.map(() => v128), ...accQ.map(() => v128)], code,
   };
 }
 
@@ -188,11 +232,12 @@ function recover1(): FunctionDefinition {
   };
 }
 
-export const kernelNames = ['xor2', 'xorMany', 'syndrome', 'recover2', 'recover1'] as const;
+const syndromeUnrolledCounts = Array.from({ length: syndromeUnrolledStripsMax }, (_v, i) => i + 1);
 
 /** The kernel module's bytes for a memory of the given page limits. */
 export function parityModuleBytes(memory: { minimumPages: number; maximumPages: number; shared: boolean }): Uint8Array {
-  return encodeModule({ memory, functions: [xor2(), xorMany(), syndrome(), recover2(), recover1()] });
+  return encodeModule({ memory, functions: [xor2(), xorMany(), syndrome(), recover2(), recover1(),
+    ...syndromeUnrolledCounts.map((count) => syndromeUnrolled(count))] });
 }
 
 /** True when this runtime validates (so will run) the SIMD kernels. */
