@@ -19,7 +19,7 @@ import { assert } from '@openbsd38/libutil/assert.js';
 import { GiB, KiB } from '@openbsd38/libutil/units.js';
 import { gfNibbleTables } from './gf256.js';
 import { recover1Js, recover2Js, syndromeJs, xorManyJs } from './raid6-js.js';
-import { kernelBlockBytes, parityModuleBytes, syndromeUnrolledStripsMax, wasmSimdSupported } from './wasm-kernels.js';
+import { kernelBlockBytes, parityModule, syndromeUnrolledStripsMax } from './wasm-kernels.js';
 import { xorIntoJs } from './xor-js.js';
 
 export const wasmPageBytes = 64 * KiB;
@@ -58,9 +58,7 @@ let compiledModule: WebAssembly.Module | null | undefined;
 
 function kernelModule(): WebAssembly.Module | null {
   if (compiledModule === undefined) {
-    compiledModule = wasmSimdSupported()
-      ? new WebAssembly.Module(parityModuleBytes({ minimumPages: 1, maximumPages: 65536, shared: false }))
-      : null;
+    compiledModule = parityModule({ minimumPages: 1, maximumPages: 65536, shared: false });
   }
   return compiledModule;
 }
