@@ -493,7 +493,10 @@ function parityTable(parity: { kernel: string; rows: ParityRow[] }): string {
     const ratio = row.gigabytesPerSecond / memcpy;
     const targetRatio = row.name.startsWith('WASM xorInto, arena') ? xorTargetRatio
       : row.name.startsWith('WASM RAID 6 P+Q, 4 data, arena') ? raid6SyndromeTargetRatio : null;
-    const target = targetRatio === null ? '' : `≥ ${targetRatio}× ${verdict(ratio >= targetRatio)}`;
+    const dataStrips = /P\+Q, (\d+) data/.exec(row.name)?.[1];
+    const dataNote = dataStrips === undefined ? ''
+      : ` (per byte of data encoded: ${(row.gigabytesPerSecond * Number(dataStrips)).toFixed(2)} GB/s, ${(ratio * Number(dataStrips)).toFixed(2)}×)`;
+    const target = (targetRatio === null ? '' : `≥ ${targetRatio}× ${verdict(ratio >= targetRatio)}`) + dataNote;
     lines.push(`| ${row.name} | ${row.gigabytesPerSecond.toFixed(2)} | ${ratio.toFixed(2)} | ${target} |`);
   }
   return lines.join('\n');
