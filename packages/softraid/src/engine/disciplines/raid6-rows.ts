@@ -95,3 +95,16 @@ export function assertRecoverable(lost: readonly Raid6Strip[], row: number, chun
 export function complete(buffers: RowBuffers): void {
   if (buffers.lost.length > 0) raid6Recover(buffers.data, buffers.p, buffers.q, buffers.lost);
 }
+
+/**
+ * After the reads, for a caller that wants only the data strips (a read):
+ * regenerates the lost data strips, and P only where Q must regenerate a
+ * data strip. A lost Q beside one lost data strip is not recomputed (that
+ * strip comes from P alone), nor is a lost parity strip with no data lost.
+ */
+export function completeData(buffers: RowBuffers): void {
+  const lostData = buffers.lost.filter((strip) => typeof strip === 'number');
+  if (lostData.length === 0) return;
+  const needed = lostData.length === 1 && buffers.lost.includes('p') ? buffers.lost : lostData;
+  raid6Recover(buffers.data, buffers.p, buffers.q, needed);
+}

@@ -159,6 +159,13 @@ for (const n of [4, 5, 6]) {
       const odd = new Uint8Array(2 * stripSizeBytes + 100);
       await raid6.read(memoryIo(chunks, offline), g, at, odd);
       assert.ok(Buffer.from(odd).equals(volume.subarray(at, at + odd.length)), `${what}: odd read`);
+      // Random ranges: a row's readable strips partly inside, partly outside the span regenerated.
+      for (let i = 0; i < 6; i++) {
+        const from = Math.floor(random() * (volumeBytes - 1));
+        const piece = new Uint8Array(1 + Math.floor(random() * Math.min(volumeBytes - from, 3 * stripSizeBytes)));
+        await raid6.read(memoryIo(chunks, offline), g, from, piece);
+        assert.ok(Buffer.from(piece).equals(volume.subarray(from, from + piece.length)), `${what}: read ${from}+${piece.length}`);
+      }
 
       // Writes with the chunks missing, then the chunks rebuilt (stale content first), one after the other.
       const degraded = chunks.map((chunk) => chunk.slice());

@@ -9,8 +9,8 @@ import { levelTable } from '@openbsd38/bio/levels.js';
 import { gfMultiplyRow, gfPowGenerator } from '../parity/gf256.js';
 import { raid6Recover, raid6Syndrome, type Raid6Strip } from '../parity/index.js';
 import { assertStriped } from './geometry.js';
-import { raid6DataIndex, raid6Map, raid6PChunk, raid6QChunk, raid6StripOf, type Raid6Geometry } from './raid6-layout.js';
-import { allocRow, bufferOf, chunkOfStrip, complete, freeAll, planRowRead, rowStrips, type RowBuffers, type RowSpan } from './raid6-rows.js';
+import { raid6DataIndex, raid6Map, raid6PChunk, raid6QChunk, raid6StripOf, type Raid6Geometry, type Raid6Strip as Raid6MappedStrip } from './raid6-layout.js';
+import { allocRow, bufferOf, chunkOfStrip, complete, completeData, freeAll, planRowRead, rowStrips, type RowBuffers, type RowSpan } from './raid6-rows.js';
 import { raid6Scrub } from './raid6-scrub.js';
 import { raid6Write } from './raid6-write.js';
 import { stripedVolumeRanges } from './striped-inverse.js';
@@ -88,38 +88,50 @@ export const raid6: Discipline = {
   /**
    * Data chunks readable: straight into the caller's buffer. A strip on a
    * chunk that cannot be read: its row's span is read from every chunk that
-   * can (at most two missing) and regenerated from P and/or Q.
+   * can (at most two missing) into arena buffers and regenerated from P
+   * and/or Q; the row's readable strips the request wants within that span
+   * are copied out of those buffers rather than read a second time (a copy
+   * costs less than a member read, and the recovery kernels run only on
+   * arena buffers).
    */
   async read(io, g, offsetBytes, into) {
     const strips = raid6Map(offsetBytes, into.length, raid6GeometryOf(g));
-    const runs = new ChunkRuns();
-    const missing = strips.filter((strip) => !io.isReadable(strip.chunkIndex));
+    const inStrip = (strip: Raid6MappedStrip): number => strip.chunkOffsetBytes - strip.row * g.stripSizeBytes;
+    // One span per row with a missing strip: the union of its missing strips' in-strip ranges.
+    const spans: RowSpan[] = [];
     for (const strip of strips) {
-      if (!io.isReadable(strip.chunkIndex)) continue;
+      if (io.isReadable(strip.chunkIndex)) continue;
+      const at = inStrip(strip);
+      const last = spans.at(-1);
+      if (last?.row === strip.row) {
+        const end = Math.max(last.startInStripBytes + last.lengthBytes, at + strip.lengthBytes);
+        last.startInStripBytes = Math.min(last.startInStripBytes, at);
+        last.lengthBytes = end - last.startInStripBytes;
+      } else {
+        spans.push({ row: strip.row, startInStripBytes: at, lengthBytes: strip.lengthBytes });
+      }
+    }
+    const spanOf = (strip: Raid6MappedStrip): RowSpan | undefined => {
+      const span = spans.find((candidate) => candidate.row === strip.row);
+      const at = inStrip(strip);
+      return span !== undefined && at >= span.startInStripBytes && at + strip.lengthBytes <= span.startInStripBytes + span.lengthBytes
+        ? span : undefined;
+    };
+    const runs = new ChunkRuns();
+    const fromRows = strips.filter((strip) => spanOf(strip) !== undefined);
+    for (const strip of strips) {
+      if (spanOf(strip) !== undefined) continue;
       const start = strip.volumeOffsetBytes - offsetBytes;
       runs.add(strip.chunkIndex, strip.chunkOffsetBytes, into.subarray(start, start + strip.lengthBytes));
     }
     const scratch: Uint8Array[] = [];
     try {
-      // One span per row with a missing strip: the union of its missing strips' in-strip ranges.
-      const spans: RowSpan[] = [];
-      for (const strip of missing) {
-        const at = strip.chunkOffsetBytes - strip.row * g.stripSizeBytes;
-        const last = spans.at(-1);
-        if (last?.row === strip.row) {
-          const end = Math.max(last.startInStripBytes + last.lengthBytes, at + strip.lengthBytes);
-          last.startInStripBytes = Math.min(last.startInStripBytes, at);
-          last.lengthBytes = end - last.startInStripBytes;
-        } else {
-          spans.push({ row: strip.row, startInStripBytes: at, lengthBytes: strip.lengthBytes });
-        }
-      }
       const rows = spans.map((span) => planRowRead(io, span, g.stripSizeBytes, new Set(), runs, scratch, `read volume byte ${offsetBytes}`));
       await settleAll(runs.operations(io, 'read'));
-      for (const row of rows) complete(row);
-      for (const strip of missing) {
+      for (const row of rows) completeData(row);
+      for (const strip of fromRows) {
         const row = rows.find((candidate) => candidate.span.row === strip.row)!;
-        const at = strip.chunkOffsetBytes - strip.row * g.stripSizeBytes - row.span.startInStripBytes;
+        const at = inStrip(strip) - row.span.startInStripBytes;
         const start = strip.volumeOffsetBytes - offsetBytes;
         copyBytes(into.subarray(start, start + strip.lengthBytes), row.data[strip.dataIndex]!.subarray(at, at + strip.lengthBytes));
       }

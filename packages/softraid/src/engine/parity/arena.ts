@@ -19,7 +19,7 @@ import { assert } from '@openbsd38/libutil/assert.js';
 import { GiB, KiB } from '@openbsd38/libutil/units.js';
 import { gfNibbleTables } from './gf256.js';
 import { recover1Js, recover2Js, syndromeJs, xorManyJs } from './raid6-js.js';
-import { kernelBlockBytes, parityModuleBytes, wasmSimdSupported } from './wasm-kernels.js';
+import { kernelBlockBytes, parityModule, syndromeUnrolledStripsMax } from './wasm-kernels.js';
 import { xorIntoJs } from './xor-js.js';
 
 export const wasmPageBytes = 64 * KiB;
@@ -50,15 +50,15 @@ interface Kernels {
   syndrome: Kernel;
   recover2: Kernel;
   recover1: Kernel;
+  /** syndrome1 … syndrome16: exactly that many data strips (wasm-kernels.ts). */
+  [unrolled: `syndrome${number}`]: Kernel;
 }
 
 let compiledModule: WebAssembly.Module | null | undefined;
 
 function kernelModule(): WebAssembly.Module | null {
   if (compiledModule === undefined) {
-    compiledModule = wasmSimdSupported()
-      ? new WebAssembly.Module(parityModuleBytes({ minimumPages: 1, maximumPages: 65536, shared: false }))
-      : null;
+    compiledModule = parityModule({ minimumPages: 1, maximumPages: 65536, shared: false });
   }
   return compiledModule;
 }
@@ -71,6 +71,8 @@ export class ParityArena {
   readonly capacityBytes: number;
   private readonly memory: WebAssembly.Memory;
   private readonly kernels: Kernels;
+  /** syndromeByCount[n]: the kernel for exactly n data strips (index 0 unused). */
+  private readonly syndromeByCount: Kernel[];
   /** The memory's one ArrayBuffer (never detached: the memory never grows). */
   private readonly buffer: ArrayBufferLike;
   private readonly table: Uint32Array;
@@ -97,6 +99,12 @@ export class ParityArena {
     this.memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: false });
     const instance = new WebAssembly.Instance(module, { env: { memory: this.memory } });
     this.kernels = instance.exports as unknown as Kernels;
+    this.syndromeByCount = [this.kernels.syndrome];
+    for (let count = 1; count <= syndromeUnrolledStripsMax; count++) {
+      const kernel = this.kernels[`syndrome${count}`];
+      assert(kernel !== undefined, `ParityArena: the module has no syndrome${count}`);
+      this.syndromeByCount.push(kernel);
+    }
     this.buffer = this.memory.buffer;
     assert(this.buffer.byteLength === capacityBytes, 'ParityArena: memory not reserved at its capacity');
     this.table = new Uint32Array(this.buffer, tableOffsetBytes, kernelSourcesMax);
@@ -182,7 +190,9 @@ export class ParityArena {
     assert(this.owns(q) && q.length === p.length, 'syndrome: Q outside the arena or of another length');
     const main = mainBytes(p.length);
     this.writeTable(data);
-    this.kernels.syndrome(p.byteOffset, q.byteOffset, tableOffsetBytes, data.length, main);
+    const unrolled = this.syndromeByCount[data.length];
+    if (unrolled !== undefined) unrolled(p.byteOffset, q.byteOffset, tableOffsetBytes, main);
+    else this.kernels.syndrome(p.byteOffset, q.byteOffset, tableOffsetBytes, data.length, main);
     if (main < p.length) syndromeJs(p.subarray(main), q.subarray(main), data.map((d) => d.subarray(main, p.length)));
   }
 

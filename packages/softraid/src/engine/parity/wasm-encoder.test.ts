@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Code, encodeModule, sleb, uleb, valType } from './wasm-encoder.js';
-import { parityModuleBytes } from './wasm-kernels.js';
+import { parityModuleBytes, syndromeUnrolledStripsMax } from './wasm-kernels.js';
 
 test('wasm-encoder: LEB128 matches the specification examples', () => {
   assert.deepEqual(uleb(0), [0x00]);
@@ -20,12 +20,14 @@ test('wasm-encoder: LEB128 matches the specification examples', () => {
 
 test('wasm-encoder: SIMD instructions encode as the opcode table says', () => {
   const code = new Code().localGet(0).v128Load(16).localGet(1).v128Load(0).v128Xor().v128Store(32)
-    .i8x16Swizzle().i8x16Shl().i8x16ShrS().i8x16ShrU().v128And();
+    .i8x16Swizzle().i8x16Shl().i8x16ShrS().i8x16ShrU().v128And()
+    .i8x16GtS().i8x16Add();
   assert.deepEqual(code.bytes, [
     0x20, 0x00, 0xfd, 0x00, 0x04, 0x10, // local.get 0; v128.load align=16 offset=16
     0x20, 0x01, 0xfd, 0x00, 0x04, 0x00, // local.get 1; v128.load offset=0
     0xfd, 0x51, 0xfd, 0x0b, 0x04, 0x20, // v128.xor; v128.store offset=32
     0xfd, 0x0e, 0xfd, 0x6b, 0xfd, 0x6c, 0xfd, 0x6d, 0xfd, 0x4e, // swizzle shl shr_s shr_u and
+    0xfd, 0x27, 0xfd, 0x6e, // i8x16.gt_s i8x16.add
   ]);
 });
 
@@ -61,7 +63,8 @@ test('wasm-encoder: the parity module validates and exports its kernels', () => 
   assert.equal(WebAssembly.validate(bytes), true);
   const memory = new WebAssembly.Memory({ initial: 1, maximum: 16, shared: true });
   const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } });
-  assert.deepEqual(Object.keys(instance.exports).sort(), ['recover1', 'recover2', 'syndrome', 'xor2', 'xorMany']);
+  const unrolled = Array.from({ length: syndromeUnrolledStripsMax }, (_v, i) => `syndrome${i + 1}`);
+  assert.deepEqual(Object.keys(instance.exports).sort(), ['recover1', 'recover2', 'syndrome', ...unrolled, 'xor2', 'xorMany'].sort());
   // A corrupted opcode must not validate: the test above is not vacuous.
   const broken = Uint8Array.from(bytes);
   broken[broken.length - 2] = 0xff;

@@ -102,6 +102,8 @@ export class Code {
   i8x16Swizzle(): this { return this.simd(0x0e); }
   v128And(): this { return this.simd(0x4e); }
   v128Xor(): this { return this.simd(0x51); }
+  i8x16GtS(): this { return this.simd(0x27); }
+  i8x16Add(): this { return this.simd(0x6e); }
   i8x16Shl(): this { return this.simd(0x6b); }
   i8x16ShrS(): this { return this.simd(0x6c); }
   i8x16ShrU(): this { return this.simd(0x6d); }

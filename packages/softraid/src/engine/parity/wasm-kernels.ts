@@ -2,14 +2,15 @@
 // the encoder in wasm-encoder.ts. Every kernel walks its buffers in blocks of
 // kernelBlockBytes (unrolled: kernelUnrollVectors v128 lanes per block) and
 // handles only whole blocks; callers finish the tail with the JS reference.
-// Within a block every load happens before any store, so an output may be
-// the very same buffer (same address) as an input; partial overlap is not
-// allowed.
+// Within a block (syndromeN: within each 16-byte lane of it) every load
+// happens before any store, so an output may be the very same buffer (same
+// address) as an input; partial overlap is not allowed.
 //
 // Exports (all pointers are byte addresses in the imported memory):
 //   xor2(dst, src, lengthBytes)                 dst ^= src
 //   xorMany(dst, table, count, lengthBytes)     dst = src[0] ^ ... ^ src[count-1]
 //   syndrome(p, q, table, count, lengthBytes)   P = ⊕ D[i], Q = ⊕ g^i·D[i]   (Horner)
+//   syndromeN(p, q, table, lengthBytes)         the same for exactly N strips, 1 ≤ N ≤ 16
 //   recover2(dx, dy, p, q, tables, lengthBytes) pxy = P^Dx, qxy = Q^Dy;
 //                                               Dx = A·pxy ^ B·qxy, Dy = pxy ^ Dx
 //   recover1(dx, p, q, tables, lengthBytes)     d = C·(Q^Dx); Dx = d; P ^= d
@@ -87,12 +88,67 @@ function xorMany(): FunctionDefinition {
   };
 }
 
-function syndrome(): FunctionDefinition {
-  const [p, q, table, count, length, pos, entry, src, poly, data] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
-  const accP = vectorRange().map((u) => 10 + u);
-  const accQ = vectorRange().map((u) => 10 + kernelUnrollVectors + u);
+/**
+ * Emits q·g (leaves one v128 on the stack): double each byte (q + q), and
+ * fold the carried-out bit back as 0x1D where the byte was negative as a
+ * signed one (0 > q). x86 has no byte shifts, so V8 emulates i8x16.shl and
+ * i8x16.shr_s with several instructions each; add, compare, and, xor are
+ * one each (bench/parity.ts: P+Q of four strips went from 3.0 to 5.9 GB/s).
+ */
+function multiplyByGenerator(code: Code, q: number, zero: number, poly: number): void {
+  code.localGet(q).localGet(q).i8x16Add();
+  code.localGet(zero).localGet(q).i8x16GtS().localGet(poly).v128And().v128Xor();
+}
+
+/** Data strips up to which syndrome has a kernel of its own with the strip loop unrolled. */
+export const syndromeUnrolledStripsMax = 16;
+
+/**
+ * syndrome for exactly `count` data strips: the strip pointers are read from
+ * the table once into locals, and for each 16-byte lane of a block Horner's
+ * rule walks the strips from the last down with P and Q in registers (no
+ * inner loop), then stores that lane's P and Q. Storing lane by lane keeps
+ * TurboFan from hoisting every load of the block ahead of the arithmetic
+ * (it spilled a third of the registers that way); an output may still be
+ * the very same buffer as an input, since a lane's stores follow its loads
+ * and no other lane reads those bytes.
+ */
+function syndromeUnrolled(count: number): FunctionDefinition {
+  const [p, q, table, length, pos, poly, zero, data, accP, accQ] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
+  const strip = Array.from({ length: count }, (_v, i) => 10 + i);
   const code = new Code();
   code.v128Const(lanes(0x1d)).localSet(poly);
+  code.v128Const(lanes(0)).localSet(zero);
+  strip.forEach((local, i) => code.localGet(table).i32Load(4 * i).localSet(local));
+  blockLoop(code, pos, length, () => {
+    for (const u of vectorRange()) {
+      const offset = u * vectorBytes;
+      code.localGet(strip[count - 1]!).localGet(pos).i32Add().v128Load(offset).localTee(accP).localSet(accQ);
+      for (let i = count - 2; i >= 0; i--) {
+        code.localGet(strip[i]!).localGet(pos).i32Add().v128Load(offset).localSet(data);
+        code.localGet(accP).localGet(data).v128Xor().localSet(accP);
+        multiplyByGenerator(code, accQ, zero, poly);
+        code.localGet(data).v128Xor().localSet(accQ);
+      }
+      code.localGet(p).localGet(pos).i32Add().localGet(accP).v128Store(offset);
+      code.localGet(q).localGet(pos).i32Add().localGet(accQ).v128Store(offset);
+    }
+  });
+  return {
+    name: `syndrome${count}`, params: [i32, i32, i32, i32], results: [],
+    locals: [i32, v128, v128, v128, v128, v128, ...strip.map(() => i32)],
+    code,
+  };
+}
+
+/** syndrome for any count: an inner loop over the table's strips, P and Q in registers. */
+function syndrome(): FunctionDefinition {
+  const [p, q, table, count, length, pos, entry, src, poly, data, zero] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
+  const accP = vectorRange().map((u) => 11 + u);
+  const accQ = vectorRange().map((u) => 11 + kernelUnrollVectors + u);
+  const code = new Code();
+  code.v128Const(lanes(0x1d)).localSet(poly);
+  code.v128Const(lanes(0)).localSet(zero);
   blockLoop(code, pos, length, () => {
     // Horner from the last data strip down: Q = (((D[n-1])·g ^ D[n-2])·g ...) ^ D[0].
     code.localGet(table).localGet(count).i32Const(1).i32Sub().i32Const(2).i32Shl().i32Add().localSet(entry);
@@ -105,13 +161,10 @@ function syndrome(): FunctionDefinition {
     code.localGet(entry).i32Const(4).i32Sub().localSet(entry);
     code.localGet(entry).i32Load().localGet(pos).i32Add().localSet(src);
     for (const u of vectorRange()) {
-      const [accPu, accQu] = [accP[u]!, accQ[u]!];
       code.localGet(src).v128Load(u * vectorBytes).localSet(data);
-      code.localGet(accPu).localGet(data).v128Xor().localSet(accPu);
-      // q·g: shift each byte left, fold the carried-out bit back as 0x1D.
-      code.localGet(accQu).i32Const(1).i8x16Shl();
-      code.localGet(accQu).i32Const(7).i8x16ShrS().localGet(poly).v128And().v128Xor();
-      code.localGet(data).v128Xor().localSet(accQu);
+      code.localGet(accP[u]!).localGet(data).v128Xor().localSet(accP[u]!);
+      multiplyByGenerator(code, accQ[u]!, zero, poly);
+      code.localGet(data).v128Xor().localSet(accQ[u]!);
     }
     code.br(0).end().end();
     address(code, p, pos, src);
@@ -121,7 +174,7 @@ function syndrome(): FunctionDefinition {
   });
   return {
     name: 'syndrome', params: [i32, i32, i32, i32, i32], results: [],
-    locals: [i32, i32, i32, v128, v128, ...accP.map(() => v128), ...accQ.map(() => v128)], code,
+    locals: [i32, i32, i32, v128, v128, v128, ...accP.map(() => v128), ...accQ.map(() => v128)], code,
   };
 }
 
@@ -188,19 +241,25 @@ function recover1(): FunctionDefinition {
   };
 }
 
-export const kernelNames = ['xor2', 'xorMany', 'syndrome', 'recover2', 'recover1'] as const;
+const syndromeUnrolledCounts = Array.from({ length: syndromeUnrolledStripsMax }, (_v, i) => i + 1);
 
 /** The kernel module's bytes for a memory of the given page limits. */
 export function parityModuleBytes(memory: { minimumPages: number; maximumPages: number; shared: boolean }): Uint8Array {
-  return encodeModule({ memory, functions: [xor2(), xorMany(), syndrome(), recover2(), recover1()] });
+  return encodeModule({ memory, functions: [xor2(), xorMany(), syndrome(), recover2(), recover1(),
+    ...syndromeUnrolledCounts.map((count) => syndromeUnrolled(count))] });
 }
 
-/** True when this runtime validates (so will run) the SIMD kernels. */
-export function wasmSimdSupported(): boolean {
-  if (typeof WebAssembly !== 'object' || typeof WebAssembly.validate !== 'function') return false;
+/**
+ * The compiled kernel module, or null when this runtime cannot validate it
+ * (no WebAssembly, or no SIMD). Built once: encoding the module's
+ * unrolled kernels takes tens of milliseconds at start-up.
+ */
+export function parityModule(memory: { minimumPages: number; maximumPages: number; shared: boolean }): WebAssembly.Module | null {
+  if (typeof WebAssembly !== 'object' || typeof WebAssembly.validate !== 'function') return null;
   try {
-    return WebAssembly.validate(parityModuleBytes({ minimumPages: 1, maximumPages: 1, shared: false }));
+    const bytes = parityModuleBytes(memory);
+    return WebAssembly.validate(bytes) ? new WebAssembly.Module(bytes) : null;
   } catch {
-    return false;
+    return null;
   }
 }

@@ -442,10 +442,14 @@ export class Volume implements BlockDevice {
     }
   }
 
-  /** RAID 5 with a log: whole rows in one piece, partial rows split at pplPieceBytesMax. */
+  /**
+   * A parity level with a log: whole rows in one piece, partial rows split at pplPieceBytesMax.
+   * The row is the discipline's (RAID 6 has two parity strips per row, RAID 5 one): cut by
+   * another row size, whole rows would be logged and read as partial ones.
+   */
   private writePieces(offsetBytes: number, lengthBytes: number): ByteRange[] {
     if (this.ppl === null) return [{ offsetBytes, lengthBytes }];
-    const rowBytes = this.geometry.stripSizeBytes * (this.geometry.chunkCount - 1);
+    const rowBytes = this.rowBytes;
     const pieceBytesMax = Math.min(this.limits.pplPieceBytesMax, divFloor(this.ppl.capacityBytes, 4));
     const pieces: ByteRange[] = [];
     const endBytes = offsetBytes + lengthBytes;

@@ -1,0 +1,80 @@
+// The WebAssembly syndrome kernels — one per data strip count up to
+// syndromeUnrolledStripsMax, the looping one beyond — against the bit-by-bit
+// GF(2^8) reference (tests/sim/gf256-reference.ts) and the JS kernel, at
+// lengths around the SIMD block and at odd byte offsets inside the arena,
+// and with P and Q written over data strips (raid6Recover does that).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { seededSource } from '@openbsd38/libutil/random.js';
+import { ParityArena } from './arena.js';
+import { syndromeJs } from './raid6-js.js';
+import { kernelBlockBytes, syndromeUnrolledStripsMax } from './wasm-kernels.js';
+import { gfMultiply, gfPowerOf2 } from '../../../tests/sim/gf256-reference.js';
+
+const seed = Number(process.env.PARITY_SEED ?? Date.now() % 0x7fff_ffff);
+console.log(`syndrome-kernels.test.ts seed ${seed} (PARITY_SEED=${seed} replays it)`);
+
+function arena(): ParityArena {
+  const created = ParityArena.create({ capacityBytes: 64 * 1024 * 1024 });
+  assert.ok(created !== null, 'this runtime has WebAssembly SIMD');
+  return created;
+}
+
+function referenceSyndrome(data: readonly Uint8Array[], lengthBytes: number): [Uint8Array, Uint8Array] {
+  const p = new Uint8Array(lengthBytes);
+  const q = new Uint8Array(lengthBytes);
+  data.forEach((strip, i) => {
+    const coefficient = gfPowerOf2(i);
+    for (let b = 0; b < lengthBytes; b++) {
+      p[b]! ^= strip[b]!;
+      q[b]! ^= gfMultiply(coefficient, strip[b]!);
+    }
+  });
+  return [p, q];
+}
+
+/** A view of lengthBytes at byteOffset inside a fresh arena buffer. */
+function viewAt(a: ParityArena, byteOffset: number, lengthBytes: number): Uint8Array {
+  const buffer = a.alloc(byteOffset + lengthBytes);
+  assert.ok(buffer !== null, 'arena has room');
+  return buffer.subarray(byteOffset);
+}
+
+const lengths = [1, kernelBlockBytes - 1, kernelBlockBytes, kernelBlockBytes + 1, 3 * kernelBlockBytes + 17, 4096 + 13];
+const counts = Array.from({ length: syndromeUnrolledStripsMax + 3 }, (_v, i) => i + 1);
+
+test('syndrome kernels: every strip count, odd lengths and offsets, equal the reference and the JS kernel', () => {
+  const random = seededSource(seed);
+  const a = arena();
+  for (const count of counts) {
+    for (const lengthBytes of lengths) {
+      const offsets = Array.from({ length: count + 2 }, () => random.below(kernelBlockBytes));
+      const data = offsets.slice(0, count).map((offset) => random.fill(viewAt(a, offset, lengthBytes)));
+      const p = random.fill(viewAt(a, offsets[count]!, lengthBytes));
+      const q = random.fill(viewAt(a, offsets[count + 1]!, lengthBytes));
+      a.syndrome(p, q, data);
+      const [expectedP, expectedQ] = referenceSyndrome(data, lengthBytes);
+      const context = `count ${count} length ${lengthBytes} offsets ${offsets.join(',')} seed ${seed}`;
+      assert.deepEqual(p, expectedP, `P: ${context}`);
+      assert.deepEqual(q, expectedQ, `Q: ${context}`);
+      const [jsP, jsQ] = [new Uint8Array(lengthBytes), new Uint8Array(lengthBytes)];
+      syndromeJs(jsP, jsQ, data);
+      assert.deepEqual(jsQ, expectedQ, `JS Q: ${context}`);
+    }
+  }
+});
+
+test('syndrome kernels: P and Q may be data strips themselves (same view)', () => {
+  const random = seededSource(seed + 1);
+  const a = arena();
+  for (const count of [2, 3, 5, syndromeUnrolledStripsMax, syndromeUnrolledStripsMax + 2]) {
+    const lengthBytes = 2 * kernelBlockBytes + 5;
+    const data = Array.from({ length: count }, () => random.fill(viewAt(a, 3, lengthBytes)));
+    const [expectedP, expectedQ] = referenceSyndrome(data, lengthBytes);
+    const [x, y] = [random.below(count), count - 1];
+    const [p, q] = x === y ? [data[0]!, data[y]!] : [data[x]!, data[y]!];
+    a.syndrome(p, q, data);
+    assert.deepEqual(p, expectedP, `P over data ${x === y ? 0 : x}: count ${count} seed ${seed}`);
+    assert.deepEqual(q, expectedQ, `Q over data ${y}: count ${count} seed ${seed}`);
+  }
+});
