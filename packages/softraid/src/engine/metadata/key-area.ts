@@ -145,6 +145,14 @@ export function decodeKeyArea(bytes: Uint8Array, chunkName: string): KeyArea | n
 function decodeFields(bytes: Uint8Array): KeyArea {
   if (bytes.length < keyAreaSlotBytes) throw new Problem(`truncated: ${bytes.length} of ${keyAreaSlotBytes} bytes`);
   const slot = bytes.slice(0, keyAreaSlotBytes);
+  try {
+    return decodeSlot(slot);
+  } finally {
+    slot.fill(0);
+  }
+}
+
+function decodeSlot(slot: Uint8Array): KeyArea {
   const view = new DataView(slot.buffer);
   const slotBytes = view.getUint32(keyAreaField.slotBytes, true);
   if (slotBytes !== keyAreaSlotBytes) throw new Problem(`slot size ${slotBytes}, expected ${keyAreaSlotBytes}`);
@@ -173,6 +181,7 @@ function decodeFields(bytes: Uint8Array): KeyArea {
     if (slot.subarray(keyAreaField.keys + maskKeyBytes, keyAreaField.reserved).some((byte) => byte !== 0)) {
       throw new Problem('bytes after the mask key are not zero');
     }
+    // The only copy left is the caller's (the slot is zeroed on the way out), which it zeroes after use.
     return { kind: 'keydisk', uuid, generation, maskKey: slot.slice(keyAreaField.keys, keyAreaField.keys + maskKeyBytes) };
   }
   if (kindValue !== kindCodes.volume) throw new Problem(`unknown kind ${kindValue}`);
@@ -193,7 +202,6 @@ function decodeFields(bytes: Uint8Array): KeyArea {
     checkMac: slot.slice(keyAreaField.checkMac, keyAreaField.checkMac + checkMacBytes),
     maskedKeys: slot.slice(keyAreaField.keys, keyAreaField.keys + dataKeysBytes),
   };
-  slot.fill(0);
   return area;
 }
 
