@@ -6,31 +6,16 @@
 // The caller's passphrase is copied once into a buffer of its own that is
 // then moved (transferred) to the thread, so this thread keeps no copy and
 // holds no reference to the caller's buffer; the thread zeroes it after use.
-// The key comes back moved as well.
-//
-// From dist/ the thread is the compiled bcrypt-pbkdf-thread.js beside this
-// module. From source under tsx (the tests), tsx's --import hook does not
-// reach worker threads on Node 20, so the thread starts from a short
-// bootstrap that registers tsx's loader through its API, then imports the
-// TypeScript thread module.
-import { Worker } from 'node:worker_threads';
+// The key comes back moved as well. thread-start.ts starts the thread from
+// dist/ or from source.
+import type { Worker } from 'node:worker_threads';
+import { startCryptoThread } from './thread-start.js';
 import { assert } from '@openbsd38/libutil/assert.js';
 import { keyBytesMax, saltBytesMax } from './bcrypt-pbkdf.js';
 import type { DerivationReply, DerivationRequest } from './bcrypt-pbkdf-thread.js';
 
-const fromSource = import.meta.url.endsWith('.ts');
-
 function startThread(request: DerivationRequest): Worker {
-  const options = { workerData: request, transferList: [request.passphrase.buffer as ArrayBuffer] };
-  if (!fromSource) {
-    return new Worker(new URL('./bcrypt-pbkdf-thread.js', import.meta.url), { ...options, execArgv: [] });
-  }
-  const tsxApi = import.meta.resolve('tsx/esm/api');
-  const thread = new URL('./bcrypt-pbkdf-thread.ts', import.meta.url).href;
-  const bootstrap = `import(${JSON.stringify(tsxApi)}).then((api) => { api.register(); `
-    + `return import(${JSON.stringify(thread)}); });`;
-  // The "source" export condition, so that packages resolve to their sources as in the calling process.
-  return new Worker(bootstrap, { ...options, eval: true, execArgv: ['--conditions=source'] });
+  return startCryptoThread('bcrypt-pbkdf-thread', { workerData: request, transferList: [request.passphrase.buffer as ArrayBuffer] });
 }
 
 /** bcryptPbkdf(passphrase, salt, rounds, keyBytes), computed on a worker thread. */

@@ -6,7 +6,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomFillSync } from 'node:crypto';
 import { xtsSector } from '../engine/crypto/test-vault.test-helper.js';
-import { nodeKeyVault, VolumeCipher } from './key-vault.js';
+import { nodeKeyVault } from './key-vault.js';
+import { VolumeCipher } from './volume-cipher.js';
 
 test('VolumeCipher: equals OpenSSL sector by sector, across a data key boundary, in place or not', () => {
   const dataKeys = randomFillSync(new Uint8Array(2048));

@@ -1,71 +1,14 @@
 // softraidd's key vault: the engine's KeyVault (engine/crypto/sector-cipher.ts)
 // over this folder's primitives. bcrypt_pbkdf runs on a worker thread, so a
-// second of key derivation never stalls another volume's I/O; the data keys
-// become one XtsAes256 per 512 GiB slot, made when a request first reaches
-// that slot.
+// second of key derivation never stalls another volume's I/O; a volume's
+// data keys become a ParallelVolumeCipher (parallel-cipher.ts).
 import { randomFillSync } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { assert } from '@openbsd38/libutil/assert.js';
-import type { KeyVault, SectorCipher } from '../engine/crypto/sector-cipher.js';
+import type { KeyVault } from '../engine/crypto/sector-cipher.js';
 import { bcryptPbkdfInWorker } from './bcrypt-pbkdf-worker.js';
 import { autoRoundsMin } from './bcrypt-pbkdf-autorounds.js';
-import { dataKeyBytes, dataKeysBytes, generateDataKeys, maskDataKeys, maskKeyBytes, sectorsPerDataKey, unmaskDataKeys } from './key-scheme.js';
-import { XtsAes256 } from './xts.js';
-
-const sectorBytes = 512;
-
-/** A volume's data keys as ciphers: sectors [i * 2^30, (i+1) * 2^30) use data key i. */
-export class VolumeCipher implements SectorCipher {
-  private dataKeys: Uint8Array | null;
-  private readonly slots = new Map<number, XtsAes256>();
-
-  constructor(dataKeys: Uint8Array) {
-    assert(dataKeys.length === dataKeysBytes, `VolumeCipher: ${dataKeys.length} bytes of keys`);
-    this.dataKeys = Uint8Array.from(dataKeys);
-  }
-
-  encryptSectors(firstSector: number, source: Uint8Array, target: Uint8Array): void {
-    this.run(firstSector, source, target, false);
-  }
-
-  decryptSectors(firstSector: number, source: Uint8Array, target: Uint8Array): void {
-    this.run(firstSector, source, target, true);
-  }
-
-  destroy(): void {
-    for (const cipher of this.slots.values()) cipher.destroy();
-    this.slots.clear();
-    this.dataKeys?.fill(0);
-    this.dataKeys = null;
-  }
-
-  /** A request that crosses a slot boundary is cut there (at most once: requests are far smaller than 512 GiB). */
-  private run(firstSector: number, source: Uint8Array, target: Uint8Array, decrypt: boolean): void {
-    assert(source.length === target.length && source.length % sectorBytes === 0, 'VolumeCipher: whole sectors, same lengths');
-    const sectors = source.length / sectorBytes;
-    for (let done = 0; done < sectors;) {
-      const sector = firstSector + done;
-      const slot = Math.floor(sector / sectorsPerDataKey);
-      const count = Math.min(sectors - done, (slot + 1) * sectorsPerDataKey - sector);
-      const from = source.subarray(done * sectorBytes, (done + count) * sectorBytes);
-      const to = target.subarray(done * sectorBytes, (done + count) * sectorBytes);
-      const cipher = this.slotCipher(slot);
-      if (decrypt) cipher.decryptSectors(sector, from, to);
-      else cipher.encryptSectors(sector, from, to);
-      done += count;
-    }
-  }
-
-  private slotCipher(slot: number): XtsAes256 {
-    let cipher = this.slots.get(slot);
-    if (cipher === undefined) {
-      assert(this.dataKeys !== null, 'VolumeCipher used after destroy');
-      cipher = new XtsAes256(this.dataKeys.subarray(slot * dataKeyBytes, (slot + 1) * dataKeyBytes));
-      this.slots.set(slot, cipher);
-    }
-    return cipher;
-  }
-}
+import { generateDataKeys, maskDataKeys, maskKeyBytes, unmaskDataKeys } from './key-scheme.js';
+import { ParallelVolumeCipher } from './parallel-cipher.js';
 
 /**
  * bcrypt_pbkdf_autorounds without stalling the daemon: the probe runs on
@@ -101,6 +44,6 @@ export function nodeKeyVault(): KeyVault {
     newDataKeys: generateDataKeys,
     maskDataKeys,
     unmaskDataKeys,
-    cipher: (dataKeys) => new VolumeCipher(dataKeys),
+    cipher: (dataKeys) => new ParallelVolumeCipher(dataKeys),
   };
 }

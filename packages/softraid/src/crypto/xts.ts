@@ -19,6 +19,7 @@
 // (bench/cipher.ts; the report in the commit that added it).
 import { createCipheriv, createDecipheriv, type Cipher, type Decipher } from 'node:crypto';
 import { assert } from '@openbsd38/libutil/assert.js';
+import { copyBytes } from '@openbsd38/libutil/copy-bytes.js';
 import { chunkSectorsMax, instantiateXtsKernel, sectorBytes, tweakBytes, type XtsKernel } from './xts-kernel.js';
 
 export const xtsKeyBytes = 64;
@@ -108,13 +109,14 @@ export class XtsAes256 {
       const offsetBytes = done * sectorBytes;
       this.encryptTweaks(firstSector + done, chunkSectors);
       const data = kernel.data.subarray(0, chunkBytes);
-      data.set(source.subarray(offsetBytes, offsetBytes + chunkBytes));
+      // copyBytes: the NBD server's buffers are shared memory, which TypedArray.set copies a word at a time.
+      copyBytes(data, source.subarray(offsetBytes, offsetBytes + chunkBytes));
       kernel.whiten(chunkSectors);
       const transformed = aes.update(data);
       assert(transformed.length === chunkBytes, 'XtsAes256: ECB returned a partial chunk');
       data.set(transformed);
       kernel.whiten(chunkSectors);
-      target.set(data, offsetBytes);
+      copyBytes(target, data, offsetBytes);
     }
     kernel.tweaks.fill(0);
   }

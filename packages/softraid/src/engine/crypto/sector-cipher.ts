@@ -7,10 +7,12 @@
  * A volume's open data keys: AES-XTS-256 over 512-byte sectors, the
  * volume-relative sector number as the tweak (softraid_crypto.c, dm-crypt's
  * aes-xts-plain64). Lengths are whole sectors; target may be source.
+ * Asynchronous, so that an owner may spread the work over threads; source
+ * and target stay the caller's until the promise settles.
  */
 export interface SectorCipher {
-  encryptSectors(firstSector: number, source: Uint8Array, target: Uint8Array): void;
-  decryptSectors(firstSector: number, source: Uint8Array, target: Uint8Array): void;
+  encryptSectors(firstSector: number, source: Uint8Array, target: Uint8Array): Promise<void>;
+  decryptSectors(firstSector: number, source: Uint8Array, target: Uint8Array): Promise<void>;
   /** Zeroes every copy of the keys the cipher holds; it may not be used again. */
   destroy(): void;
 }

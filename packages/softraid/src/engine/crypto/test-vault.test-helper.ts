@@ -74,8 +74,14 @@ export function testVault(): TestVault {
         }
       };
       return {
-        encryptSectors: (firstSector, source, target) => run(firstSector, source, target, false),
-        decryptSectors: (firstSector, source, target) => run(firstSector, source, target, true),
+        encryptSectors: async (firstSector, source, target) => {
+          await Promise.resolve();
+          run(firstSector, source, target, false);
+        },
+        decryptSectors: async (firstSector, source, target) => {
+          await Promise.resolve();
+          run(firstSector, source, target, true);
+        },
         destroy: () => {
           if (destroyed) return;
           destroyed = true;

@@ -37,6 +37,7 @@ import { isVolumeKind, type VolumeRecord } from '../metadata/record.js';
 import type { ChunkState, VolumeState } from '@openbsd38/bio/states.js';
 import type { Clock, VolumeDeps } from './events.js';
 import { cipherSectorBytes, type SectorCipher } from '../crypto/sector-cipher.js';
+import { allocParityBuffer, freeParityBuffer } from '../parity/index.js';
 import { writeKeyArea, type VolumeKeyArea } from '../metadata/key-area.js';
 import { reservedRegionsDefault } from '../metadata/layout.js';
 
@@ -208,7 +209,7 @@ export class Volume implements BlockDevice {
       await this.recoveryPart.ready();
       await this.recoveryPart.resyncPendingUnderLock(offsetBytes, into.length);
       await this.withRetry(() => this.discipline.read(this.members, this.geometry, offsetBytes, into));
-      this.cipher?.decryptSectors(offsetBytes / cipherSectorBytes, into, into);
+      await this.cipher?.decryptSectors(offsetBytes / cipherSectorBytes, into, into);
     }));
   }
 
@@ -398,13 +399,20 @@ export class Volume implements BlockDevice {
    * 5, in pieces that bound the log space one write takes).
    */
   private async writeRange(offsetBytes: number, plain: Uint8Array): Promise<void> {
-    // Encrypted levels: the discipline (and every mirror) gets ciphertext, encrypted once,
-    // into a buffer of its own (the caller's data and the shared zeroes stay as they are).
-    let data = plain;
-    if (this.cipher !== null) {
-      data = new Uint8Array(plain.length);
-      this.cipher.encryptSectors(offsetBytes / cipherSectorBytes, plain, data);
+    if (this.cipher === null) return this.writeRangeAs(offsetBytes, plain);
+    // Encrypted levels: the discipline (and every mirror) gets ciphertext, encrypted once into a
+    // buffer of its own (the caller's data and the shared zeroes stay as they are): a reused one
+    // of the arena, as a fresh megabyte per write was a fresh mapping to fault in.
+    const sealed = allocParityBuffer(plain.length);
+    try {
+      await this.cipher.encryptSectors(offsetBytes / cipherSectorBytes, plain, sealed);
+      await this.writeRangeAs(offsetBytes, sealed);
+    } finally {
+      freeParityBuffer(sealed);
     }
+  }
+
+  private async writeRangeAs(offsetBytes: number, data: Uint8Array): Promise<void> {
     await this.recoveryPart.resyncPendingUnderLock(offsetBytes, data.length);
     const bitmap = this.recoveryPart.bitmap;
     let bits: BitRange | null = null;

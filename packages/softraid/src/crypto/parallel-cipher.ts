@@ -1,0 +1,138 @@
+// A volume's cipher spread over threads: AES-XTS costs about a CPU-second
+// per GB here, and softraidd's event loop also serves NBD, so large requests
+// are cut into pieces that threads of a small pool encrypt or decrypt in
+// place in shared memory, in parallel with each other and with the event
+// loop; small ones (where posting a message would cost more than the work)
+// are done on the spot. Every thread holds its own copy of the keys, wiped
+// when the volume's cipher is destroyed.
+import { availableParallelism } from 'node:os';
+import type { Worker } from 'node:worker_threads';
+import { assert } from '@openbsd38/libutil/assert.js';
+import { copyBytes } from '@openbsd38/libutil/copy-bytes.js';
+import type { SectorCipher } from '../engine/crypto/sector-cipher.js';
+import type { CipherJob, CipherJobDone, CipherThreadData } from './cipher-thread.js';
+import { startCryptoThread } from './thread-start.js';
+import { VolumeCipher } from './volume-cipher.js';
+
+const sectorBytes = 512;
+/** Requests below this are done on the event loop: a message round trip costs about what 32 KiB of XTS does. */
+export const inlineBytesMax = 64 * 1024;
+/** The piece a thread takes at a time (and the size of each staging buffer). */
+export const pieceBytes = 512 * 1024;
+/** Staging buffers kept for reuse once freed; more are made when more pieces are in flight. */
+const spareBuffersMax = 64;
+
+interface Pending {
+  resolve(): void;
+  reject(error: Error): void;
+}
+
+export class ParallelVolumeCipher implements SectorCipher {
+  private readonly inline: VolumeCipher;
+  private readonly threads: Worker[] = [];
+  private readonly pending = new Map<number, Pending>();
+  private readonly spareBuffers: SharedArrayBuffer[] = [];
+  private nextId = 1;
+  private nextThread = 0;
+  private destroyed = false;
+
+  constructor(dataKeys: Uint8Array, threadCount = Math.max(1, Math.min(4, availableParallelism()))) {
+    assert(Number.isSafeInteger(threadCount) && threadCount >= 1, `ParallelVolumeCipher: ${threadCount} threads`);
+    this.inline = new VolumeCipher(dataKeys);
+    for (let i = 0; i < threadCount; i++) {
+      const data: CipherThreadData = { dataKeys: Uint8Array.from(dataKeys) };
+      const thread = startCryptoThread('cipher-thread', { workerData: data, transferList: [data.dataKeys.buffer as ArrayBuffer] });
+      // The pool never keeps softraidd alive by itself.
+      thread.unref();
+      thread.on('message', (done: CipherJobDone) => this.finished(done));
+      thread.on('error', (error) => this.failAll(error));
+      this.threads.push(thread);
+    }
+  }
+
+  encryptSectors(firstSector: number, source: Uint8Array, target: Uint8Array): Promise<void> {
+    return this.run('encrypt', firstSector, source, target);
+  }
+
+  decryptSectors(firstSector: number, source: Uint8Array, target: Uint8Array): Promise<void> {
+    return this.run('decrypt', firstSector, source, target);
+  }
+
+  destroy(): void {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    this.inline.destroy();
+    for (const thread of this.threads) thread.postMessage({ op: 'destroy' } satisfies CipherJob);
+    for (const buffer of this.spareBuffers) new Uint8Array(buffer).fill(0);
+    this.spareBuffers.length = 0;
+  }
+
+  private async run(op: 'encrypt' | 'decrypt', firstSector: number, source: Uint8Array, target: Uint8Array): Promise<void> {
+    assert(!this.destroyed, 'ParallelVolumeCipher used after destroy');
+    assert(source.length === target.length && source.length % sectorBytes === 0, 'ParallelVolumeCipher: whole sectors, same lengths');
+    if (source.length < inlineBytesMax) {
+      if (op === 'encrypt') this.inline.encryptSectors(firstSector, source, target);
+      else this.inline.decryptSectors(firstSector, source, target);
+      return;
+    }
+    const pieces: Promise<void>[] = [];
+    for (let at = 0; at < source.length; at += pieceBytes) {
+      const length = Math.min(pieceBytes, source.length - at);
+      pieces.push(this.piece(op, firstSector + at / sectorBytes, source.subarray(at, at + length), target.subarray(at, at + length)));
+    }
+    const outcomes = await Promise.allSettled(pieces);
+    for (const outcome of outcomes) if (outcome.status === 'rejected') throw outcome.reason;
+  }
+
+  /**
+   * One piece on the next thread, which reads and writes shared memory (the
+   * NBD server's buffers are shared): in place where the request is (a read
+   * decrypted into the NBD buffer); else from the source into a staging
+   * buffer, copied out to the target afterwards (a write's ciphertext, so
+   * nothing needs wiping); a source not in shared memory is staged first.
+   */
+  private async piece(op: 'encrypt' | 'decrypt', firstSector: number, source: Uint8Array, target: Uint8Array): Promise<void> {
+    const id = this.nextId++;
+    const thread = this.threads[this.nextThread]!;
+    this.nextThread = (this.nextThread + 1) % this.threads.length;
+    const post = (from: SharedArrayBuffer, fromOffset: number, to: SharedArrayBuffer, toOffset: number): Promise<void> =>
+      new Promise<void>((resolve, reject) => {
+        this.pending.set(id, { resolve, reject });
+        thread.postMessage({
+          op, id, lengthBytes: source.length, firstSector, source: from, sourceOffsetBytes: fromOffset, target: to, targetOffsetBytes: toOffset,
+        } satisfies CipherJob);
+      });
+    const inPlace = source.buffer === target.buffer && source.byteOffset === target.byteOffset;
+    if (inPlace && source.buffer instanceof SharedArrayBuffer) return post(source.buffer, source.byteOffset, source.buffer, source.byteOffset);
+    const buffer = this.spareBuffers.pop() ?? new SharedArrayBuffer(pieceBytes);
+    const staging = new Uint8Array(buffer, 0, source.length);
+    const sourceShared = source.buffer instanceof SharedArrayBuffer;
+    try {
+      if (sourceShared) {
+        await post(source.buffer, source.byteOffset, buffer, 0);
+      } else {
+        copyBytes(staging, source);
+        await post(buffer, 0, buffer, 0);
+      }
+      copyBytes(target, staging);
+    } finally {
+      // What a decryption left in the staging buffer is plaintext, and so is a source staged for encryption:
+      // neither waits in a spare buffer (Buffer's fill is a memset; a shared view's fill is not).
+      if (op === 'decrypt' || !sourceShared) Buffer.from(buffer, 0, source.length).fill(0);
+      if (!this.destroyed && this.spareBuffers.length < spareBuffersMax) this.spareBuffers.push(buffer);
+    }
+  }
+
+  private finished(done: CipherJobDone): void {
+    const pending = this.pending.get(done.id);
+    assert(pending !== undefined, `ParallelVolumeCipher: an answer to no job (${done.id})`);
+    this.pending.delete(done.id);
+    if (done.error === undefined) pending.resolve();
+    else pending.reject(new Error(`cipher thread: ${done.error}`));
+  }
+
+  private failAll(error: Error): void {
+    for (const pending of this.pending.values()) pending.reject(error);
+    this.pending.clear();
+  }
+}
