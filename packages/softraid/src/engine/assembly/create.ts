@@ -7,6 +7,7 @@ import { disciplineFor } from '../disciplines/registry.js';
 import { encryptedVolumeBytesMax, type SectorCipher } from '../crypto/sector-cipher.js';
 import type { NewKeys } from '../crypto/keying.js';
 import { writeKeyArea, type VolumeKeyArea } from '../metadata/key-area.js';
+import { pseudoVolumeRecord } from './pseudo-volume.js';
 import { isPowerOfTwo } from '@openbsd38/libutil/units.js';
 import type { ChunkBackend } from '../chunk.js';
 import type { BioMessage } from '@openbsd38/bio/controller.js';
@@ -158,7 +159,7 @@ export async function createVolume(request: CreateVolumeRequest): Promise<Create
       assert(keys?.keyDiskArea != null, 'createVolume: a key disk without its key');
       if (holdsMetadata[chunks.length]) await wipeChunkMetadata(keyDisk);
       await writeKeyArea(keyDisk, region, keys.keyDiskArea);
-      await writeChunkMetadata(keyDisk, keyDiskRecord(record, keyDisk), 0);
+      await writeChunkMetadata(keyDisk, pseudoVolumeRecord('keydisk', record.uuid, keyDisk), 0);
     }
     await Promise.all(chunks.map(async (chunk, index) => {
       if (holdsMetadata[index]) await wipeChunkMetadata(chunk);
@@ -172,28 +173,4 @@ export async function createVolume(request: CreateVolumeRequest): Promise<Create
     keys?.keyDiskArea?.maskKey.fill(0);
   }
   return { record, members: [...chunks], messages, encryption: keys === null ? null : { cipher: keys.cipher, keyArea: keys.area } };
-}
-
-/** softraid's key disk metadata: a one-chunk pseudo-volume with the volume's UUID, its chunk Online. */
-export function keyDiskRecord(volume: VolumeRecord, keyDisk: ChunkBackend): VolumeRecord {
-  const usableSizeBytes = usableSizeBytesOf(keyDisk.sizeBytes, dataOffsetBytesDefault);
-  return {
-    formatVersion: formatVersionCurrent,
-    uuid: volume.uuid,
-    kind: 'keydisk',
-    layout: null,
-    stripSizeBytes: 0,
-    chunkCount: 1,
-    dataOffsetBytes: dataOffsetBytesDefault,
-    chunkDataSizeBytes: usableSizeBytes,
-    volumeSizeBytes: usableSizeBytes,
-    eventCounter: 1,
-    eventCounterFloor: 1,
-    deviceName: '',
-    noAutoAssemble: false,
-    dirty: false,
-    rebuildCheckpointBytes: 0,
-    chunks: [{ index: 0, state: 'Online', usableSizeBytes, name: fitName(keyDisk.name, chunkNameBytes) }],
-    reservedRegions: structuredClone(reservedRegionsDefault),
-  };
 }

@@ -4,9 +4,9 @@ import { MetadataError, SoftraidError } from '../errors.js';
 import type { ChunkBackend } from '../chunk.js';
 import type { BioMessage } from '@openbsd38/bio/controller.js';
 import type { VolumeRecord } from '../metadata/record.js';
-import { chunkNameBytes, dataOffsetBytesDefault, formatVersionCurrent, reservedRegionsDefault } from '../metadata/layout.js';
+import { dataOffsetBytesDefault } from '../metadata/layout.js';
 import { readChunkMetadata, wipeChunkMetadata, writeChunkMetadata } from '../metadata/io.js';
-import { fitName } from '../metadata/text.js';
+import { pseudoVolumeRecord } from './pseudo-volume.js';
 import { newUuid } from '../metadata/uuid.js';
 import { describeOwner, refuseInUse, refuseLiveMember, type ChunksInUse } from './checks.js';
 import { usableSizeBytesMinFor, usableSizeBytesOf } from '../metadata/sizes.js';
@@ -44,25 +44,7 @@ export async function makeHotSpare(chunk: ChunkBackend, options: MakeHotSpareOpt
     refuseLiveMember(chunk, existing, 'a hot spare', (record) => options.isStaleMember?.(record) === true);
     messages.push({ type: 'info', text: `chunk ${chunk.name} held metadata of ${describeOwner(existing.record)}, overwritten` });
   }
-  const record: VolumeRecord = {
-    formatVersion: formatVersionCurrent,
-    uuid: newUuid(options.random),
-    kind: 'hotspare',
-    layout: null,
-    stripSizeBytes: 0,
-    chunkCount: 1,
-    dataOffsetBytes,
-    chunkDataSizeBytes: usableSizeBytes,
-    volumeSizeBytes: usableSizeBytes,
-    eventCounter: 1,
-    eventCounterFloor: 1,
-    deviceName: '',
-    noAutoAssemble: false,
-    dirty: false,
-    rebuildCheckpointBytes: 0,
-    chunks: [{ index: 0, state: 'Hot spare', usableSizeBytes, name: fitName(chunk.name, chunkNameBytes) }],
-    reservedRegions: structuredClone(reservedRegionsDefault),
-  };
+  const record = pseudoVolumeRecord('hotspare', newUuid(options.random), chunk);
   if (existing !== null) await wipeChunkMetadata(chunk);
   await writeChunkMetadata(chunk, record, 0);
   return { record, messages };
