@@ -373,9 +373,9 @@ class Session {
     this.printStatus(hint);
     const existing = decodeKdfHintResult(hint.result);
     if (existing.existing && existing.unlock === 'keydisk') throw new FatalFailure('the volume is unlocked by a key disk: name it with -k');
-    if (existing.existing && invocation.verbose && existing.kdfRounds !== null) {
-      this.io.stdout(`Deriving key using bcrypt PBKDF with ${existing.kdfRounds} rounds...\n`);
-    }
+    // bioctl -v's line, when the rounds are known here (an existing volume's, or -r's; auto ones are tuned by softraidd).
+    const rounds = existing.existing ? existing.kdfRounds : invocation.kdfRounds ?? null;
+    if (invocation.verbose && rounds !== null) this.io.stdout(`Deriving key using bcrypt PBKDF with ${rounds} rounds...\n`);
     const passphrase = existing.existing ? await this.passphrase('Passphrase: ', false) : await this.passphrase('New passphrase: ', true);
     const bytes = Array.from(passphrase);
     passphrase.fill(0);

@@ -116,8 +116,9 @@ test('CRYPTO over NBD: ciphertext only on the chunk; a wrong passphrase or a 064
     const noNewline = bioctl(space, ['-c', 'C', '-p', passfile, '-l', chunk, 'softraid0']);
     assert.equal(noNewline.stderr, 'bioctl: invalid passphrase length\n');
     writeFileSync(passfile, 'correct horse battery\nsecond line ignored\n');
-    const opened = bioctl(space, ['-c', 'C', '-p', passfile, '-l', chunk, 'softraid0']);
+    const opened = bioctl(space, ['-v', '-c', 'C', '-p', passfile, '-l', chunk, 'softraid0']);
     assert.equal(opened.status, 0, opened.stderr);
+    assert.equal(opened.stdout, 'Deriving key using bcrypt PBKDF with 16 rounds...\nsoftraid0: CRYPTO volume attached as sd0\n');
 
     const changed = bioctl(space, ['-P', '-s', '-r', '16', 'sd0'], { input: 'correct horse battery\nTr0ub4dor&3\n' });
     assert.equal(changed.status, 0, changed.stderr);
