@@ -19,7 +19,7 @@ import {
   decodeAlarmResult, decodeInquiryView, decodeKdfHintResult, decodeLocateResult, decodePatrolResult,
   type AlarmFunction, type ChunkReference, type PatrolFunction, type RequestBody, type Response,
 } from '@openbsd38/bio/control/messages.js';
-import { levelFromBioCode, levelTable } from '@openbsd38/bio/levels.js';
+import { levelFromBioCode, levelTable, requestMinimumChunks } from '@openbsd38/bio/levels.js';
 import { readPassphraseFile, type PassphraseReader } from './passphrase.js';
 
 function nonEmpty(passphrase: Uint8Array): Uint8Array {
@@ -325,20 +325,8 @@ class Session {
     for (const word of list.split(',')) {
       if (word.length === 0) continue;
       if (names.length >= chunkCountMax) throw new FatalFailure('too many devices on device list');
-      if (word.includes('://')) {
-        names.push(word);
-        identities.push(word);
-        continue;
-      }
-      const path = resolve(this.io.cwd, word);
-      let identity: string;
-      try {
-        const stats = statSync(path, { bigint: true });
-        identity = stats.isBlockDevice() ? `rdev:${stats.rdev}` : `ino:${stats.dev}:${stats.ino}`;
-      } catch (error) {
-        throw new FatalFailure(`could not open ${word}: ${strerror((error as NodeJS.ErrnoException).code ?? 'EIO')}`);
-      }
-      names.push(path);
+      const { name, identity } = this.device(word);
+      names.push(name);
       identities.push(identity);
     }
     if (new Set(identities).size !== identities.length) throw new FatalFailure('duplicate device in list');
@@ -349,13 +337,12 @@ class Session {
     const invocation = this.invocation;
     const chunks = this.parseDeviceList(invocation.deviceList ?? '');
     const code = invocation.createLevel;
-    // bioctl's own table of creatable levels; RAID 6 is this port's addition.
-    const minimumDisks: Readonly<Record<number, number>> = { 0: 2, 1: 2, 5: 3, 6: 4, 0x43: 1, 0x1c: 1, 0x63: 1 };
-    const minimum = minimumDisks[code];
+    // The levels softraid creates (OpenBSD's bioctl's, and RAID 6, this port's addition) and bio_createraid's
+    // minimum counts, from bio's level table: RAID 1C may be assembled from one chunk, CRYPTO takes exactly one.
     const level = levelFromBioCode(code);
-    if (minimum === undefined || level === undefined) throw new FatalFailure('unsupported RAID level');
-    if (chunks.length < minimum) throw new FatalFailure('not enough disks');
-    if (code === 0x43 && chunks.length !== minimum) throw new FatalFailure('not exactly one partition');
+    if (level === undefined) throw new FatalFailure('unsupported RAID level');
+    if (chunks.length < requestMinimumChunks(level)) throw new FatalFailure('not enough disks');
+    if (level === 'crypto' && chunks.length !== levelTable.crypto.maximumChunks) throw new FatalFailure('not exactly one partition');
     const body: RequestBody = { op: 'create', level, chunks, force: invocation.force, noAutoAssemble: invocation.noAutoAssemble };
     if (invocation.stripSizeBytes !== undefined) body.stripSizeBytes = invocation.stripSizeBytes;
     if (invocation.layout !== undefined) body.layout = invocation.layout;
@@ -366,7 +353,7 @@ class Session {
     // CRYPTO, RAID 1C (bio_createraid): a key disk, or a passphrase for the volume these chunks hold or a new one.
     if (invocation.keyDisk !== undefined) {
       if (invocation.passFile !== undefined) throw new FatalFailure('-k and -p are exclusive: a volume is unlocked by a key disk or by a passphrase');
-      body.crypto = { keyDisk: this.keyDiskName(invocation.keyDisk) };
+      body.crypto = { keyDisk: this.device(invocation.keyDisk).name };
       return this.simple('bioctl -c', body);
     }
     const hint = await this.client.request({ op: 'kdfhint', chunks });
@@ -387,16 +374,19 @@ class Session {
     }
   }
 
-  /** -k: the key disk's path, as -l's entries are taken. */
-  private keyDiskName(argument: string): string {
-    if (argument.includes('://')) return argument;
-    const path = resolve(this.io.cwd, argument);
+  /**
+   * A device of -l or -k (opendev in OpenBSD): an NBD URI as given, a path
+   * made absolute, with what makes two names the same device.
+   */
+  private device(word: string): { name: string; identity: string } {
+    if (word.includes('://')) return { name: word, identity: word };
+    const path = resolve(this.io.cwd, word);
     try {
-      statSync(path);
+      const stats = statSync(path, { bigint: true });
+      return { name: path, identity: stats.isBlockDevice() ? `rdev:${stats.rdev}` : `ino:${stats.dev}:${stats.ino}` };
     } catch (error) {
-      throw new FatalFailure(`could not open ${argument}: ${strerror((error as NodeJS.ErrnoException).code ?? 'EIO')}`);
+      throw new FatalFailure(`could not open ${word}: ${strerror((error as NodeJS.ErrnoException).code ?? 'EIO')}`);
     }
-    return path;
   }
 
   /**

@@ -41,7 +41,7 @@ export class SoftraidError extends OperatingError {
 /** Unreadable or invalid on-disk metadata; the message names the chunk. */
 export class MetadataError extends SoftraidError {
   override name = 'MetadataError';
-  constructor(readonly chunkName: string, problem: string) {
+  constructor(readonly chunkName: string, readonly problem: string) {
     super(`${chunkName}: ${problem}`);
   }
 }

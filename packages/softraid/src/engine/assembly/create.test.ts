@@ -4,7 +4,7 @@ import { ChunkIoError, SoftraidError } from '../errors.js';
 import { MemoryChunk } from '../../chunk/memory.js';
 import { seededRandom } from '@openbsd38/libutil/random.js';
 import { readChunkMetadata, writeChunkMetadata } from '../metadata/io.js';
-import { copyAOffsetBytes } from '../metadata/layout.js';
+import { copyAOffsetBytes, copyOffsetsBytes } from '../metadata/layout.js';
 import type { RaidLevel } from '@openbsd38/bio/levels.js';
 import { createVolume, type CreateVolumeRequest } from './create.js';
 
@@ -124,11 +124,14 @@ test('a crash in the middle of a forced create never lets the old volume outrank
     const found = await readChunkMetadata(member);
     await writeChunkMetadata(member, { ...found!.record, eventCounter: 500, eventCounterFloor: 500 }, index);
   }
-  // Chunk 0's writes: wipe A, wipe B, new A, new B. The fourth fails: copy A is new, copy B was wiped.
-  const writesBefore = members[0]!.counters.writes;
+  // Chunk 0's metadata writes: wipe A, wipe B, new A, new B (after its key area is wiped). The fourth fails:
+  // copy A is new, copy B was wiped.
+  let copyWrites = 0;
   const write = members[0]!.write.bind(members[0]!);
   members[0]!.write = async (buffer, offsetBytes) => {
-    if (members[0]!.counters.writes - writesBefore === 3) throw new ChunkIoError('write', members[0]!.name, offsetBytes, buffer.length, 'EIO');
+    if (copyOffsetsBytes.includes(offsetBytes) && copyWrites++ === 3) {
+      throw new ChunkIoError('write', members[0]!.name, offsetBytes, buffer.length, 'EIO');
+    }
     return write(buffer, offsetBytes);
   };
   await assert.rejects(createVolume(request('raid1', members, { force: true, random: randomFrom(5) })), ChunkIoError);

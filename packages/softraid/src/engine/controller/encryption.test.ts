@@ -7,7 +7,8 @@ import { randomFillSync } from 'node:crypto';
 import { MiB } from '@openbsd38/libutil/units.js';
 import { fixture, waitFor } from './fixture.test-helper.js';
 import { testVault, xtsSector } from '../crypto/test-vault.test-helper.js';
-import { dataOffsetBytesDefault } from '../metadata/layout.js';
+import { dataOffsetBytesDefault, reservedRegionsDefault } from '../metadata/layout.js';
+import { readKeyArea } from '../metadata/key-area.js';
 import type { CreateRequest } from '@openbsd38/bio/controller.js';
 import type { MemoryChunk } from '../../chunk/memory.js';
 
@@ -186,4 +187,22 @@ test('test vault: its XTS is OpenSSL\'s sector by sector (the reference the engi
   const sealed = xtsSector(keys, 12345, plain, false);
   assert.notDeepEqual(Buffer.from(sealed), Buffer.from(plain));
   assert.deepEqual(Buffer.from(xtsSector(keys, 12345, sealed, true)), Buffer.from(plain));
+});
+
+test('a key disk or an encrypted member put to another use (-C force) keeps no key area', async () => {
+  const { controller, chunks } = fixture({ a: 4 * MiB, key: 3 * MiB }, { keyVault: testVault() });
+  assert.equal((await controller.create(request('crypto', ['a'], { keyDisk: 'key' }))).ok, true);
+  assert.equal((await controller.detach('sd0')).ok, true);
+  const region = reservedRegionsDefault.crypto;
+  const opened = (name: string): MemoryChunk => {
+    const chunk = chunks.get(name)!;
+    chunk.reopen();
+    return chunk;
+  };
+  assert.equal((await readKeyArea(opened('key'), region))?.kind, 'keydisk', 'the key disk holds the mask key');
+  assert.equal((await readKeyArea(opened('a'), region))?.kind, 'volume');
+  const reused = await controller.create({ level: 'raid1', chunkNames: ['key', 'a'], force: true, noAutoAssemble: false });
+  assert.equal(reused.ok, true, JSON.stringify(reused.messages));
+  assert.equal(await readKeyArea(opened('key'), region), null, 'no mask key left in the clear on a reused key disk');
+  assert.equal(await readKeyArea(opened('a'), region), null, 'no masked keys left on a reused member');
 });

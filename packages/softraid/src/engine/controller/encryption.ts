@@ -32,8 +32,8 @@ export function checkUnlockRequest(level: RaidLevel, crypto: CryptoUnlock | unde
 }
 
 /** The region key areas live in, on a member or a key disk. */
-export function cryptoRegionOf(record: VolumeRecord | null): { offsetBytes: number; lengthBytes: number } {
-  return (record?.reservedRegions ?? reservedRegionsDefault).crypto;
+export function cryptoRegionOf(record: VolumeRecord): { offsetBytes: number; lengthBytes: number } {
+  return (record.reservedRegions ?? reservedRegionsDefault).crypto;
 }
 
 /**

@@ -10,9 +10,10 @@ import { assert } from '@openbsd38/libutil/assert.js';
 import { ChunkIoError, MetadataError } from '../errors.js';
 import type { ChunkBackend } from '../chunk.js';
 import type { VolumeRecord } from './record.js';
-import { copyBytesMax, copyNames, copyOffsetsBytes, copySlotBytes, metadataEndBytes } from './layout.js';
+import { copyBytesMax, copyNames, copyOffsetsBytes, copySlotBytes, metadataEndBytes, reservedRegionsDefault } from './layout.js';
 import { decodeMetadata, encodeMetadata } from './codec.js';
 import { MetadataVersionError } from './version-error.js';
+import { wipeKeyArea } from './key-area.js';
 
 export interface ChunkMetadata {
   record: VolumeRecord;
@@ -100,8 +101,16 @@ export async function writeChunkMetadata(chunk: ChunkBackend, record: VolumeReco
   }
 }
 
-/** Zeroes both copies (A, flush, B, flush): the chunk then has no metadata. For force-create. */
+/**
+ * Zeroes both copies (A, flush, B, flush): the chunk then has no metadata.
+ * For force-create, a new hot spare, a spare leaving the pool. The key area
+ * goes first: a CRYPTO or RAID 1C member's masked keys, and above all a key
+ * disk's mask key in the clear, must not outlive the metadata that named
+ * them on a disk put to another use.
+ */
 export async function wipeChunkMetadata(chunk: ChunkBackend): Promise<void> {
+  const crypto = reservedRegionsDefault.crypto;
+  if (chunk.sizeBytes >= crypto.offsetBytes + crypto.lengthBytes) await wipeKeyArea(chunk, crypto);
   for (const offsetBytes of copyOffsetsBytes) {
     const lengthBytes = Math.min(copySlotBytes, chunk.sizeBytes - offsetBytes);
     if (lengthBytes <= 0) continue;

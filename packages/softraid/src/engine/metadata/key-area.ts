@@ -217,7 +217,7 @@ async function readSlots(chunk: ChunkBackend, region: Region): Promise<Slot[]> {
       slots.push({ area: decodeKeyArea(bytes, chunk.name) });
     } catch (error) {
       if (error instanceof ChunkIoError) slots.push({ problem: `slot ${slot} unreadable: ${error.errno}` });
-      else if (error instanceof MetadataError) slots.push({ problem: `slot ${slot}: ${error.message.slice(chunk.name.length + 2)}` });
+      else if (error instanceof MetadataError) slots.push({ problem: `slot ${slot}: ${error.problem}` });
       else throw error;
     } finally {
       bytes.fill(0);
@@ -258,7 +258,7 @@ export async function writeKeyArea(chunk: ChunkBackend, region: Region, area: Ke
   }
 }
 
-/** Zeroes both slots (a key disk given up, a CRYPTO volume's chunk reused with -C force). */
+/** Zeroes both slots (wipeChunkMetadata: a chunk put to another use; a rebuild target of a level without keys). */
 export async function wipeKeyArea(chunk: ChunkBackend, region: Region): Promise<void> {
   const zeroes = new Uint8Array(keyAreaSlotBytes);
   for (const offsetBytes of keyAreaSlotOffsetsBytes) await chunk.write(zeroes, region.offsetBytes + offsetBytes);

@@ -6,7 +6,7 @@
 import { assert } from '@openbsd38/libutil/assert.js';
 import { alignDown } from '@openbsd38/libutil/units.js';
 import { ChunkIoError, MetadataError, SoftraidError } from '../errors.js';
-import { writeKeyArea } from '../metadata/key-area.js';
+import { wipeKeyArea, writeKeyArea } from '../metadata/key-area.js';
 import { reservedRegionsDefault } from '../metadata/layout.js';
 import { readChunkMetadata } from '../metadata/io.js';
 import { Rebuild, RebuildTargetLost, type RebuildHost, type RebuildOutcome } from './rebuild.js';
@@ -68,9 +68,10 @@ export class Rebuilding extends VolumePart {
     if (this.host.writeIntentRegionBytes !== 0) await wipeRegion(member, regions.bitmap);
     if (this.host.ppl !== null) await wipeRegion(member, regions.journal);
     // Encrypted levels: the member gets the volume's keys (masked) before any ciphertext, so
-    // that it can be the one left to assemble from.
+    // that it can be the one left to assemble from; other levels leave no earlier life's keys on it.
     const keyArea = this.host.keyArea();
     if (keyArea !== null) await writeKeyArea(member, regions.crypto, keyArea);
+    else await wipeKeyArea(member, regions.crypto);
     this.members.replaceMember(chunkIndex, member);
     record.chunks[chunkIndex]!.usableSizeBytes = alignDown(member.sizeBytes - record.dataOffsetBytes, 512);
     record.rebuildCheckpointBytes = 0;
