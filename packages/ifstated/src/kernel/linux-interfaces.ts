@@ -17,6 +17,8 @@ export const monitorReadyTimeoutMs = 3000;
  * net.core.rmem_max): a link flapping fast sends thousands of messages of about a kilobyte.
  */
 export const monitorReceiveBufferBytes = 16 * 1024 * 1024;
+/** How long an exited ip monitor's stderr may take to reach its end before the exit is reported. */
+const stderrDrainTimeoutMs = 1000;
 /** Pause before restarting an ip monitor that exited. */
 export const monitorRestartDelayMs = 1000;
 const ipListTimeoutMs = 10_000;
@@ -134,7 +136,14 @@ export async function startKernelMonitor(options: KernelMonitorOptions): Promise
     const started = spawn(ipPath, ['-rcvbuf', String(monitorReceiveBufferBytes), '-o', 'monitor', 'link', 'address'], { stdio: ['ignore', 'pipe', 'pipe'] });
     child = started;
     let stderr = '';
-    createInterface({ input: started.stderr!, crlfDelay: Infinity }).on('line', (line) => {
+    const stderrLines = createInterface({ input: started.stderr!, crlfDelay: Infinity });
+    // 'exit' can come before the last of stderr is read: the report waits
+    // for stderr's end (or a second, should a child of ip still hold it).
+    const stderrRead = new Promise<void>((resolve) => {
+      stderrLines.once('close', resolve);
+      started.once('exit', () => setTimeout(resolve, stderrDrainTimeoutMs).unref());
+    });
+    stderrLines.on('line', (line) => {
       stderr = `${stderr}${line}\n`.slice(-1000);
       if (!messagesLostPattern.test(line) || stopped) return;
       options.onProblem(`kernel messages lost (${line.trim()}): reading the interfaces afresh`);
@@ -147,7 +156,8 @@ export async function startKernelMonitor(options: KernelMonitorOptions): Promise
       else options.onEvent(event);
     });
     const spawnFailed = new Promise<string>((resolve) => started.once('error', (error) => resolve(error.message)));
-    started.once('exit', (code, signal) => {
+    started.once('exit', async (code, signal) => {
+      await stderrRead;
       if (stopped) return;
       options.onProblem(`ip monitor exited (${signal ?? `status ${code}`})${stderr === '' ? '' : `: ${stderr.trim()}`}; restarting it`);
       scheduleRestart();
