@@ -15,7 +15,7 @@
 // low and high halves; T·α is T << 1, with the bit shifted out of the top fed
 // back as 0x87 into the lowest byte (x^128 = x^7 + x^2 + x + 1).
 import { assert } from '@openbsd38/libutil/assert.js';
-import { Code, encodeModule, valType, type FunctionDefinition } from '../engine/parity/wasm-encoder.js';
+import { Code, encodeModule, valType, type FunctionDefinition, type ValType } from '../engine/parity/wasm-encoder.js';
 
 export const sectorBytes = 512;
 export const tweakBytes = 16;
@@ -34,27 +34,56 @@ const crossedTopBits = [12, 13, 14, 15, 12, 13, 14, 15, 4, 5, 6, 7, 4, 5, 6, 7];
 /** Per lane, what a set top bit of the other half adds: 0x87 into the low half, 1 into the high half. */
 const carryFeedback = [0x87, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0];
 
+/** Sectors whose tweak chains one pass of the main loop runs side by side. */
+const sectorsAbreast = 4;
+
 function whiten(): FunctionDefinition {
-  const [data, tweaks, count, tweaksEnd, tweak, signs, feedback] = [0, 1, 2, 3, 4, 5, 6];
+  const [data, tweaks, count, tweaksEnd, abreastEnd, signs, feedback] = [0, 1, 2, 3, 4, 5, 6];
+  const firstTweak = 7;
   const code = new Code();
-  code.v128Const(carryFeedback).localSet(feedback);
-  code.localGet(tweaks).localGet(count).i32Const(4).i32Shl().i32Add().localSet(tweaksEnd);
-  code.block().loop();
-  code.localGet(tweaks).localGet(tweaksEnd).i32GeU().brIf(1);
-  code.localGet(tweaks).v128Load().localSet(tweak);
-  // The 32 blocks of a sector unrolled: one chain of doublings, no inner loop.
-  for (let block = 0; block < blocksPerSector; block++) {
-    const offset = block * tweakBytes;
-    code.localGet(data).localGet(data).v128Load(offset).localGet(tweak).v128Xor().v128Store(offset);
-    if (block === blocksPerSector - 1) break;
+  /** tweak ← tweak·α: the 128-bit shift left by one, the bit shifted out of each half fed into the other. */
+  const double = (tweak: number): void => {
     code.localGet(tweak).i32Const(1).i64x2Shl();
     code.localGet(tweak).i32Const(31).i32x4ShrS().localTee(signs).localGet(signs).i8x16Shuffle(crossedTopBits);
     code.localGet(feedback).v128And().v128Xor().localSet(tweak);
+  };
+  /** The XOR of one block of sector `sector` (of those at `data`) with that sector's tweak. */
+  const xorBlock = (sector: number, block: number, tweak: number): void => {
+    const offset = sector * sectorBytes + block * tweakBytes;
+    code.localGet(data).localGet(data).v128Load(offset).localGet(tweak).v128Xor().v128Store(offset);
+  };
+  code.v128Const(carryFeedback).localSet(feedback);
+  code.localGet(tweaks).localGet(count).i32Const(4).i32Shl().i32Add().localSet(tweaksEnd);
+  code.localGet(tweaks).localGet(count).i32Const(-sectorsAbreast).i32And().i32Const(4).i32Shl().i32Add().localSet(abreastEnd);
+  // The main loop: four sectors at a time, their chains of doublings interleaved. One chain is a
+  // run of dependent instructions (each doubling needs the last); four keep the vector units busy.
+  code.block().loop();
+  code.localGet(tweaks).localGet(abreastEnd).i32GeU().brIf(1);
+  for (let sector = 0; sector < sectorsAbreast; sector++) code.localGet(tweaks).v128Load(sector * tweakBytes).localSet(firstTweak + sector);
+  for (let block = 0; block < blocksPerSector; block++) {
+    for (let sector = 0; sector < sectorsAbreast; sector++) xorBlock(sector, block, firstTweak + sector);
+    if (block === blocksPerSector - 1) break;
+    for (let sector = 0; sector < sectorsAbreast; sector++) double(firstTweak + sector);
+  }
+  code.localGet(data).i32Const(sectorsAbreast * sectorBytes).i32Add().localSet(data);
+  code.localGet(tweaks).i32Const(sectorsAbreast * tweakBytes).i32Add().localSet(tweaks);
+  code.br(0).end().end();
+  // The rest (fewer than four sectors): one at a time, the 32 blocks unrolled.
+  code.block().loop();
+  code.localGet(tweaks).localGet(tweaksEnd).i32GeU().brIf(1);
+  code.localGet(tweaks).v128Load().localSet(firstTweak);
+  for (let block = 0; block < blocksPerSector; block++) {
+    xorBlock(0, block, firstTweak);
+    if (block === blocksPerSector - 1) break;
+    double(firstTweak);
   }
   code.localGet(data).i32Const(sectorBytes).i32Add().localSet(data);
   code.localGet(tweaks).i32Const(tweakBytes).i32Add().localSet(tweaks);
   code.br(0).end().end();
-  return { name: 'whiten', params: [i32, i32, i32], results: [], locals: [i32, v128, v128, v128], code };
+  return {
+    name: 'whiten', params: [i32, i32, i32], results: [],
+    locals: [i32, i32, v128, v128, ...Array<ValType>(sectorsAbreast).fill(v128)], code,
+  };
 }
 
 /**

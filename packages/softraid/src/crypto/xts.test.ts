@@ -60,6 +60,24 @@ test('xts: encryptSectors and decryptSectors equal aes-256-xts sector by sector 
   }
 });
 
+test('xts: every count of sectors around the kernel\'s four abreast and its 128-sector chunk', () => {
+  const random = seededSource(5);
+  const key = random.fill(new Uint8Array(64));
+  const xts = new XtsAes256(key);
+  try {
+    for (const sectorCount of [1, 2, 3, 4, 5, 6, 7, 8, 9, 124, 127, 128, 129, 131, 132, 133, 256, 259]) {
+      const plain = random.fill(new Uint8Array(sectorCount * sectorBytes));
+      const encrypted = new Uint8Array(plain.length);
+      xts.encryptSectors(77, plain, encrypted);
+      assert.deepEqual(encrypted, referenceSectors(false, key, 77, plain), `${sectorCount} sectors`);
+      xts.decryptSectors(77, encrypted, encrypted);
+      assert.deepEqual(encrypted, plain, `${sectorCount} sectors, decrypted in place`);
+    }
+  } finally {
+    xts.destroy();
+  }
+});
+
 test('xts: a sector encrypts the same alone as inside a request, and differently at another number', () => {
   const random = seededSource(7);
   const key = random.fill(new Uint8Array(64));

@@ -85,6 +85,7 @@ export class Code {
   i32GeU(): this { return this.op(0x4f); }
   i32LtS(): this { return this.op(0x48); }
   i32Add(): this { return this.op(0x6a); }
+  i32And(): this { return this.op(0x71); }
   i32Sub(): this { return this.op(0x6b); }
   i32Shl(): this { return this.op(0x74); }
   v128Load(offsetBytes = 0): this { return this.simd(0x00, ...this.memarg(4, offsetBytes)); }
