@@ -45,3 +45,27 @@ test('ParallelVolumeCipher: inline and threaded requests, in shared memory or no
   }
   await assert.rejects(cipher.encryptSectors(0, new Uint8Array(512), new Uint8Array(512)), /after destroy/);
 });
+
+test('ParallelVolumeCipher: a write encrypted into its own ciphertext buffer (shared memory, no staging) equals OpenSSL, and freed buffers are reused', async () => {
+  const dataKeys = randomFillSync(new Uint8Array(2048));
+  const cipher = new ParallelVolumeCipher(dataKeys, 2);
+  try {
+    const seen = new Set<SharedArrayBuffer>();
+    for (const [index, size] of [512, inlineBytesMax, pieceBytes + 512, 1024 * 1024, 1024 * 1024, 3 * pieceBytes].entries()) {
+      const plain = new Uint8Array(new SharedArrayBuffer(size + 512), 512, size);
+      randomFillSync(plain);
+      const sealed = cipher.allocCiphertextBuffer(size);
+      assert.equal(sealed.length, size);
+      assert.ok(sealed.buffer instanceof SharedArrayBuffer, 'shared memory, which the copy threads can write out');
+      await cipher.encryptSectors(index * 5000, plain, sealed);
+      assert.ok(Buffer.from(sealed).equals(expected(dataKeys, index * 5000, plain)), `${size} bytes`);
+      seen.add(sealed.buffer);
+      cipher.freeCiphertextBuffer(sealed);
+    }
+    // Classes of powers of two from 64 KiB: 512 B and 64 KiB share one, so do 512 KiB + 512 B and the two of 1 MiB.
+    assert.equal(seen.size, 3, 'freed buffers of a class are reused');
+    assert.throws(() => cipher.freeCiphertextBuffer(new Uint8Array(512)), /not a ciphertext buffer/);
+  } finally {
+    cipher.destroy();
+  }
+});

@@ -21,6 +21,10 @@ export const inlineBytesMax = 64 * 1024;
 export const pieceBytes = 512 * 1024;
 /** Staging buffers kept for reuse once freed; more are made when more pieces are in flight. */
 const spareBuffersMax = 64;
+/** Ciphertext buffers (allocCiphertextBuffer) come in powers of two from this size up. */
+const ciphertextClassBytesMin = 64 * 1024;
+/** What freed ciphertext buffers may keep, in all: beyond it they are left to the collector. */
+const ciphertextSpareBytesMax = 32 * 1024 * 1024;
 
 interface Pending {
   resolve(): void;
@@ -32,6 +36,9 @@ export class ParallelVolumeCipher implements SectorCipher {
   private readonly threads: Worker[] = [];
   private readonly pending = new Map<number, Pending>();
   private readonly spareBuffers: SharedArrayBuffer[] = [];
+  /** Freed ciphertext buffers by size class. */
+  private readonly spareCiphertext = new Map<number, SharedArrayBuffer[]>();
+  private spareCiphertextBytes = 0;
   private nextId = 1;
   private nextThread = 0;
   private destroyed = false;
@@ -58,6 +65,29 @@ export class ParallelVolumeCipher implements SectorCipher {
     return this.run('decrypt', firstSector, source, target);
   }
 
+  /**
+   * Shared memory, so that a write is encrypted by a thread straight from the
+   * NBD server's buffer into it, and the copy threads can write it to the
+   * members (a parity-arena buffer needed a staging copy and libuv's pool).
+   */
+  allocCiphertextBuffer(lengthBytes: number): Uint8Array {
+    let classBytes = ciphertextClassBytesMin;
+    while (classBytes < lengthBytes) classBytes *= 2;
+    const backing = this.spareCiphertext.get(classBytes)?.pop();
+    if (backing !== undefined) this.spareCiphertextBytes -= classBytes;
+    return new Uint8Array(backing ?? new SharedArrayBuffer(classBytes), 0, lengthBytes);
+  }
+
+  freeCiphertextBuffer(buffer: Uint8Array): void {
+    const backing = buffer.buffer;
+    assert(backing instanceof SharedArrayBuffer && buffer.byteOffset === 0, 'ParallelVolumeCipher: not a ciphertext buffer of its own');
+    if (this.destroyed || this.spareCiphertextBytes + backing.byteLength > ciphertextSpareBytesMax) return;
+    let list = this.spareCiphertext.get(backing.byteLength);
+    if (list === undefined) this.spareCiphertext.set(backing.byteLength, list = []);
+    list.push(backing);
+    this.spareCiphertextBytes += backing.byteLength;
+  }
+
   destroy(): void {
     if (this.destroyed) return;
     this.destroyed = true;
@@ -65,6 +95,8 @@ export class ParallelVolumeCipher implements SectorCipher {
     for (const thread of this.threads) thread.postMessage({ op: 'destroy' } satisfies CipherJob);
     for (const buffer of this.spareBuffers) new Uint8Array(buffer).fill(0);
     this.spareBuffers.length = 0;
+    this.spareCiphertext.clear();
+    this.spareCiphertextBytes = 0;
   }
 
   private async run(op: 'encrypt' | 'decrypt', firstSector: number, source: Uint8Array, target: Uint8Array): Promise<void> {
@@ -104,6 +136,10 @@ export class ParallelVolumeCipher implements SectorCipher {
       });
     const inPlace = source.buffer === target.buffer && source.byteOffset === target.byteOffset;
     if (inPlace && source.buffer instanceof SharedArrayBuffer) return post(source.buffer, source.byteOffset, source.buffer, source.byteOffset);
+    // Shared to shared (a write into a ciphertext buffer): straight, no staging.
+    if (source.buffer instanceof SharedArrayBuffer && target.buffer instanceof SharedArrayBuffer) {
+      return post(source.buffer, source.byteOffset, target.buffer, target.byteOffset);
+    }
     const buffer = this.spareBuffers.pop() ?? new SharedArrayBuffer(pieceBytes);
     const staging = new Uint8Array(buffer, 0, source.length);
     const sourceShared = source.buffer instanceof SharedArrayBuffer;

@@ -15,6 +15,16 @@ export interface SectorCipher {
   decryptSectors(firstSector: number, source: Uint8Array, target: Uint8Array): Promise<void>;
   /** Zeroes every copy of the keys the cipher holds; it may not be used again. */
   destroy(): void;
+  /**
+   * Optional: a buffer of `lengthBytes` for a write's ciphertext, one the
+   * owner's cipher writes and its member I/O reads best (on Node, shared
+   * memory: the cipher threads encrypt straight into it and the copy threads
+   * write it out). Without it the core uses a parity-arena buffer. Given back
+   * with freeCiphertextBuffer once the write is done; it only ever holds
+   * ciphertext, so it is not wiped.
+   */
+  allocCiphertextBuffer?(lengthBytes: number): Uint8Array;
+  freeCiphertextBuffer?(buffer: Uint8Array): void;
 }
 
 /** softraid's key scheme and its KDF, as the owner implements them. */

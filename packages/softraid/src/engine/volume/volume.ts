@@ -401,14 +401,19 @@ export class Volume implements BlockDevice {
   private async writeRange(offsetBytes: number, plain: Uint8Array): Promise<void> {
     if (this.cipher === null) return this.writeRangeAs(offsetBytes, plain);
     // Encrypted levels: the discipline (and every mirror) gets ciphertext, encrypted once into a
-    // buffer of its own (the caller's data and the shared zeroes stay as they are): a reused one
-    // of the arena, as a fresh megabyte per write was a fresh mapping to fault in.
-    const sealed = allocParityBuffer(plain.length);
+    // buffer of its own (the caller's data and the shared zeroes stay as they are): a reused one,
+    // the cipher's if it has them, else the arena's, as a fresh megabyte per write was a fresh
+    // mapping to fault in.
+    const cipher = this.cipher;
+    const ownBuffers = cipher.allocCiphertextBuffer !== undefined && cipher.freeCiphertextBuffer !== undefined;
+    const sealed = ownBuffers ? cipher.allocCiphertextBuffer!(plain.length) : allocParityBuffer(plain.length);
+    assert(sealed.length === plain.length, `volume: a ciphertext buffer of ${sealed.length} bytes for ${plain.length}`);
     try {
-      await this.cipher.encryptSectors(offsetBytes / cipherSectorBytes, plain, sealed);
+      await cipher.encryptSectors(offsetBytes / cipherSectorBytes, plain, sealed);
       await this.writeRangeAs(offsetBytes, sealed);
     } finally {
-      freeParityBuffer(sealed);
+      if (ownBuffers) cipher.freeCiphertextBuffer!(sealed);
+      else freeParityBuffer(sealed);
     }
   }
 
