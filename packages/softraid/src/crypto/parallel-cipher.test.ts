@@ -69,3 +69,26 @@ test('ParallelVolumeCipher: a write encrypted into its own ciphertext buffer (sh
     cipher.destroy();
   }
 });
+
+test('ParallelVolumeCipher: a cipher thread that dies fails its jobs in flight; later requests go to the threads left, then to the event loop', async () => {
+  const dataKeys = randomFillSync(new Uint8Array(2048));
+  const cipher = new ParallelVolumeCipher(dataKeys, 2);
+  try {
+    const plain = randomFillSync(new Uint8Array(4 * pieceBytes));
+    const want = expected(dataKeys, 10, plain);
+    // 64 pieces, 32 queued on each thread; the first thread is stopped while its are in flight.
+    const large = new Uint8Array(64 * pieceBytes);
+    const inFlight = cipher.encryptSectors(10, large, new Uint8Array(large.length));
+    await cipher.threads[0]!.worker.terminate();
+    await assert.rejects(inFlight, /cipher thread died/);
+    const sealed = new Uint8Array(plain.length);
+    await cipher.encryptSectors(10, plain, sealed);
+    assert.ok(Buffer.from(sealed).equals(want), 'one thread left');
+    await cipher.threads[1]!.worker.terminate();
+    const inline = new Uint8Array(plain.length);
+    await cipher.encryptSectors(10, plain, inline);
+    assert.ok(Buffer.from(inline).equals(want), 'no thread left: on the event loop');
+  } finally {
+    cipher.destroy();
+  }
+});

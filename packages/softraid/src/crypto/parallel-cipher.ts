@@ -29,11 +29,19 @@ const ciphertextSpareBytesMax = 32 * 1024 * 1024;
 interface Pending {
   resolve(): void;
   reject(error: Error): void;
+  thread: PoolThread;
+}
+
+interface PoolThread {
+  worker: Worker;
+  /** False once the thread has failed or exited: no job goes to it again. */
+  alive: boolean;
 }
 
 export class ParallelVolumeCipher implements SectorCipher {
   private readonly inline: VolumeCipher;
-  private readonly threads: Worker[] = [];
+  /** @internal The pool's threads (the tests stop one). */
+  readonly threads: PoolThread[] = [];
   private readonly pending = new Map<number, Pending>();
   private readonly spareBuffers: SharedArrayBuffer[] = [];
   /** Freed ciphertext buffers by size class. */
@@ -48,11 +56,13 @@ export class ParallelVolumeCipher implements SectorCipher {
     this.inline = new VolumeCipher(dataKeys);
     for (let i = 0; i < threadCount; i++) {
       const data: CipherThreadData = { dataKeys: Uint8Array.from(dataKeys) };
-      const thread = startCryptoThread('cipher-thread', { workerData: data, transferList: [data.dataKeys.buffer as ArrayBuffer] });
+      const worker = startCryptoThread('cipher-thread', { workerData: data, transferList: [data.dataKeys.buffer as ArrayBuffer] });
       // The pool never keeps softraidd alive by itself.
-      thread.unref();
-      thread.on('message', (done: CipherJobDone) => this.finished(done));
-      thread.on('error', (error) => this.failAll(error));
+      worker.unref();
+      const thread: PoolThread = { worker, alive: true };
+      worker.on('message', (done: CipherJobDone) => this.finished(thread, done));
+      worker.on('error', (error) => this.died(thread, error));
+      worker.on('exit', (code) => this.died(thread, new Error(`cipher thread exited with code ${code}`)));
       this.threads.push(thread);
     }
   }
@@ -92,7 +102,7 @@ export class ParallelVolumeCipher implements SectorCipher {
     if (this.destroyed) return;
     this.destroyed = true;
     this.inline.destroy();
-    for (const thread of this.threads) thread.postMessage({ op: 'destroy' } satisfies CipherJob);
+    for (const thread of this.threads) if (thread.alive) thread.worker.postMessage({ op: 'destroy' } satisfies CipherJob);
     for (const buffer of this.spareBuffers) new Uint8Array(buffer).fill(0);
     this.spareBuffers.length = 0;
     this.spareCiphertext.clear();
@@ -124,13 +134,18 @@ export class ParallelVolumeCipher implements SectorCipher {
    * nothing needs wiping); a source not in shared memory is staged first.
    */
   private async piece(op: 'encrypt' | 'decrypt', firstSector: number, source: Uint8Array, target: Uint8Array): Promise<void> {
+    const thread = this.nextLiveThread();
+    if (thread === undefined) {
+      // Every thread has died: the event loop does the work, slower but right.
+      if (op === 'encrypt') this.inline.encryptSectors(firstSector, source, target);
+      else this.inline.decryptSectors(firstSector, source, target);
+      return;
+    }
     const id = this.nextId++;
-    const thread = this.threads[this.nextThread]!;
-    this.nextThread = (this.nextThread + 1) % this.threads.length;
     const post = (from: SharedArrayBuffer, fromOffset: number, to: SharedArrayBuffer, toOffset: number): Promise<void> =>
       new Promise<void>((resolve, reject) => {
-        this.pending.set(id, { resolve, reject });
-        thread.postMessage({
+        this.pending.set(id, { resolve, reject, thread });
+        thread.worker.postMessage({
           op, id, lengthBytes: source.length, firstSector, source: from, sourceOffsetBytes: fromOffset, target: to, targetOffsetBytes: toOffset,
         } satisfies CipherJob);
       });
@@ -159,7 +174,9 @@ export class ParallelVolumeCipher implements SectorCipher {
     }
   }
 
-  private finished(done: CipherJobDone): void {
+  private finished(thread: PoolThread, done: CipherJobDone): void {
+    // A dead thread's jobs were failed when it died.
+    if (!thread.alive) return;
     const pending = this.pending.get(done.id);
     assert(pending !== undefined, `ParallelVolumeCipher: an answer to no job (${done.id})`);
     this.pending.delete(done.id);
@@ -167,8 +184,28 @@ export class ParallelVolumeCipher implements SectorCipher {
     else pending.reject(new Error(`cipher thread: ${done.error}`));
   }
 
-  private failAll(error: Error): void {
-    for (const pending of this.pending.values()) pending.reject(error);
-    this.pending.clear();
+  private nextLiveThread(): PoolThread | undefined {
+    for (let tried = 0; tried < this.threads.length; tried++) {
+      const thread = this.threads[this.nextThread]!;
+      this.nextThread = (this.nextThread + 1) % this.threads.length;
+      if (thread.alive) return thread;
+    }
+    return undefined;
+  }
+
+  /**
+   * A thread that failed or exited (not after destroy): its jobs in flight
+   * fail (what it wrote of them is unknown), and later pieces go to the
+   * threads left, or to the event loop when none is.
+   */
+  private died(thread: PoolThread, error: Error): void {
+    if (!thread.alive) return;
+    thread.alive = false;
+    if (this.destroyed) return;
+    for (const [id, pending] of this.pending) {
+      if (pending.thread !== thread) continue;
+      this.pending.delete(id);
+      pending.reject(new Error(`cipher thread died: ${error.message}`));
+    }
   }
 }
