@@ -47,6 +47,10 @@ export class ParallelVolumeCipher implements SectorCipher {
   /** Freed ciphertext buffers by size class. */
   private readonly spareCiphertext = new Map<number, SharedArrayBuffer[]>();
   private spareCiphertextBytes = 0;
+  /** The number each thread knows a piece of shared memory by (cipher-thread.ts's "register"). */
+  private readonly memoryIds = new WeakMap<SharedArrayBuffer, number>();
+  private readonly forgotten = new FinalizationRegistry<number>((memoryId) => this.broadcast({ op: 'forget', memoryId }));
+  private nextMemoryId = 1;
   private nextId = 1;
   private nextThread = 0;
   private destroyed = false;
@@ -146,7 +150,8 @@ export class ParallelVolumeCipher implements SectorCipher {
       new Promise<void>((resolve, reject) => {
         this.pending.set(id, { resolve, reject, thread });
         thread.worker.postMessage({
-          op, id, lengthBytes: source.length, firstSector, source: from, sourceOffsetBytes: fromOffset, target: to, targetOffsetBytes: toOffset,
+          op, id, lengthBytes: source.length, firstSector,
+          sourceMemory: this.memoryId(from), sourceOffsetBytes: fromOffset, targetMemory: this.memoryId(to), targetOffsetBytes: toOffset,
         } satisfies CipherJob);
       });
     const inPlace = source.buffer === target.buffer && source.byteOffset === target.byteOffset;
@@ -182,6 +187,23 @@ export class ParallelVolumeCipher implements SectorCipher {
     this.pending.delete(done.id);
     if (done.error === undefined) pending.resolve();
     else pending.reject(new Error(`cipher thread: ${done.error}`));
+  }
+
+  /** The number the threads know `memory` by, registering it with every live thread on first use. */
+  private memoryId(memory: SharedArrayBuffer): number {
+    let memoryId = this.memoryIds.get(memory);
+    if (memoryId === undefined) {
+      memoryId = this.nextMemoryId++;
+      this.memoryIds.set(memory, memoryId);
+      this.forgotten.register(memory, memoryId);
+      this.broadcast({ op: 'register', memoryId, memory });
+    }
+    return memoryId;
+  }
+
+  private broadcast(message: CipherJob): void {
+    if (this.destroyed) return;
+    for (const thread of this.threads) if (thread.alive) thread.worker.postMessage(message);
   }
 
   private nextLiveThread(): PoolThread | undefined {
