@@ -131,11 +131,13 @@ export class ParallelVolumeCipher implements SectorCipher {
   }
 
   /**
-   * One piece on the next thread, which reads and writes shared memory (the
-   * NBD server's buffers are shared): in place where the request is (a read
-   * decrypted into the NBD buffer); else from the source into a staging
-   * buffer, copied out to the target afterwards (a write's ciphertext, so
-   * nothing needs wiping); a source not in shared memory is staged first.
+   * One piece on the next live thread, which reads and writes shared memory
+   * (the NBD server's buffers are shared): in place where the request is (a
+   * read decrypted into the NBD buffer); straight from source to target when
+   * both are shared (a write from the NBD buffer into a ciphertext buffer of
+   * allocCiphertextBuffer); else through a staging buffer, copied out to the
+   * target afterwards, a source not in shared memory staged first. With no
+   * thread left, on the event loop.
    */
   private async piece(op: 'encrypt' | 'decrypt', firstSector: number, source: Uint8Array, target: Uint8Array): Promise<void> {
     const thread = this.nextLiveThread();
