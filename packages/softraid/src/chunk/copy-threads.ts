@@ -24,6 +24,7 @@ import {
   Control, Operation, allocateRingMemory, jobSegmentsMax, jobSlotWords, nextIndex, resultSlotWords, ringSlots, slotOf,
   type RegistrationMessage,
 } from './copy-ring.js';
+import { SharedMemoryIds } from './shared-memory-ids.js';
 
 /** More copy threads than this do not help: the copies contend for memory bandwidth. */
 const COPY_THREADS_MAX = 4;
@@ -84,9 +85,8 @@ class CopyThread {
 
 export class CopyThreads {
   private readonly threads: CopyThread[] = [];
-  private readonly memoryIds = new WeakMap<SharedArrayBuffer, number>();
-  private readonly forgotten = new FinalizationRegistry<number>((id) => this.broadcast({ kind: 'forget', id }));
-  private nextMemoryId = 1;
+  private readonly memoryIds = new SharedMemoryIds(
+    (id, memory) => this.broadcast({ kind: 'register', id, memory }), (id) => this.broadcast({ kind: 'forget', id }));
   private nextJobId = 1;
   private closed = false;
   private jobsFinished = 0;
@@ -122,7 +122,7 @@ export class CopyThreads {
     for (let segment = 0; segment < buffers.length; segment++) {
       const buffer = buffers[segment]!;
       const at = base + 5 + 3 * segment;
-      jobs[at] = this.memoryId(buffer.buffer as SharedArrayBuffer);
+      jobs[at] = this.memoryIds.idOf(buffer.buffer as SharedArrayBuffer);
       jobs[at + 1] = buffer.byteOffset;
       jobs[at + 2] = buffer.byteLength;
     }
@@ -165,18 +165,6 @@ export class CopyThreads {
       if (best === undefined || thread.inFlight < best.inFlight) best = thread;
     }
     return best;
-  }
-
-  /** The number the threads know `memory` by, registering it with every thread on first use. */
-  private memoryId(memory: SharedArrayBuffer): number {
-    let id = this.memoryIds.get(memory);
-    if (id === undefined) {
-      id = this.nextMemoryId++;
-      this.memoryIds.set(memory, id);
-      this.forgotten.register(memory, id);
-      this.broadcast({ kind: 'register', id, memory });
-    }
-    return id;
   }
 
   private broadcast(message: RegistrationMessage): void {

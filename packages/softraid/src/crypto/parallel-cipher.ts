@@ -11,6 +11,7 @@ import { assert } from '@openbsd38/libutil/assert.js';
 import { copyBytes } from '@openbsd38/libutil/copy-bytes.js';
 import type { SectorCipher } from '../engine/crypto/sector-cipher.js';
 import type { CipherJob, CipherJobDone, CipherThreadData } from './cipher-thread.js';
+import { SharedMemoryIds } from '../chunk/shared-memory-ids.js';
 import { startCryptoThread } from './thread-start.js';
 import { VolumeCipher } from './volume-cipher.js';
 
@@ -48,9 +49,8 @@ export class ParallelVolumeCipher implements SectorCipher {
   private readonly spareCiphertext = new Map<number, SharedArrayBuffer[]>();
   private spareCiphertextBytes = 0;
   /** The number each thread knows a piece of shared memory by (cipher-thread.ts's "register"). */
-  private readonly memoryIds = new WeakMap<SharedArrayBuffer, number>();
-  private readonly forgotten = new FinalizationRegistry<number>((memoryId) => this.broadcast({ op: 'forget', memoryId }));
-  private nextMemoryId = 1;
+  private readonly memoryIds = new SharedMemoryIds(
+    (memoryId, memory) => this.broadcast({ op: 'register', memoryId, memory }), (memoryId) => this.broadcast({ op: 'forget', memoryId }));
   private nextId = 1;
   private nextThread = 0;
   private destroyed = false;
@@ -153,7 +153,7 @@ export class ParallelVolumeCipher implements SectorCipher {
         this.pending.set(id, { resolve, reject, thread });
         thread.worker.postMessage({
           op, id, lengthBytes: source.length, firstSector,
-          sourceMemory: this.memoryId(from), sourceOffsetBytes: fromOffset, targetMemory: this.memoryId(to), targetOffsetBytes: toOffset,
+          sourceMemory: this.memoryIds.idOf(from), sourceOffsetBytes: fromOffset, targetMemory: this.memoryIds.idOf(to), targetOffsetBytes: toOffset,
         } satisfies CipherJob);
       });
     const inPlace = source.buffer === target.buffer && source.byteOffset === target.byteOffset;
@@ -189,18 +189,6 @@ export class ParallelVolumeCipher implements SectorCipher {
     this.pending.delete(done.id);
     if (done.error === undefined) pending.resolve();
     else pending.reject(new Error(`cipher thread: ${done.error}`));
-  }
-
-  /** The number the threads know `memory` by, registering it with every live thread on first use. */
-  private memoryId(memory: SharedArrayBuffer): number {
-    let memoryId = this.memoryIds.get(memory);
-    if (memoryId === undefined) {
-      memoryId = this.nextMemoryId++;
-      this.memoryIds.set(memory, memoryId);
-      this.forgotten.register(memory, memoryId);
-      this.broadcast({ op: 'register', memoryId, memory });
-    }
-    return memoryId;
   }
 
   private broadcast(message: CipherJob): void {
