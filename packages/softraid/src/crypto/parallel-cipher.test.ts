@@ -50,7 +50,7 @@ test('ParallelVolumeCipher: a write encrypted into its own ciphertext buffer (sh
   const dataKeys = randomFillSync(new Uint8Array(2048));
   const cipher = new ParallelVolumeCipher(dataKeys, 2);
   try {
-    const seen = new Set<SharedArrayBuffer>();
+    const backings: ArrayBufferLike[] = [];
     for (const [index, size] of [512, inlineBytesMax, pieceBytes + 512, 1024 * 1024, 1024 * 1024, 3 * pieceBytes].entries()) {
       const plain = new Uint8Array(new SharedArrayBuffer(size + 512), 512, size);
       randomFillSync(plain);
@@ -59,12 +59,15 @@ test('ParallelVolumeCipher: a write encrypted into its own ciphertext buffer (sh
       assert.ok(sealed.buffer instanceof SharedArrayBuffer, 'shared memory, which the copy threads can write out');
       await cipher.encryptSectors(index * 5000, plain, sealed);
       assert.ok(Buffer.from(sealed).equals(expected(dataKeys, index * 5000, plain)), `${size} bytes`);
-      seen.add(sealed.buffer);
+      backings.push(sealed.buffer);
       cipher.freeCiphertextBuffer(sealed);
     }
-    // Classes of powers of two from 64 KiB: 512 B and 64 KiB share one, so do 512 KiB + 512 B and the two of 1 MiB.
-    assert.equal(seen.size, 3, 'freed buffers of a class are reused');
+    // The NBD server's pool: classes of powers of two from 4 KiB. 512 KiB + 512 B and the two of 1 MiB share one.
+    assert.equal(backings[3], backings[2], 'freed buffers of a class are reused');
+    assert.equal(backings[4], backings[2], 'freed buffers of a class are reused');
+    assert.equal(new Set(backings).size, 4);
     assert.throws(() => cipher.freeCiphertextBuffer(new Uint8Array(512)), /not a ciphertext buffer/);
+    assert.throws(() => cipher.freeCiphertextBuffer(Buffer.from(new SharedArrayBuffer(1000))), /not a buffer from this pool/);
   } finally {
     cipher.destroy();
   }

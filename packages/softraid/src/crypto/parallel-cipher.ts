@@ -12,6 +12,7 @@ import { copyBytes } from '@openbsd38/libutil/copy-bytes.js';
 import type { SectorCipher } from '../engine/crypto/sector-cipher.js';
 import type { CipherJob, CipherJobDone, CipherThreadData } from './cipher-thread.js';
 import { SharedMemoryIds } from '../chunk/shared-memory-ids.js';
+import { BufferPool } from '../nbd/buffer-pool.js';
 import { startCryptoThread } from './thread-start.js';
 import { VolumeCipher } from './volume-cipher.js';
 
@@ -22,9 +23,7 @@ export const inlineBytesMax = 64 * 1024;
 export const pieceBytes = 512 * 1024;
 /** Staging buffers kept for reuse once freed; more are made when more pieces are in flight. */
 const spareBuffersMax = 64;
-/** Ciphertext buffers (allocCiphertextBuffer) come in powers of two from this size up. */
-const ciphertextClassBytesMin = 64 * 1024;
-/** What freed ciphertext buffers may keep, in all: beyond it they are left to the collector. */
+/** What freed ciphertext buffers (allocCiphertextBuffer) may keep, in all: beyond it they are left to the collector. */
 const ciphertextSpareBytesMax = 32 * 1024 * 1024;
 
 interface Pending {
@@ -45,9 +44,8 @@ export class ParallelVolumeCipher implements SectorCipher {
   readonly threads: PoolThread[] = [];
   private readonly pending = new Map<number, Pending>();
   private readonly spareBuffers: SharedArrayBuffer[] = [];
-  /** Freed ciphertext buffers by size class. */
-  private readonly spareCiphertext = new Map<number, SharedArrayBuffer[]>();
-  private spareCiphertextBytes = 0;
+  /** Write ciphertext buffers: the NBD server's kind of pool, shared memory in power-of-two classes. */
+  private readonly ciphertextBuffers = new BufferPool(ciphertextSpareBytesMax);
   /** The number each thread knows a piece of shared memory by (cipher-thread.ts's "register"). */
   private readonly memoryIds = new SharedMemoryIds(
     (memoryId, memory) => this.broadcast({ op: 'register', memoryId, memory }), (memoryId) => this.broadcast({ op: 'forget', memoryId }));
@@ -85,21 +83,12 @@ export class ParallelVolumeCipher implements SectorCipher {
    * members (a parity-arena buffer needed a staging copy and libuv's pool).
    */
   allocCiphertextBuffer(lengthBytes: number): Uint8Array {
-    let classBytes = ciphertextClassBytesMin;
-    while (classBytes < lengthBytes) classBytes *= 2;
-    const backing = this.spareCiphertext.get(classBytes)?.pop();
-    if (backing !== undefined) this.spareCiphertextBytes -= classBytes;
-    return new Uint8Array(backing ?? new SharedArrayBuffer(classBytes), 0, lengthBytes);
+    return this.ciphertextBuffers.acquire(lengthBytes);
   }
 
   freeCiphertextBuffer(buffer: Uint8Array): void {
-    const backing = buffer.buffer;
-    assert(backing instanceof SharedArrayBuffer && buffer.byteOffset === 0, 'ParallelVolumeCipher: not a ciphertext buffer of its own');
-    if (this.destroyed || this.spareCiphertextBytes + backing.byteLength > ciphertextSpareBytesMax) return;
-    let list = this.spareCiphertext.get(backing.byteLength);
-    if (list === undefined) this.spareCiphertext.set(backing.byteLength, list = []);
-    list.push(backing);
-    this.spareCiphertextBytes += backing.byteLength;
+    assert(Buffer.isBuffer(buffer), 'ParallelVolumeCipher: not a ciphertext buffer of its own');
+    if (!this.destroyed) this.ciphertextBuffers.release(buffer);
   }
 
   destroy(): void {
@@ -109,8 +98,6 @@ export class ParallelVolumeCipher implements SectorCipher {
     for (const thread of this.threads) if (thread.alive) thread.worker.postMessage({ op: 'destroy' } satisfies CipherJob);
     for (const buffer of this.spareBuffers) new Uint8Array(buffer).fill(0);
     this.spareBuffers.length = 0;
-    this.spareCiphertext.clear();
-    this.spareCiphertextBytes = 0;
   }
 
   private async run(op: 'encrypt' | 'decrypt', firstSector: number, source: Uint8Array, target: Uint8Array): Promise<void> {
@@ -156,9 +143,7 @@ export class ParallelVolumeCipher implements SectorCipher {
           sourceMemory: this.memoryIds.idOf(from), sourceOffsetBytes: fromOffset, targetMemory: this.memoryIds.idOf(to), targetOffsetBytes: toOffset,
         } satisfies CipherJob);
       });
-    const inPlace = source.buffer === target.buffer && source.byteOffset === target.byteOffset;
-    if (inPlace && source.buffer instanceof SharedArrayBuffer) return post(source.buffer, source.byteOffset, source.buffer, source.byteOffset);
-    // Shared to shared (a write into a ciphertext buffer): straight, no staging.
+    // Shared to shared (a read in place in the NBD buffer, a write into a ciphertext buffer): straight, no staging.
     if (source.buffer instanceof SharedArrayBuffer && target.buffer instanceof SharedArrayBuffer) {
       return post(source.buffer, source.byteOffset, target.buffer, target.byteOffset);
     }
