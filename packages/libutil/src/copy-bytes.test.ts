@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyBytes } from './copy-bytes.js';
+import { copyBytes, zeroBytes } from './copy-bytes.js';
 import { AssertionError } from './assert.js';
 
 function patterned(lengthBytes: number, shared: boolean, seed: number): Uint8Array {
@@ -34,4 +34,31 @@ test('copyBytes: overlapping views of one buffer move like memmove; out of range
   assert.deepEqual(bytes, expected);
   assert.throws(() => copyBytes(new Uint8Array(new SharedArrayBuffer(1000)), new Uint8Array(600), 500), AssertionError);
   assert.throws(() => copyBytes(new Uint8Array(1000), new Uint8Array(10), -1), AssertionError);
+});
+
+test('copyBytes: disjoint views of one shared buffer, either order, touching or apart', () => {
+  for (const [sourceStart, targetStart] of [[0, 4096], [4096, 0], [0, 5000], [9000, 100]] as const) {
+    const bytes = patterned(16_384, true, 5);
+    const expected = Uint8Array.from(bytes);
+    expected.set(expected.slice(sourceStart, sourceStart + 4096), targetStart);
+    copyBytes(bytes.subarray(targetStart, targetStart + 4096), bytes.subarray(sourceStart, sourceStart + 4096));
+    assert.deepEqual(bytes, expected, `${sourceStart} -> ${targetStart}`);
+  }
+});
+
+test('zeroBytes: the same bytes as fill(0) on shared and plain memory, every range; out of range is an assertion', () => {
+  for (const shared of [false, true]) {
+    for (const [start, end] of [[0, 0], [0, 1], [3, 514], [0, 70_000], [100, 65_636], [69_999, 70_000]] as const) {
+      const bytes = patterned(70_000, shared, 11);
+      const expected = Uint8Array.from(bytes);
+      expected.fill(0, start, end);
+      zeroBytes(bytes, start, end);
+      assert.deepEqual(bytes, expected, `shared ${shared}, [${start}, ${end})`);
+    }
+    const whole = patterned(4096, shared, 2);
+    zeroBytes(whole);
+    assert.ok(whole.every((byte) => byte === 0));
+  }
+  assert.throws(() => zeroBytes(new Uint8Array(new SharedArrayBuffer(1000)), 0, 1001), AssertionError);
+  assert.throws(() => zeroBytes(new Uint8Array(1000), 10, 5), AssertionError);
 });

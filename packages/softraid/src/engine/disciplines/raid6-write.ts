@@ -2,7 +2,7 @@
 // chunks are missing, so that a later rebuild of one or two is exact.
 import { assert } from '@openbsd38/libutil/assert.js';
 import { stripsByRow } from './striped-map.js';
-import { copyBytes } from '@openbsd38/libutil/copy-bytes.js';
+import { copyBytes, zeroBytes } from '@openbsd38/libutil/copy-bytes.js';
 import { raid6Syndrome } from '../parity/index.js';
 import { raid6Map, raid6PChunk, raid6QChunk, type Raid6Geometry, type Raid6Strip } from './raid6-layout.js';
 import { allocRow, arenaBuffer, assertRecoverable, bufferOf, chunkOfStrip, complete, freeAll, rowStrips, type RowBuffers } from './raid6-rows.js';
@@ -134,7 +134,7 @@ function partialParityEntries(io: ChunkIo, geometry: Raid6Geometry, plan: RowPla
   });
   for (const strip of plan.touched) {
     const at = inStripStart(strip, stripSizeBytes) - span.startInStripBytes;
-    unmodified[strip.dataIndex]!.fill(0, at, at + strip.lengthBytes);
+    zeroBytes(unmodified[strip.dataIndex]!, at, at + strip.lengthBytes);
   }
   const partialP = arenaBuffer(span.lengthBytes, scratch);
   const partialQ = arenaBuffer(span.lengthBytes, scratch);

@@ -12,6 +12,7 @@
 // Lost strips' buffers are outputs: their old contents are ignored. In cases
 // 1 and 2 a present P is rewritten with the identical bytes it held.
 import { assert } from '@openbsd38/libutil/assert.js';
+import { zeroBytes } from '@openbsd38/libutil/copy-bytes.js';
 import { gfDivide, gfPowGenerator } from './gf256.js';
 
 export type Raid6Strip = number | 'p' | 'q';
@@ -49,15 +50,15 @@ export function raid6Recover(
   } else if (y !== undefined) {
     const dx = data[x]!;
     const dy = data[y]!;
-    dx.fill(0);
-    dy.fill(0);
+    zeroBytes(dx);
+    zeroBytes(dy);
     kernels.syndrome(dx, dy, data);
     const gyx = gfPowGenerator(y - x);
     const denominator = gyx ^ 1;
     kernels.recover2(dx, dy, p, q, gfDivide(gyx, denominator), gfDivide(gfPowGenerator(-x), denominator));
   } else if (lostP) {
     const dx = data[x]!;
-    dx.fill(0);
+    zeroBytes(dx);
     kernels.syndrome(p, dx, data);
     kernels.recover1(dx, p, q, gfPowGenerator(-x));
   } else {
