@@ -6,7 +6,6 @@
 // Then the parity kernels next to memcpy, and rebuild throughput.
 // Options: npm run bench -- --help
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { once } from 'node:events';
 import { mkdir, readFile, readdir, rm, stat, statfs, writeFile } from 'node:fs/promises';
 import { cpus, freemem, loadavg, release, totalmem } from 'node:os';
@@ -240,21 +239,6 @@ function track(name: Server['name'], child: ChildProcess, uri: string): Server {
 /** bin/softraidd's default libuv thread pool (32), or UV_THREADPOOL_SIZE from the environment. */
 const threadPoolSize = process.env.UV_THREADPOOL_SIZE ?? '32';
 
-/**
- * The malloc tuning softraidd's systemd unit (contrib/softraidd.service) gives the daemon, read
- * from its Environment= lines so that the two cannot drift; a variable in this environment wins.
- */
-function unitMallocEnvironment(): Record<string, string> {
-  const unitPath = fileURLToPath(new URL('../../contrib/softraidd.service', import.meta.url));
-  const variables: Record<string, string> = {};
-  for (const line of readFileSync(unitPath, 'utf8').split('\n')) {
-    const match = /^Environment=(MALLOC_[A-Z_]+)=(\S+)$/.exec(line.trim());
-    if (match !== null) variables[match[1]!] = process.env[match[1]!] ?? match[2]!;
-  }
-  return variables;
-}
-const mallocEnvironment = unitMallocEnvironment();
-
 async function startOurs(config: string, memberPaths: string[], socketPath: string): Promise<{ server: Server; sizeBytes: number }> {
   const spec = configSpecs[config]!;
   const nodeFlags = [
@@ -266,9 +250,8 @@ async function startOurs(config: string, memberPaths: string[], socketPath: stri
   const args = [...nodeFlags, join(distDir, 'serve-volume.js'), '--level', spec.level, '--socket', socketPath,
     ...memberPaths.flatMap((path) => ['--chunk', path]), ...spec.missing.flatMap((index) => ['--missing', String(index)]),
     ...(spec.level === 'none' ? ['--size-bytes', String(nbdOnlyMemberCount * options.memberBytes)] : [])];
-  // The thread pool softraidd's launcher (bin/softraidd) and the malloc tuning its unit give the daemon,
-  // unless the environment says otherwise.
-  const env = { ...process.env, ...mallocEnvironment, UV_THREADPOOL_SIZE: threadPoolSize };
+  // The thread pool softraidd's launcher (bin/softraidd) gives the daemon, unless the environment says otherwise.
+  const env = { ...process.env, UV_THREADPOOL_SIZE: threadPoolSize };
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
   const server = track('softraid', child, `nbd+unix:///sd0?socket=${socketPath}`);
   const lines = createInterface({ input: child.stdout! });
@@ -617,7 +600,6 @@ async function machine(): Promise<Record<string, string>> {
     fio: await versionOf('fio', ['--version']),
     nbdkit: await versionOf('nbdkit', ['--version']),
     UV_THREADPOOL_SIZE: `${threadPoolSize} (the serving process)`,
-    malloc: `${Object.entries(mallocEnvironment).map(([name, value]) => `${name}=${value}`).join(' ') || 'glibc defaults'} (the serving process, as contrib/softraidd.service)`,
     source: await sourceState(),
   };
 }

@@ -8,16 +8,16 @@
 // The memory is shared (a SharedArrayBuffer) and reserved at its full
 // capacity up front, never grown. Shared, so that a member read or write of a
 // strip in the arena goes to the copy threads (src/chunk/copy-threads.ts)
-// like any other shared buffer, instead of libuv's small pool: measured on a
-// six-member RAID 6, sequential write 990–1030 MiB/s with an unshared arena
-// against 1450–1540 MiB/s with this one (npm run bench, alternating builds). The price is V8's slow copies and fills of
-// shared memory (TypedArray.set at half of memcpy speed, fill(0) at 3 GB/s),
-// so every hot copy or zeroing of an arena buffer goes through libutil's
-// copyBytes and zeroBytes, which run at memcpy speed. Never grown, because
-// growing would change the memory's size under every buffer handed out.
-// Reserving is cheap: Linux backs the pages only when first touched, and
-// first-fit reuses the lowest extents, so the resident part is the
-// high-water mark of what was in use at once (highWaterBytes).
+// like any other shared buffer, instead of libuv's small pool: a six-member
+// RAID 6 wrote 990–1030 MiB/s sequentially with an unshared arena, 1450–1540
+// with this one (npm run bench, builds alternated). The price is V8's slow
+// copies and fills of shared memory (TypedArray.set at half of memcpy speed,
+// fill(0) at 3 GB/s), so every hot copy or zeroing of an arena buffer goes
+// through libutil's copyBytes and zeroBytes, which run at memcpy speed.
+// Never grown, because growing would change the memory's size under every
+// buffer handed out. Reserving is cheap: Linux backs the pages only when
+// first touched, and first-fit reuses the lowest extents, so the resident
+// part is the high-water mark of what was in use at once (highWaterBytes).
 import { assert } from '@openbsd38/libutil/assert.js';
 import { GiB, KiB } from '@openbsd38/libutil/units.js';
 import { gfNibbleTables } from './gf256.js';
