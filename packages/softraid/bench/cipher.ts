@@ -3,11 +3,13 @@
 // way (one createCipheriv('aes-256-xts') per 512-byte sector) and memcpy
 // (Uint8Array.set) of the same size, in the same process; median of several
 // runs. benchCipher() returns the rows for bench/run.ts; run alone:
-//   npx tsx bench/cipher.ts [sizes in KiB, default 64 1024]
-// XtsAes256's figure depends on glibc's malloc state (every OpenSSL update()
-// allocates its output; see src/crypto/xts.ts): the header names the MALLOC_*
-// variables in effect, and rows from one run of this process are comparable,
-// rows from differently tuned processes are not.
+//   node --harmony-rab-gsab-transfer dist/bench/cipher.js [sizes in KiB, default 64 1024]
+// XtsAes256's figure depends on whether it can free each OpenSSL update()
+// output at once (src/crypto/free-now.ts): softraidd's cipher threads can, an
+// ordinary Node 20 process cannot, so run.ts starts this one with
+// --harmony-rab-gsab-transfer, as those threads' contexts are made; the
+// header says which it was. Without it the figure depends on glibc's malloc
+// state as well: the header names the MALLOC_* variables in effect.
 import { createCipheriv, randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { XtsAes256 } from '../src/crypto/xts.js';
@@ -97,8 +99,9 @@ export function mallocTuning(): string {
 }
 
 function printRows(rows: readonly CipherRow[]): void {
+  const freedAtOnce = typeof (ArrayBuffer.prototype as { transfer?: unknown }).transfer === 'function';
   console.log(`XTS-AES-256 over 512-byte sectors; node ${process.version}; median of ${runs} runs; `
-    + `malloc: ${mallocTuning()}`);
+    + `outputs freed at once: ${freedAtOnce ? 'yes (as in a cipher thread)' : 'no'}; malloc: ${mallocTuning()}`);
   for (const sizeBytes of [...new Set(rows.map((row) => row.sizeBytes))]) {
     const sized = rows.filter((row) => row.sizeBytes === sizeBytes);
     const memcpy = sized.find((row) => row.name.startsWith('memcpy'))!.gigabytesPerSecond;

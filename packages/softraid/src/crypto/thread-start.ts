@@ -5,11 +5,14 @@
 // short bootstrap that registers tsx's loader through its API, then imports
 // the TypeScript module.
 import { Worker, type WorkerOptions } from 'node:worker_threads';
+import { allowFreeNow } from './free-now.js';
 
 const fromSource = import.meta.url.endsWith('.ts');
 
 /** `moduleName` without extension, e.g. 'bcrypt-pbkdf-thread'. */
 export function startCryptoThread(moduleName: string, options: WorkerOptions): Worker {
+  // The thread's context is made with ArrayBuffer.prototype.transfer, which XtsAes256 frees its outputs with.
+  allowFreeNow();
   if (!fromSource) return new Worker(new URL(`./${moduleName}.js`, import.meta.url), { ...options, execArgv: [] });
   const tsxApi = import.meta.resolve('tsx/esm/api');
   const thread = new URL(`./${moduleName}.ts`, import.meta.url).href;

@@ -12,14 +12,14 @@
 //   3. AES-ECB_K1 (encrypt, or decrypt) of the whole chunk — one update() call;
 //   4. the result is whitened again and copied to the target.
 // Decryption also encrypts the tweak (IEEE 1619-2007 §5.4).
-// Every update() allocates its output (Node 20 has no update-into), so the
-// speed depends on glibc's malloc: with its default trim threshold the heap
-// is given back and faulted in again all the time (0.2-0.4 GB/s measured);
-// with MALLOC_TRIM_THRESHOLD_/MALLOC_TOP_PAD_ raised, 1.3-1.5 GB/s
-// (bench/cipher.ts; the report in the commit that added it).
+// Every update() allocates its output (Node 20 has no update-into); each
+// output is freed as soon as it is copied (free-now.ts), so that malloc hands
+// the same warm memory to the next one instead of the heap being trimmed
+// and faulted in again.
 import { createCipheriv, createDecipheriv, type Cipher, type Decipher } from 'node:crypto';
 import { assert } from '@openbsd38/libutil/assert.js';
 import { copyBytes } from '@openbsd38/libutil/copy-bytes.js';
+import { freeNow } from './free-now.js';
 import { chunkSectorsMax, instantiateXtsKernel, sectorBytes, tweakBytes, type XtsKernel } from './xts-kernel.js';
 
 export const xtsKeyBytes = 64;
@@ -115,6 +115,7 @@ export class XtsAes256 {
       const transformed = aes.update(data);
       assert(transformed.length === chunkBytes, 'XtsAes256: ECB returned a partial chunk');
       data.set(transformed);
+      freeNow(transformed);
       kernel.whiten(chunkSectors);
       copyBytes(target, data, offsetBytes);
     }
@@ -138,5 +139,6 @@ export class XtsAes256 {
     assert(tweaks.length === count * tweakBytes, 'XtsAes256: ECB returned partial tweaks');
     this.kernel.tweaks.set(tweaks);
     tweaks.fill(0);
+    freeNow(tweaks);
   }
 }
