@@ -7,13 +7,18 @@
 // over every block is left, and a JS loop is the slow part there: the
 // doubling chain is a 128-bit shift with a carry across 64-bit halves.
 //
-// Export: whiten(data, tweaks, sectorCount)
-//   for each sector s: T = tweaks[16s .. 16s+16); for i in 0..31:
-//     data[512s + 16i ..] ⊕= T;  T = T·α
-// All addresses are byte offsets in the imported memory. The tweak is the
-// 128-bit little-endian integer of its 16 bytes, so its two i64 lanes are the
-// low and high halves; T·α is T << 1, with the bit shifted out of the top fed
-// back as 0x87 into the lowest byte (x^128 = x^7 + x^2 + x + 1).
+// Exports:
+//   whiten(data, tweaks, sectorCount)
+//     for each sector s: T = tweaks[16s .. 16s+16); for i in 0..31:
+//       data[512s + 16i ..] ⊕= T;  expanded[512s + 16i ..] = T;  T = T·α
+//   unwhiten(data, lengthBytes)
+//     data[i] ⊕= expanded[i] for i < lengthBytes (a multiple of 64)
+// expanded lies expandedDistanceBytes after data, so the second whitening
+// (after AES) XORs the tweaks the first one computed instead of doubling
+// them again. All addresses are byte offsets in the imported memory. The
+// tweak is the 128-bit little-endian integer of its 16 bytes, so its two i64
+// lanes are the low and high halves; T·α is T << 1, with the bit shifted out
+// of the top fed back as 0x87 into the lowest byte (x^128 = x^7 + x^2 + x + 1).
 import { assert } from '@openbsd38/libutil/assert.js';
 import { Code, encodeModule, valType, type FunctionDefinition, type ValType } from '../engine/parity/wasm-encoder.js';
 
@@ -36,6 +41,15 @@ const carryFeedback = [0x87, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0];
 
 /** Sectors whose tweak chains one pass of the main loop runs side by side. */
 const sectorsAbreast = 4;
+/**
+ * Sectors one kernel call covers: the chunk in which XtsAes256 walks a request.
+ * 64 KiB keeps each OpenSSL update() output below glibc's 128 KiB mmap
+ * threshold; larger outputs were measured 2-6x slower (an mmap, page faults and
+ * an munmap per call).
+ */
+export const chunkSectorsMax = 128;
+/** From a byte of the data region to its tweak in the expanded region. */
+const expandedDistanceBytes = chunkSectorsMax * sectorBytes;
 
 function whiten(): FunctionDefinition {
   const [data, tweaks, count, tweaksEnd, abreastEnd, signs, feedback] = [0, 1, 2, 3, 4, 5, 6];
@@ -51,6 +65,7 @@ function whiten(): FunctionDefinition {
   const xorBlock = (sector: number, block: number, tweak: number): void => {
     const offset = sector * sectorBytes + block * tweakBytes;
     code.localGet(data).localGet(data).v128Load(offset).localGet(tweak).v128Xor().v128Store(offset);
+    code.localGet(data).localGet(tweak).v128Store(offset + expandedDistanceBytes);
   };
   code.v128Const(carryFeedback).localSet(feedback);
   code.localGet(tweaks).localGet(count).i32Const(4).i32Shl().i32Add().localSet(tweaksEnd);
@@ -86,25 +101,40 @@ function whiten(): FunctionDefinition {
   };
 }
 
-/**
- * Sectors one kernel call covers: the chunk in which XtsAes256 walks a request.
- * 64 KiB keeps each OpenSSL update() output below glibc's 128 KiB mmap
- * threshold; larger outputs were measured 2-6x slower (an mmap, page faults and
- * an munmap per call).
- */
-export const chunkSectorsMax = 128;
+/** The second whitening: data ⊕= the tweaks the first one stored, 64 bytes a pass. */
+function unwhiten(): FunctionDefinition {
+  const [data, lengthBytes, end] = [0, 1, 2];
+  const blocksAPass = 4;
+  const code = new Code();
+  code.localGet(data).localGet(lengthBytes).i32Add().localSet(end);
+  code.block().loop();
+  code.localGet(data).localGet(end).i32GeU().brIf(1);
+  for (let block = 0; block < blocksAPass; block++) {
+    const offset = block * tweakBytes;
+    code.localGet(data).localGet(data).v128Load(offset).localGet(data).v128Load(offset + expandedDistanceBytes).v128Xor().v128Store(offset);
+  }
+  code.localGet(data).i32Const(blocksAPass * tweakBytes).i32Add().localSet(data);
+  code.br(0).end().end();
+  return { name: 'unwhiten', params: [i32, i32], results: [], locals: [i32], code };
+}
+
 const tweaksRegionBytes = chunkSectorsMax * tweakBytes;
 const dataRegionBytes = chunkSectorsMax * sectorBytes;
 const wasmPageBytes = 65536;
-const kernelPages = Math.ceil((tweaksRegionBytes + dataRegionBytes) / wasmPageBytes);
+// Tweaks, then data, then the expanded tweaks at expandedDistanceBytes from the data.
+const kernelPages = Math.ceil((tweaksRegionBytes + dataRegionBytes + expandedDistanceBytes) / wasmPageBytes);
 
 export interface XtsKernel {
   /** One tweak T_0 per sector of the chunk, 16 bytes each (in the kernel's memory). */
   readonly tweaks: Uint8Array;
   /** The chunk's sectors (in the kernel's memory). */
   readonly data: Uint8Array;
-  /** data[sector] ⊕= T·α^i for every block i of the first sectorCount sectors. */
+  /** data[sector] ⊕= T·α^i for every block i of the first sectorCount sectors, each T·α^i kept for unwhiten. */
   whiten(sectorCount: number): void;
+  /** The same XOR again, from the tweaks the last whiten() kept: the first sectorCount sectors of it. */
+  unwhiten(sectorCount: number): void;
+  /** Zeroes what the first sectorCount sectors of the last whiten() left (T_0 and the expanded tweaks). */
+  clearTweaks(sectorCount: number): void;
   /** Zeroes the kernel's whole memory (it held tweaks). */
   wipe(): void;
 }
@@ -114,18 +144,32 @@ let compiledModule: WebAssembly.Module | undefined;
 /** A kernel instance with a memory of its own, fixed in size so that views of it stay valid. */
 export function instantiateXtsKernel(): XtsKernel {
   const memory = { minimumPages: kernelPages, maximumPages: kernelPages, shared: false };
-  compiledModule ??= new WebAssembly.Module(encodeModule({ memory, functions: [whiten()] }));
+  compiledModule ??= new WebAssembly.Module(encodeModule({ memory, functions: [whiten(), unwhiten()] }));
   const wasmMemory = new WebAssembly.Memory({ initial: kernelPages, maximum: kernelPages, shared: false });
   const instance = new WebAssembly.Instance(compiledModule, { env: { memory: wasmMemory } });
-  const run = instance.exports.whiten!;
+  const runWhiten = instance.exports.whiten!;
+  const runUnwhiten = instance.exports.unwhiten!;
   const bytes = new Uint8Array(wasmMemory.buffer);
+  const dataAddress = tweaksRegionBytes;
+  const expanded = bytes.subarray(dataAddress + expandedDistanceBytes, dataAddress + expandedDistanceBytes + dataRegionBytes);
+  const checkCount = (sectorCount: number, what: string): void => {
+    assert(Number.isInteger(sectorCount) && sectorCount >= 0 && sectorCount <= chunkSectorsMax, `xts ${what}: ${sectorCount} sectors`);
+  };
   return {
     tweaks: bytes.subarray(0, tweaksRegionBytes),
-    data: bytes.subarray(tweaksRegionBytes, tweaksRegionBytes + dataRegionBytes),
+    data: bytes.subarray(dataAddress, dataAddress + dataRegionBytes),
     whiten: (sectorCount) => {
-      assert(Number.isInteger(sectorCount) && sectorCount >= 0 && sectorCount <= chunkSectorsMax,
-        `xts whiten: ${sectorCount} sectors`);
-      run(tweaksRegionBytes, 0, sectorCount);
+      checkCount(sectorCount, 'whiten');
+      runWhiten(dataAddress, 0, sectorCount);
+    },
+    unwhiten: (sectorCount) => {
+      checkCount(sectorCount, 'unwhiten');
+      runUnwhiten(dataAddress, sectorCount * sectorBytes);
+    },
+    clearTweaks: (sectorCount) => {
+      checkCount(sectorCount, 'clearTweaks');
+      bytes.fill(0, 0, sectorCount * tweakBytes);
+      expanded.fill(0, 0, sectorCount * sectorBytes);
     },
     wipe: () => { bytes.fill(0); },
   };

@@ -10,7 +10,8 @@
 //   1. T_0 of every sector = AES-ECB_K2(sector number) — one update() call;
 //   2. the chunk is copied into the kernel's memory and whitened (⊕ T_0·α^i);
 //   3. AES-ECB_K1 (encrypt, or decrypt) of the whole chunk — one update() call;
-//   4. the result is whitened again and copied to the target.
+//   4. the result is whitened again (with the tweaks step 2 kept) and copied
+//      to the target.
 // Decryption also encrypts the tweak (IEEE 1619-2007 §5.4).
 // Every update() allocates its output (Node 20 has no update-into); each
 // output is freed as soon as it is copied (free-now.ts), so that malloc hands
@@ -116,10 +117,11 @@ export class XtsAes256 {
       assert(transformed.length === chunkBytes, 'XtsAes256: ECB returned a partial chunk');
       data.set(transformed);
       freeNow(transformed);
-      kernel.whiten(chunkSectors);
+      kernel.unwhiten(chunkSectors);
       copyBytes(target, data, offsetBytes);
     }
-    kernel.tweaks.fill(0);
+    // The first chunk is the largest: every tweak computed lies within its extent.
+    kernel.clearTweaks(Math.min(chunkSectorsMax, sectorCount));
   }
 
   /** Step 1: T_0 = AES-ECB_K2(sector number) for `count` sectors from `firstSector`, into the kernel's tweaks. */
