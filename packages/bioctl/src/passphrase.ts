@@ -1,11 +1,13 @@
 // Where bioctl gets a passphrase (readpassphrase(3) and bioctl's -p/-s):
 // the terminal with echo off, standard input (-s: one line per prompt, no
 // confirmation), or a passphrase file (-p: owned by the caller, mode 0600,
-// its first line). A passphrase is bytes, never a string, so that bioctl
-// can zero every copy once the request has gone.
+// its first line). A passphrase is bytes, never a string, held outside the
+// JavaScript heap (libutil's secret-bytes.ts), so that bioctl can zero every
+// copy once the request has gone.
 import { closeSync, fstatSync, openSync, readSync, writeSync } from 'node:fs';
 import { ReadStream } from 'node:tty';
 import { passphraseBytesMax } from '@openbsd38/bio/control/protocol.js';
+import { secretCopy } from '@openbsd38/libutil/secret-bytes.js';
 import { FatalFailure } from './failures.js';
 
 export interface PassphraseReader {
@@ -42,7 +44,7 @@ export function readPassphraseFile(path: string, uid: number): Uint8Array {
     }
     const newline = buffer.subarray(0, length).indexOf(0x0a);
     // As OpenBSD: the first line, which must end in a newline.
-    const passphrase = newline <= 0 ? null : buffer.slice(0, newline);
+    const passphrase = newline <= 0 ? null : secretCopy(buffer.subarray(0, newline));
     buffer.fill(0);
     if (passphrase === null) throw new FatalFailure('invalid passphrase length');
     return passphrase;
@@ -94,7 +96,7 @@ async function readStdinLines(): Promise<Uint8Array[]> {
   let start = 0;
   for (let at = 0; at <= all.length; at++) {
     if (at === all.length ? at > start : all[at] === 0x0a) {
-      lines.push(new Uint8Array(all.subarray(start, at)));
+      lines.push(secretCopy(all.subarray(start, at)));
       start = at + 1;
     }
   }
@@ -144,7 +146,7 @@ class Terminal {
           if (byte === 0x0d || byte === 0x0a) {
             // A CR LF pair is one end of line.
             if (byte === 0x0d && this.pending[0] === 0x0a) this.pending.shift();
-            return typed.slice(0, length);
+            return secretCopy(typed.subarray(0, length));
           }
           if (byte === 0x03 || byte === 0x04) throw new FatalFailure('unable to read passphrase');
           if (byte === 0x7f || byte === 0x08) length = Math.max(0, length - 1);

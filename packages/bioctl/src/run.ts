@@ -364,13 +364,11 @@ class Session {
     const rounds = existing.existing ? existing.kdfRounds : invocation.kdfRounds ?? null;
     if (invocation.verbose && rounds !== null) this.io.stdout(`Deriving key using bcrypt PBKDF with ${rounds} rounds...\n`);
     const passphrase = existing.existing ? await this.passphrase('Passphrase: ', false) : await this.passphrase('New passphrase: ', true);
-    const bytes = Array.from(passphrase);
-    passphrase.fill(0);
-    body.crypto = { passphrase: bytes, ...(invocation.kdfRounds === undefined ? {} : { kdfRounds: invocation.kdfRounds }) };
+    body.crypto = { passphrase, ...(invocation.kdfRounds === undefined ? {} : { kdfRounds: invocation.kdfRounds }) };
     try {
       return await this.simple('bioctl -c', body);
     } finally {
-      bytes.fill(0);
+      passphrase.fill(0);
     }
   }
 
@@ -419,11 +417,9 @@ class Session {
     const oldPassphrase = await this.passphrase('Old passphrase: ', false);
     const newPassphrase = await this.passphrase('New passphrase: ', true);
     const body: Extract<RequestBody, { op: 'passphrase' }> = {
-      op: 'passphrase', device: invocation.device, oldPassphrase: Array.from(oldPassphrase), newPassphrase: Array.from(newPassphrase),
+      op: 'passphrase', device: invocation.device, oldPassphrase, newPassphrase,
       ...(invocation.kdfRounds === undefined ? {} : { kdfRounds: invocation.kdfRounds }),
     };
-    oldPassphrase.fill(0);
-    newPassphrase.fill(0);
     try {
       return await this.simple('bioctl -P', body);
     } finally {

@@ -58,7 +58,9 @@ export class ControlClient {
         resolve: (response) => { clearTimeout(timer); resolve(response); },
         reject: (error) => { clearTimeout(timer); reject(error); },
       };
-      this.socket.write(encodeRequest(id, body));
+      const frame = encodeRequest(id, body);
+      // The frame may hold a passphrase: zeroed once the socket is done with it.
+      this.socket.write(frame, () => frame.fill(0));
     });
   }
 

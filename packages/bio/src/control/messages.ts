@@ -3,9 +3,10 @@
 // bio_status (bio(4)'s envelope: controller, status, typed messages) and,
 // on success, the result of the request.
 import { ControlProtocolError } from './errors.js';
+import { SecretClaims, splitSecretSection } from './secret-section.js';
 import {
   bioMessageCountMax, bioMessageTextBytesMax, chunkCountMax, chunkNameBytesMax, controlProtocolVersion,
-  deviceNameBytesMax, passphraseBytesMax, requestIdMax,
+  deviceNameBytesMax, requestIdMax,
 } from './protocol.js';
 import { raidLevels, raid5Layouts, viewLevels, type RaidLevel, type Raid5Layout } from '../levels.js';
 import type { BioMessage, BioMessageType, InquiryView, KdfHintView } from '../controller.js';
@@ -28,12 +29,12 @@ export interface CreateParams {
   noAutoAssemble: boolean;
   stripSizeBytes?: number;
   layout?: Raid5Layout;
-  /** CRYPTO and RAID 1C (bioctl -p/-s, -k, -r): the passphrase travels as bytes, so the daemon can zero them. */
+  /** CRYPTO and RAID 1C (bioctl -p/-s, -k, -r): the passphrase travels in the frame's secret section (secret-section.ts), so the daemon can zero it. */
   crypto?: CryptoParams;
 }
 
 export interface CryptoParams {
-  passphrase?: number[];
+  passphrase?: Uint8Array;
   keyDisk?: string;
   kdfRounds?: number;
 }
@@ -41,8 +42,8 @@ export interface CryptoParams {
 /** bioctl -P. */
 export interface PassphraseParams {
   device: string;
-  oldPassphrase: number[];
-  newPassphrase: number[];
+  oldPassphrase: Uint8Array;
+  newPassphrase: Uint8Array;
   kdfRounds?: number;
 }
 
@@ -216,7 +217,8 @@ function parseJson(body: Uint8Array): unknown {
 /** The request id, if a malformed request still has one (so the error reply can echo it). */
 export function peekRequestId(body: Uint8Array): number | undefined {
   try {
-    const json = parseJson(body);
+    const end = body.indexOf(0);
+    const json = parseJson(end < 0 ? body : body.subarray(0, end));
     if (typeof json === 'object' && json !== null && !Array.isArray(json)) {
       const id = (json as Json).id;
       if (typeof id === 'number' && Number.isSafeInteger(id) && id >= 1) return id;
@@ -242,7 +244,7 @@ function chunkReference(value: unknown): ChunkReference {
   return { kind, ...locator(json, 'chunk') };
 }
 
-function createParams(json: Json): CreateParams {
+function createParams(json: Json, secrets: SecretClaims): CreateParams {
   const params: CreateParams = {
     level: oneOf(json.level, 'level', raidLevels),
     chunks: chunkNames(json.chunks),
@@ -254,7 +256,7 @@ function createParams(json: Json): CreateParams {
   if (json.crypto !== undefined) {
     const crypto = object(json.crypto, 'crypto');
     params.crypto = {};
-    if (crypto.passphrase !== undefined) params.crypto.passphrase = passphraseBytes(crypto.passphrase, 'crypto.passphrase');
+    if (crypto.passphrase !== undefined) params.crypto.passphrase = secrets.claim(crypto.passphrase, 'crypto.passphrase');
     if (crypto.keyDisk !== undefined) params.crypto.keyDisk = nonEmptyString(crypto.keyDisk, 'crypto.keyDisk', chunkNameBytesMax);
     if (crypto.kdfRounds !== undefined) params.crypto.kdfRounds = integer(crypto.kdfRounds, 'crypto.kdfRounds', 1, 2 ** 31 - 1);
   }
@@ -267,30 +269,37 @@ function chunkNames(value: unknown): string[] {
   return value.map((chunk, index) => nonEmptyString(chunk, `chunks[${index}]`, chunkNameBytesMax));
 }
 
-/** A passphrase as bytes (1 to passphraseBytesMax of them): never echoed in an error. */
-function passphraseBytes(value: unknown, what: string): number[] {
-  if (!Array.isArray(value) || value.length === 0 || value.length > passphraseBytesMax) {
-    fail(`${what} must be an array of 1 to ${passphraseBytesMax} bytes`);
+/**
+ * Validate a request body received by the daemon. Throws ControlProtocolError.
+ * Its secrets (passphrases) come out as copies outside the JavaScript heap,
+ * zeroed here if the request is refused; the caller zeroes `body`.
+ */
+export function decodeRequest(body: Uint8Array): Request {
+  const { json: text, secrets } = splitSecretSection(body);
+  const claims = new SecretClaims(secrets);
+  try {
+    const request = decodeRequestJson(object(parseJson(text), 'request'), claims);
+    claims.assertAllClaimed();
+    return request;
+  } catch (error) {
+    claims.wipe();
+    throw error;
   }
-  for (const byte of value) if (typeof byte !== 'number' || !Number.isInteger(byte) || byte < 0 || byte > 255) fail(`${what} must hold bytes`);
-  return value as number[];
 }
 
-/** Validate a request body received by the daemon. Throws ControlProtocolError. */
-export function decodeRequest(body: Uint8Array): Request {
-  const json = object(parseJson(body), 'request');
+function decodeRequestJson(json: Json, secrets: SecretClaims): Request {
   const head = header(json, 1);
   const op = oneOf(json.op, 'op', operations);
   switch (op) {
     case 'ping': return { ...head, op };
     case 'inquire': return { ...head, op };
     case 'locate': return { ...head, op, name: nonEmptyString(json.name, 'name', deviceNameBytesMax) };
-    case 'create': return { ...head, op, ...createParams(json) };
+    case 'create': return { ...head, op, ...createParams(json, secrets) };
     case 'kdfhint': return { ...head, op, chunks: chunkNames(json.chunks) };
     case 'passphrase': {
       const request: Request = {
         ...head, op, device: nonEmptyString(json.device, 'device', deviceNameBytesMax),
-        oldPassphrase: passphraseBytes(json.oldPassphrase, 'oldPassphrase'), newPassphrase: passphraseBytes(json.newPassphrase, 'newPassphrase'),
+        oldPassphrase: secrets.claim(json.oldPassphrase, 'oldPassphrase'), newPassphrase: secrets.claim(json.newPassphrase, 'newPassphrase'),
       };
       if (json.kdfRounds !== undefined) request.kdfRounds = integer(json.kdfRounds, 'kdfRounds', 1, 2 ** 31 - 1);
       return request;

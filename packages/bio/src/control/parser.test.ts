@@ -16,10 +16,12 @@ function frame(text: string): Buffer {
 
 
 const bodies = [
-  '{"version":1,"id":1,"op":"inquire"}',
-  '{"version":1,"id":2,"op":"locate","name":"sd0"}',
+  '{"version":2,"id":1,"op":"inquire"}',
+  '{"version":2,"id":2,"op":"locate","name":"sd0"}',
   '',
-  '{"version":1,"id":3,"op":"create","level":"raid5","chunks":["/a","/b","/c"],"force":false,"noAutoAssemble":true}',
+  '{"version":2,"id":3,"op":"create","level":"raid5","chunks":["/a","/b","/c"],"force":false,"noAutoAssemble":true}',
+  // A request with a secret section: two passphrases after the NUL, each a 2-byte length and its bytes.
+  '{"version":2,"id":4,"op":"passphrase","device":"sd0","oldPassphrase":{"secret":0},"newPassphrase":{"secret":1}}\0\0\x03abc\0\x02de',
 ];
 
 test('every split of a stream of frames yields the same frames', () => {

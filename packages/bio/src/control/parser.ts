@@ -1,8 +1,12 @@
 // Incremental frame parser: push() whatever bytes the socket delivered and
 // get back every whole frame body; the rest is kept for the next push.
 // The buffer is bounded: a header announcing more than frameBodyBytesMax is
-// refused before any of the body is kept.
+// refused before any of the body is kept. A body may hold a passphrase
+// (secret-section.ts), so the parser keeps copies of its own, outside the
+// JavaScript heap, and zeroes each once it is assembled: the caller may zero
+// the bytes it pushed at once, and zeroes the bodies it gets after use.
 import { assert } from '@openbsd38/libutil/assert.js';
+import { secretBytes, secretCopy } from '@openbsd38/libutil/secret-bytes.js';
 import { ControlProtocolError } from './errors.js';
 import { frameBodyBytesMax, frameHeaderBytes } from './protocol.js';
 
@@ -30,7 +34,7 @@ export class FrameParser {
     while (offset < bytes.length) {
       const need = this.bodyBytes === undefined ? frameHeaderBytes - this.pendingBytes : this.bodyBytes - this.pendingBytes;
       const take = Math.min(need, bytes.length - offset);
-      this.pending.push(bytes.subarray(offset, offset + take));
+      this.pending.push(secretCopy(bytes.subarray(offset, offset + take)));
       this.pendingBytes += take;
       offset += take;
       if (this.pendingBytes < (this.bodyBytes ?? frameHeaderBytes)) continue;
@@ -55,13 +59,14 @@ export class FrameParser {
     return frames;
   }
 
-  /** Concatenate (copying, so callers never alias the socket's buffers) and clear. */
+  /** Concatenate (the pieces are the parser's own copies, zeroed here) and clear. */
   private drain(): Uint8Array {
-    const whole = new Uint8Array(this.pendingBytes);
+    const whole = secretBytes(this.pendingBytes);
     let at = 0;
     for (const piece of this.pending) {
       whole.set(piece, at);
       at += piece.length;
+      piece.fill(0);
     }
     this.pending = [];
     this.pendingBytes = 0;

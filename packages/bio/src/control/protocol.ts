@@ -4,7 +4,7 @@
 // against frameBodyBytesMax before a byte of the body is buffered.
 
 /** Bumped on any incompatible change of the messages. */
-export const controlProtocolVersion = 1;
+export const controlProtocolVersion = 2;
 
 /** Frame header: the body length, a big-endian uint32. */
 export const frameHeaderBytes = 4;

@@ -4,15 +4,20 @@
 // answered with an error (when its id can be read) and the connection closed.
 import { createServer, type Server, type Socket } from 'node:net';
 import { chmodSync } from 'node:fs';
+import { secretBytes } from '@openbsd38/libutil/secret-bytes.js';
 import { ControlProtocolError } from '../control/errors.js';
 import { decodeRequest, peekRequestId } from '../control/messages.js';
 import { FrameParser } from '../control/parser.js';
 import { connectionsMax, requestTimeoutMsDefault } from '../control/protocol.js';
 import { encodeResponse } from '../control/serializer.js';
 import type { RequestHandler } from './handler.js';
+import { adoptWithOwnReadBuffer } from './own-read-buffer.js';
 
 /** Requests a client may queue on one connection before it is cut off. */
 export const requestsQueuedPerConnectionMax = 16;
+
+/** Each connection's read buffer (own-read-buffer.ts), zeroed after every read. */
+const readBufferBytes = 64 * 1024;
 
 export class ControlServer {
   private readonly server: Server;
@@ -20,7 +25,8 @@ export class ControlServer {
 
   constructor(private readonly handler: RequestHandler, private readonly controllerName: string, private readonly log: (line: string) => void,
     private readonly options: { requestTimeoutMs: number; nbdAddress: string } = { requestTimeoutMs: requestTimeoutMsDefault, nbdAddress: 'the NBD socket' }) {
-    this.server = createServer((socket) => this.accept(socket));
+    // Paused: a connection's first read goes to a buffer of its own (own-read-buffer.ts).
+    this.server = createServer({ pauseOnConnect: true }, (socket) => this.accept(socket));
   }
 
   async listen(path: string): Promise<void> {
@@ -45,12 +51,22 @@ export class ControlServer {
     await closed;
   }
 
-  private accept(socket: Socket): void {
+  private accept(accepted: Socket): void {
     if (this.sockets.size >= connectionsMax) {
       this.log(`control: connection limit ${connectionsMax} reached, connection refused`);
-      socket.destroy();
+      accepted.destroy();
       return;
     }
+    // Every read lands in this buffer, and is zeroed once the parser has copied it: the bytes may hold a passphrase.
+    const readBuffer = secretBytes(readBufferBytes);
+    let onBytes: (bytes: Uint8Array) => void = () => undefined;
+    const socket = adoptWithOwnReadBuffer(accepted, readBuffer, (bytes) => {
+      try {
+        onBytes(bytes);
+      } finally {
+        bytes.fill(0);
+      }
+    });
     this.sockets.add(socket);
     socket.on('close', () => this.sockets.delete(socket));
     socket.on('error', () => socket.destroy());
@@ -114,7 +130,7 @@ export class ControlServer {
       if (!socket.destroyed) armTimer();
     };
 
-    socket.on('data', (bytes: Buffer) => {
+    onBytes = (bytes) => {
       let frames: Uint8Array[];
       try {
         frames = parser.push(bytes);
@@ -134,6 +150,6 @@ export class ControlServer {
       }
       // A rejected promise here is a bug (an assertion): let it crash the daemon.
       work().catch((error: unknown) => process.nextTick(() => { throw error; }));
-    });
+    };
   }
 }

@@ -27,18 +27,6 @@ function clampText(text: string): string {
   return bytes.length <= bioMessageTextBytesMax ? text : bytes.subarray(0, bioMessageTextBytesMax).toString('utf8');
 }
 
-/**
- * A passphrase from a request, as bytes for the controller; the request's
- * own array is zeroed at once, so the only copy is the one the caller
- * zeroes after the request.
- */
-function secretBytes(bytes: number[] | undefined): Uint8Array | undefined {
-  if (bytes === undefined) return undefined;
-  const secret = Uint8Array.from(bytes);
-  bytes.fill(0);
-  return secret;
-}
-
 export class RequestHandler {
   constructor(private readonly controller: Controller, private readonly hooks: HandlerHooks) {}
 
@@ -95,7 +83,8 @@ export class RequestHandler {
       case 'inquire':
         return { bioStatus: this.status(true, []), result: this.inquiry() };
       case 'create': {
-        const passphrase = secretBytes(request.crypto?.passphrase);
+        // The request's passphrase (decodeRequest's copy, outside the heap) is zeroed once the controller is done.
+        const passphrase = request.crypto?.passphrase;
         try {
           const crypto: CryptoUnlock | undefined = request.crypto === undefined ? undefined : {
             ...(passphrase === undefined ? {} : { passphrase }),
@@ -120,8 +109,7 @@ export class RequestHandler {
       }
       case 'passphrase': {
         if (controller.changePassphrase === undefined) return this.error(`${controller.controllerName} has no encrypted volumes`);
-        const oldPassphrase = secretBytes(request.oldPassphrase)!;
-        const newPassphrase = secretBytes(request.newPassphrase)!;
+        const { oldPassphrase, newPassphrase } = request;
         try {
           const reply = await controller.changePassphrase(request.device, {
             oldPassphrase, newPassphrase, ...(request.kdfRounds === undefined ? {} : { kdfRounds: request.kdfRounds }),

@@ -26,7 +26,9 @@ export class InProcessClient {
 
   async request(body: RequestBody): Promise<Response> {
     const id = this.nextId++;
-    const request = decodeRequest(encodeRequest(id, body).subarray(frameHeaderBytes));
+    const frame = encodeRequest(id, body);
+    const request = decodeRequest(frame.subarray(frameHeaderBytes));
+    frame.fill(0);
     const reply = await this.handler.handle(request);
     return decodeResponse(encodeResponse(id, reply.bioStatus, reply.result).subarray(frameHeaderBytes));
   }

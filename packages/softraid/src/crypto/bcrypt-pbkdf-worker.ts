@@ -3,14 +3,15 @@
 // serving I/O meanwhile. One short-lived Worker per derivation: nothing of
 // the passphrase outlives it, and unlocking a volume is rare.
 //
-// The caller's passphrase is copied once into a buffer of its own that is
-// then moved (transferred) to the thread, so this thread keeps no copy and
+// The caller's passphrase is copied once into a buffer of its own (outside
+// the JavaScript heap: libutil's secret-bytes.ts) that is then moved (transferred) to the thread, so this thread keeps no copy and
 // holds no reference to the caller's buffer; the thread zeroes it after use.
 // The key comes back moved as well. thread-start.ts starts the thread from
 // dist/ or from source.
 import type { Worker } from 'node:worker_threads';
 import { startCryptoThread } from './thread-start.js';
 import { assert } from '@openbsd38/libutil/assert.js';
+import { secretCopy } from '@openbsd38/libutil/secret-bytes.js';
 import { keyBytesMax, saltBytesMax } from './bcrypt-pbkdf.js';
 import type { DerivationReply, DerivationRequest } from './bcrypt-pbkdf-thread.js';
 
@@ -29,7 +30,7 @@ export async function bcryptPbkdfInWorker(
   assert(Number.isSafeInteger(keyBytes) && keyBytes >= 1 && keyBytes <= keyBytesMax,
     `bcryptPbkdfInWorker: ${keyBytes} key bytes`);
   const request: DerivationRequest = {
-    passphrase: Uint8Array.from(passphrase), salt: Uint8Array.from(salt), rounds, keyBytes,
+    passphrase: secretCopy(passphrase), salt: Uint8Array.from(salt), rounds, keyBytes,
   };
   const worker = startThread(request);
   assert(request.passphrase.byteLength === 0, 'bcryptPbkdfInWorker: the passphrase was copied, not moved');

@@ -17,6 +17,7 @@
 // caller encodes text as UTF-8); it is neither copied nor changed.
 import { createHash } from 'node:crypto';
 import { assert } from '@openbsd38/libutil/assert.js';
+import { secretBytes } from '@openbsd38/libutil/secret-bytes.js';
 import {
   digestWords, encipher, expand0State, expandState, initialState, stateWords, wordsOfBytes,
 } from './blowfish.js';
@@ -36,12 +37,16 @@ function sha512(...parts: Uint8Array[]): Uint8Array {
   return hash.digest();
 }
 
-/** Scratch of one derivation, zeroed at its end. */
+function secretWords(count: number): Int32Array {
+  return new Int32Array(secretBytes(4 * count).buffer);
+}
+
+/** Scratch of one derivation, zeroed at its end, outside the JavaScript heap (libutil's secret-bytes.ts). */
 class Scratch {
-  readonly state = new Int32Array(stateWords);
-  readonly passWords = new Int32Array(digestWords);
-  readonly saltWords = new Int32Array(digestWords);
-  readonly cipherWords = new Int32Array(magicWords);
+  readonly state = secretWords(stateWords);
+  readonly passWords = secretWords(digestWords);
+  readonly saltWords = secretWords(digestWords);
+  readonly cipherWords = secretWords(magicWords);
 
   wipe(): void {
     for (const words of [this.state, this.passWords, this.saltWords, this.cipherWords]) words.fill(0);
@@ -78,12 +83,12 @@ export function bcryptPbkdf(passphrase: Uint8Array, salt: Uint8Array, rounds: nu
     `bcryptPbkdf: ${keyBytes} key bytes`);
   const stride = Math.ceil(keyBytes / hashBytes);
   const bytesPerBlock = Math.ceil(keyBytes / stride);
-  const key = new Uint8Array(keyBytes);
+  const key = secretBytes(keyBytes);
   const scratch = new Scratch();
   const passDigest = sha512(passphrase);
   const countBytes = new Uint8Array(4);
-  const hashed = new Uint8Array(hashBytes);
-  const blockOut = new Uint8Array(hashBytes);
+  const hashed = secretBytes(hashBytes);
+  const blockOut = secretBytes(hashBytes);
   let saltDigest: Uint8Array | undefined;
   try {
     wordsOfBytes(passDigest, scratch.passWords);

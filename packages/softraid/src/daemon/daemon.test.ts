@@ -65,7 +65,7 @@ test('malformed frames get a protocol error reply and the connection is closed',
       const chunks: Buffer[] = [];
       socket.on('data', (bytes) => chunks.push(bytes));
       socket.on('close', () => resolve(Buffer.concat(chunks)));
-      const body = Buffer.from('{"version":1,"id":5,"op":"format"}');
+      const body = Buffer.from('{"version":2,"id":5,"op":"format"}');
       const header = Buffer.alloc(4);
       header.writeUInt32BE(body.length);
       socket.write(Buffer.concat([header, body]));

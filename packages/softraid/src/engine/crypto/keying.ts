@@ -5,6 +5,7 @@
 // Every mask key and every plain copy of the data keys is zeroed as soon as
 // the cipher holds its own; nothing here puts key bytes in a message.
 import { assert } from '@openbsd38/libutil/assert.js';
+import { secretBytes, secretCopy } from '@openbsd38/libutil/secret-bytes.js';
 import { SoftraidError } from '../errors.js';
 import type { ChunkBackend } from '../chunk.js';
 import {
@@ -35,7 +36,7 @@ export interface NewKeys {
 
 /** Keys for a new volume: random data keys masked under a mask key from the source. */
 export async function newVolumeKeys(vault: KeyVault, uuid: string, source: KeySource): Promise<NewKeys> {
-  const maskKey = new Uint8Array(maskKeyBytes);
+  const maskKey = secretBytes(maskKeyBytes);
   let kdf: VolumeKeyArea['kdf'];
   let keyDiskArea: KeyDiskArea | null = null;
   if (source.kind === 'passphrase') {
@@ -51,7 +52,7 @@ export async function newVolumeKeys(vault: KeyVault, uuid: string, source: KeySo
   } else {
     vault.randomBytes(maskKey);
     kdf = { type: 'keydisk' };
-    keyDiskArea = { kind: 'keydisk', uuid, generation: 1, maskKey: maskKey.slice() };
+    keyDiskArea = { kind: 'keydisk', uuid, generation: 1, maskKey: secretCopy(maskKey) };
   }
   const dataKeys = vault.newDataKeys();
   try {

@@ -17,6 +17,7 @@
 // new. Both slots end holding the same record, so a passphrase change leaves
 // no copy of the keys masked under the old one.
 import { assert } from '@openbsd38/libutil/assert.js';
+import { secretCopy } from '@openbsd38/libutil/secret-bytes.js';
 import { ChunkIoError, MetadataError } from '../errors.js';
 import type { ChunkBackend } from '../chunk.js';
 import { crc32c } from './crc32c.js';
@@ -144,7 +145,8 @@ export function decodeKeyArea(bytes: Uint8Array, chunkName: string): KeyArea | n
 
 function decodeFields(bytes: Uint8Array): KeyArea {
   if (bytes.length < keyAreaSlotBytes) throw new Problem(`truncated: ${bytes.length} of ${keyAreaSlotBytes} bytes`);
-  const slot = bytes.slice(0, keyAreaSlotBytes);
+  // A copy of its own (a Buffer's slice would be a view of the caller's bytes), outside the heap: a key disk's slot holds a mask key.
+  const slot = secretCopy(bytes.subarray(0, keyAreaSlotBytes));
   try {
     return decodeSlot(slot);
   } finally {
@@ -182,7 +184,7 @@ function decodeSlot(slot: Uint8Array): KeyArea {
       throw new Problem('bytes after the mask key are not zero');
     }
     // The only copy left is the caller's (the slot is zeroed on the way out), which it zeroes after use.
-    return { kind: 'keydisk', uuid, generation, maskKey: slot.slice(keyAreaField.keys, keyAreaField.keys + maskKeyBytes) };
+    return { kind: 'keydisk', uuid, generation, maskKey: secretCopy(slot.subarray(keyAreaField.keys, keyAreaField.keys + maskKeyBytes)) };
   }
   if (kindValue !== kindCodes.volume) throw new Problem(`unknown kind ${kindValue}`);
   let kdf: KdfHint;
