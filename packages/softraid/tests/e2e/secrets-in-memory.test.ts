@@ -6,7 +6,8 @@
 // wrong passphrase and an assembly, none of the three passphrases is there
 // in any form JavaScript could have left (bytes, UTF-16, the decimal numbers
 // of a JSON array, V8's small integers), nor either mask key; after the
-// volume is detached, no data key either.
+// volume is detached, no data key either. A RAID 1C volume's key disk: its
+// mask key is read, used and gone.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
@@ -124,6 +125,33 @@ test('softraidd keeps no passphrase, mask key or (once detached) data key in its
     assert.equal(bioctl(space, ['-d', 'sd0']).status, 0);
     await new Promise((resolve) => setTimeout(resolve, 500));
     assert.deepEqual(foundInMemory(pid, [['data key 0', firstDataKey]]).found, [], 'no data key once the volume is detached');
+  } finally {
+    await daemon.stop();
+    space.remove();
+  }
+});
+
+test('softraidd keeps no key disk mask key in its memory once a RAID 1C volume is up', async () => {
+  const space = workspace('secrets-in-memory-keydisk');
+  const daemon = await startSoftraidd(space);
+  try {
+    const disk = (name: string, size: string): string => {
+      const path = join(space.directory, name);
+      run('truncate', ['-s', size, path]);
+      return path;
+    };
+    const [m0, m1, keyDisk] = [disk('m0', '16M'), disk('m1', '16M'), disk('keydisk', '4M')];
+    const created = bioctl(space, ['-c', '1C', '-k', keyDisk, '-l', `${m0},${m1}`, 'softraid0']);
+    assert.equal(created.status, 0, created.stderr);
+    assert.equal(bioctl(space, ['-d', 'sd0']).status, 0);
+    const assembled = bioctl(space, ['-c', '1C', '-k', keyDisk, '-l', `${m0},${m1}`, 'softraid0']);
+    assert.equal(assembled.status, 0, assembled.stderr);
+    const bytes = readFileSync(keyDisk);
+    const area = keyAreaSlotOffsetsBytes.map((slot) => bytes.subarray(cryptoRegionOffsetBytes + slot, cryptoRegionOffsetBytes + slot + keyAreaSlotBytes))
+      .map((slot) => decodeKeyArea(slot, keyDisk)).find((found) => found !== null && found.kind === 'keydisk');
+    assert.ok(area !== undefined && area !== null && area.kind === 'keydisk', 'the key disk holds a mask key');
+    const { found } = foundInMemory(daemon.child.pid!, [['the key disk\'s mask key', Buffer.from(area.maskKey)]]);
+    assert.deepEqual(found, [], 'no mask key in softraidd\'s memory');
   } finally {
     await daemon.stop();
     space.remove();

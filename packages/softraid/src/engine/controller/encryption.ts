@@ -7,7 +7,7 @@ import type { ChunkBackend } from '../chunk.js';
 import type { BioMessage, CryptoUnlock, KdfHintView } from '@openbsd38/bio/controller.js';
 import { levelTable, type RaidLevel } from '@openbsd38/bio/levels.js';
 import { disciplineFor } from '../disciplines/registry.js';
-import { readKeyArea, writeKeyArea, type VolumeKeyArea } from '../metadata/key-area.js';
+import { readKeyArea, wipeKeyAreaSecrets, writeKeyArea, type VolumeKeyArea } from '../metadata/key-area.js';
 import { reservedRegionsDefault } from '../metadata/layout.js';
 import { readChunkMetadata } from '../metadata/io.js';
 import { isVolumeKind, type VolumeRecord } from '../metadata/record.js';
@@ -57,6 +57,7 @@ export async function openVolumeKeys(vault: KeyVault, record: VolumeRecord, memb
       area = null;
     }
     if (area !== null && (area.kind !== 'volume' || area.uuid !== record.uuid)) {
+      wipeKeyAreaSecrets(area);
       messages.push({ type: 'warning', text: `chunk ${member.name}: its key area belongs to another volume (uuid ${area.uuid}), not used` });
       area = null;
     }
@@ -102,7 +103,11 @@ export async function kdfHintOfChunks(chunks: readonly ChunkBackend[]): Promise<
       if (!(error instanceof MetadataError)) throw error;
       continue;
     }
-    if (area === null || area.kind !== 'volume') continue;
+    if (area === null) continue;
+    if (area.kind !== 'volume') {
+      wipeKeyAreaSecrets(area);
+      continue;
+    }
     return area.kdf.type === 'bcrypt-pbkdf'
       ? { existing: true, unlock: 'passphrase', kdfRounds: area.kdf.rounds }
       : { existing: true, unlock: 'keydisk', kdfRounds: null };

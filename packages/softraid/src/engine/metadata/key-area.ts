@@ -237,7 +237,15 @@ export async function readKeyArea(chunk: ChunkBackend, region: Region): Promise<
     if (problems.length === 0) return null;
     throw new MetadataError(chunk.name, `no valid key area: ${problems.join('; ')}`);
   }
-  return found.reduce((a, b) => (b.generation > a.generation ? b : a));
+  const newest = found.reduce((a, b) => (b.generation > a.generation ? b : a));
+  // A key disk keeps its mask key in both slots: the copy not returned is zeroed here, the other by the caller.
+  for (const area of found) if (area !== newest) wipeKeyAreaSecrets(area);
+  return newest;
+}
+
+/** Zeroes what of a decoded area is secret: a key disk's mask key (a volume's keys are stored masked). */
+export function wipeKeyAreaSecrets(area: KeyArea): void {
+  if (area.kind === 'keydisk') area.maskKey.fill(0);
 }
 
 /**
@@ -249,6 +257,7 @@ export async function writeKeyArea(chunk: ChunkBackend, region: Region, area: Ke
   const slots = await readSlots(chunk, region);
   const generationOf = (slot: Slot): number => ('area' in slot && slot.area !== null ? slot.area.generation : 0);
   const order = generationOf(slots[1]!) < generationOf(slots[0]!) ? [1, 0] : [0, 1];
+  for (const slot of slots) if ('area' in slot && slot.area !== null) wipeKeyAreaSecrets(slot.area);
   const bytes = encodeKeyArea(area);
   try {
     for (const slot of order) {
