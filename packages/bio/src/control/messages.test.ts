@@ -4,6 +4,7 @@ import { decodeRequest, decodeResponse, peekRequestId } from './messages.js';
 import { ControlProtocolError } from './errors.js';
 import { encodeRequest, encodeResponse } from './serializer.js';
 import { FrameParser } from './parser.js';
+import { seededRandom } from '@openbsd38/libutil/random.js';
 
 const text = (value: string): Uint8Array => new TextEncoder().encode(value);
 
@@ -45,6 +46,22 @@ test('passphrases travel in the secret section, never in the JSON, and come out 
   assert.ok(decoded.op === 'create');
   assert.equal(Buffer.from(decoded.crypto!.passphrase!).toString(), 'correct horse');
   assert.equal(Buffer.from(created).includes(Buffer.from('99,111,114')), false, 'no passphrase as JSON numbers');
+});
+
+test('secrets of every length and byte round-trip (seeded), whatever bytes they hold, NUL and newline included', () => {
+  const seed = Number(process.env.FUZZ_SEED ?? 20261203);
+  const random = seededRandom(seed);
+  for (let iteration = 0; iteration < 300; iteration++) {
+    const bytes = (): Uint8Array => {
+      const length = iteration < 4 ? [1, 2, 1023, 1024][iteration]! : 1 + Math.floor(random() * 1024);
+      return Uint8Array.from({ length }, () => Math.floor(random() * 256));
+    };
+    const [oldPassphrase, newPassphrase] = [bytes(), bytes()];
+    const frame = encodeRequest(iteration + 1, { op: 'passphrase', device: 'sd0', oldPassphrase, newPassphrase });
+    const request = decodeRequest(new FrameParser().push(frame)[0]!);
+    assert.ok(request.op === 'passphrase', `seed ${seed} iteration ${iteration}`);
+    assert.deepEqual([request.oldPassphrase, request.newPassphrase], [oldPassphrase, newPassphrase], `seed ${seed} iteration ${iteration}`);
+  }
 });
 
 const passphraseJson = '{"version":2,"id":1,"op":"passphrase","device":"sd0","oldPassphrase":{"secret":0},"newPassphrase":{"secret":1}}';
