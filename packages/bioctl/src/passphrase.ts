@@ -7,7 +7,7 @@
 import { closeSync, fstatSync, openSync, readSync, writeSync } from 'node:fs';
 import { ReadStream } from 'node:tty';
 import { passphraseBytesMax } from '@openbsd38/bio/control/protocol.js';
-import { secretCopy } from '@openbsd38/libutil/secret-bytes.js';
+import { secretBytes, secretCopy } from '@openbsd38/libutil/secret-bytes.js';
 import { FatalFailure } from './failures.js';
 
 export interface PassphraseReader {
@@ -104,6 +104,11 @@ async function readStdinLines(): Promise<Uint8Array[]> {
   return lines;
 }
 
+/** One read from the terminal: a paste of a whole passphrase fits. */
+const terminalReadBytes = passphraseBytesMax + 2;
+/** Typed ahead of the prompts: two whole passphrases and their ends of line. */
+const pendingBytesMax = 2 * (passphraseBytesMax + 2);
+
 /**
  * /dev/tty in raw mode (no echo) for as long as bioctl asks: bytes typed
  * ahead of a prompt are kept for it, as a terminal's line discipline would.
@@ -112,7 +117,11 @@ async function readStdinLines(): Promise<Uint8Array[]> {
 class Terminal {
   private readonly fd: number;
   private readonly input: ReadStream;
-  private pending: number[] = [];
+  /** What the terminal sent, read straight into this buffer (net.Socket's onread) and zeroed after each read. */
+  private readonly readBuffer = secretBytes(terminalReadBytes);
+  /** Bytes typed ahead of a prompt: pendingBytes of them, from the start. */
+  private readonly pending = secretBytes(pendingBytesMax);
+  private pendingBytes = 0;
   private waiter: (() => void) | null = null;
   private failure: Error | null = null;
 
@@ -122,17 +131,33 @@ class Terminal {
     } catch {
       throw new FatalFailure('unable to read passphrase: no terminal (use -s to read it from standard input, or -p FILE)');
     }
-    this.input = new ReadStream(this.fd);
+    // onread: libuv reads into readBuffer, not into an allocation Node would free without zeroing.
+    this.input = new ReadStream(this.fd, { onread: { buffer: this.readBuffer, callback: (bytes: number) => this.received(bytes) } } as object);
     this.input.setRawMode(true);
-    this.input.on('data', (chunk: Buffer) => {
-      this.pending.push(...chunk);
-      chunk.fill(0);
-      this.waiter?.();
-    });
     this.input.on('error', (error) => {
       this.failure = error;
       this.waiter?.();
     });
+    this.input.resume();
+  }
+
+  private received(bytes: number): boolean {
+    // More typed ahead than two whole passphrases is dropped, as a full tty input queue drops it.
+    const kept = Math.min(bytes, this.pending.length - this.pendingBytes);
+    this.pending.set(this.readBuffer.subarray(0, kept), this.pendingBytes);
+    this.pendingBytes += kept;
+    this.readBuffer.fill(0, 0, bytes);
+    this.waiter?.();
+    return true;
+  }
+
+  /** The next byte typed, or undefined when none is waiting. */
+  private nextByte(): number | undefined {
+    if (this.pendingBytes === 0) return undefined;
+    const byte = this.pending[0]!;
+    this.pending.copyWithin(0, 1, this.pendingBytes);
+    this.pending[--this.pendingBytes] = 0;
+    return byte;
   }
 
   async readLine(prompt: string): Promise<Uint8Array> {
@@ -141,11 +166,10 @@ class Terminal {
     let length = 0;
     try {
       for (;;) {
-        while (this.pending.length > 0) {
-          const byte = this.pending.shift()!;
+        for (let byte = this.nextByte(); byte !== undefined; byte = this.nextByte()) {
           if (byte === 0x0d || byte === 0x0a) {
             // A CR LF pair is one end of line.
-            if (byte === 0x0d && this.pending[0] === 0x0a) this.pending.shift();
+            if (byte === 0x0d && this.pendingBytes > 0 && this.pending[0] === 0x0a) this.nextByte();
             return secretCopy(typed.subarray(0, length));
           }
           if (byte === 0x03 || byte === 0x04) throw new FatalFailure('unable to read passphrase');
@@ -164,7 +188,8 @@ class Terminal {
 
   close(): void {
     this.pending.fill(0);
-    this.pending = [];
+    this.readBuffer.fill(0);
+    this.pendingBytes = 0;
     this.input.setRawMode(false);
     this.input.destroy();
   }
