@@ -1,9 +1,12 @@
 // Passphrases as bioctl takes them: -p's file rules (owner, mode 0600, a
 // first line ending in a newline), -s and -r in the option loop, and the
-// prompts of bio_createraid and bio_changepass through a scripted reader.
+// prompts of bio_createraid and bio_changepass through a scripted reader, and
+// -s's reader of the real standard input (a pipe, a file, /dev/null, too much).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, openSync, closeSync, rmSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseBioctlArgs } from './args.js';
@@ -52,4 +55,41 @@ test('option loop: -p, -s, -k and -r are kept; -r is checked as OpenBSD does', (
   }
   assert.equal(parseBioctlArgs(['-P', 'sd0']).changePassphrase, true);
   assert.throws(() => parseBioctlArgs(['-P', '-d', 'sd0']), (error: unknown) => error instanceof UsageFailure, '-P with a function flag is usage()');
+});
+
+test('-s: standard input read to its end, line by line, from a pipe, a file or /dev/null, and refused when too long', () => {
+  const compiled = fileURLToPath(new URL('../dist/src/passphrase.js', import.meta.url));
+  assert.ok(existsSync(compiled), `${compiled} is missing: run npx tsc -b first`);
+  // Two lines asked for, as bioctl -P -s does; each printed as hex, or the failure's message.
+  const script = `import { processPassphraseReader } from ${JSON.stringify(compiled)};
+    const reader = processPassphraseReader();
+    try {
+      for (let i = 0; i < 2; i++) console.log(Buffer.from(await reader.fromStdin()).toString('hex'));
+    } catch (error) { console.log('failed: ' + error.message); }
+    reader.close();`;
+  const run = (stdin: 'pipe' | number, input?: string): string => spawnSync(process.execPath, ['--input-type=module', '-e', script],
+    { input, stdio: [stdin, 'pipe', 'pipe'], encoding: 'utf8', timeout: 30_000 }).stdout;
+  const hex = (text: string): string => Buffer.from(text).toString('hex');
+  assert.equal(run('pipe', 'old one\nnew\xe9\n'), `${hex('old one')}\n${hex('new\xe9')}\n`);
+  assert.equal(run('pipe', 'no newline at the end'), `${hex('no newline at the end')}\nfailed: unable to read passphrase: standard input ended\n`);
+  assert.equal(run('pipe', 'x'.repeat(16 * 1024 + 1)), 'failed: unable to read passphrase: standard input is too long\n');
+  const directory = mkdtempSync(join(tmpdir(), 'bioctl-stdin-'));
+  try {
+    const file = join(directory, 'lines');
+    writeFileSync(file, 'first\nsecond\n');
+    const fd = openSync(file, 'r');
+    try {
+      assert.equal(run(fd), `${hex('first')}\n${hex('second')}\n`, 'a file');
+    } finally {
+      closeSync(fd);
+    }
+    const empty = openSync('/dev/null', 'r');
+    try {
+      assert.equal(run(empty), 'failed: unable to read passphrase: standard input ended\n');
+    } finally {
+      closeSync(empty);
+    }
+  } finally {
+    rmSync(directory, { recursive: true, force: true });
+  }
 });

@@ -82,26 +82,47 @@ export function processPassphraseReader(): PassphraseReader {
   };
 }
 
+/** Standard input's bytes bioctl reads at most (-s: a few lines). */
+const stdinBytesMax = 16 * passphraseBytesMax;
+
+/**
+ * Standard input to its end, split into lines. Read with read(2) straight
+ * into a buffer of bioctl's own, zeroed once the lines are copied out: not
+ * through process.stdin, whose read buffers Node frees without zeroing.
+ */
 async function readStdinLines(): Promise<Uint8Array[]> {
-  const parts: Buffer[] = [];
+  const all = secretBytes(stdinBytesMax + 1);
   let total = 0;
-  for await (const part of process.stdin as AsyncIterable<Buffer>) {
-    total += part.length;
-    if (total > 16 * passphraseBytesMax) throw new FatalFailure('unable to read passphrase: standard input is too long');
-    parts.push(part);
-  }
-  const all = Buffer.concat(parts);
-  for (const part of parts) part.fill(0);
-  const lines: Uint8Array[] = [];
-  let start = 0;
-  for (let at = 0; at <= all.length; at++) {
-    if (at === all.length ? at > start : all[at] === 0x0a) {
-      lines.push(secretCopy(all.subarray(start, at)));
-      start = at + 1;
+  try {
+    for (;;) {
+      let got: number;
+      try {
+        got = readSync(0, all, total, all.length - total, null);
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        if (code === 'EAGAIN') {
+          // Standard input left non-blocking by whoever started bioctl: wait for more.
+          await new Promise((resolve) => setTimeout(resolve, 5));
+          continue;
+        }
+        throw new FatalFailure(`unable to read passphrase: ${(error as Error).message}`);
+      }
+      if (got === 0) break;
+      total += got;
+      if (total > stdinBytesMax) throw new FatalFailure('unable to read passphrase: standard input is too long');
     }
+    const lines: Uint8Array[] = [];
+    let start = 0;
+    for (let at = 0; at <= total; at++) {
+      if (at === total ? at > start : all[at] === 0x0a) {
+        lines.push(secretCopy(all.subarray(start, at)));
+        start = at + 1;
+      }
+    }
+    return lines;
+  } finally {
+    all.fill(0);
   }
-  all.fill(0);
-  return lines;
 }
 
 /** One read from the terminal: a paste of a whole passphrase fits. */
