@@ -110,3 +110,61 @@ test('an array starting (seen inactive while mdadm builds it, then running) is n
     fixture.remove();
   }
 });
+
+test('mdadm --create as a look every 1 ms saw it (clear with members, inactive, running): NewArray, never SpareActive', () => {
+  const fixture = new SysfsFixture().array('md0', { md: { array_state: 'clear', level: '', raid_disks: '', metadata_version: '1.2' } });
+  try {
+    const controller = new MdController({ sysfsRoot: fixture.root });
+    const looks = [controller.inquire()];
+    const look = (): string[] => {
+      looks.push(controller.inquire());
+      return names(mdEvents(looks.at(-2)!, looks.at(-1)!));
+    };
+    // Nothing behind md0 yet: not listed.
+    assert.deepEqual(looks[0]!.volumes, []);
+    for (const member of ['ubdb', 'ubdc']) {
+      fixture.write(`block/md0/md/dev-${member}/state`, '\n');
+      fixture.write(`block/md0/md/dev-${member}/slot`, 'none\n');
+    }
+    assert.deepEqual(look(), ['NewArray md0']);
+    assert.equal(looks.at(-1)!.volumes[0]?.state, 'Offline');
+    fixture.write('block/md0/md/array_state', 'inactive\n');
+    fixture.write('block/md0/md/level', '1\n');
+    fixture.write('block/md0/md/raid_disks', '2\n');
+    assert.deepEqual(look(), []);
+    const running = cleanRaid1({ level: '1', sync_action: 'resync', sync_completed: '0 / 126976' });
+    for (const [attribute, text] of Object.entries(running.md)) fixture.write(`block/md0/md/${attribute}`, `${text}\n`);
+    for (const [slot, member] of ['ubdb', 'ubdc'].entries()) {
+      fixture.write(`block/md0/md/dev-${member}/state`, 'in_sync\n');
+      fixture.write(`block/md0/md/dev-${member}/slot`, `${slot}\n`);
+    }
+    assert.deepEqual(look(), []);
+    assert.equal(looks.at(-1)!.volumes[0]?.state, 'Building');
+    fixture.write('block/md0/md/level', 'raid1\n');
+    fixture.write('block/md0/md/sync_action', 'idle\n');
+    fixture.write('block/md0/md/sync_completed', 'none\n');
+    assert.deepEqual(look(), []);
+    assert.equal(looks.at(-1)!.volumes[0]?.state, 'Online');
+  } finally {
+    fixture.remove();
+  }
+});
+
+test('after a look that could not read the array (Invalid), members seen Online are no SpareActive', () => {
+  const fixture = new SysfsFixture().array('md0', cleanRaid1({ array_state: 'sleeping' }, {}));
+  try {
+    const controller = new MdController({ sysfsRoot: fixture.root });
+    const first = controller.inquire();
+    assert.equal(first.volumes[0]?.state, 'Invalid');
+    const whole = cleanRaid1();
+    for (const [attribute, text] of Object.entries(whole.md)) fixture.write(`block/md0/md/${attribute}`, `${text}\n`);
+    for (const [member, attributes] of Object.entries(whole.members!)) {
+      for (const [attribute, text] of Object.entries(attributes)) fixture.write(`block/md0/md/dev-${member}/${attribute}`, `${text}\n`);
+    }
+    const second = controller.inquire();
+    assert.equal(second.volumes[0]?.state, 'Online');
+    assert.deepEqual(names(mdEvents(first, second)), []);
+  } finally {
+    fixture.remove();
+  }
+});

@@ -30,6 +30,7 @@ const action = (facts: ArrayFacts): string | null => facts.array.syncAction;
 export const volumeStateRows: readonly VolumeStateRow[] = [
   { when: 'an attribute does not read as md.rst documents it', applies: (f) => f.array.problems.length > 0, state: VolumeState.Invalid },
   { when: 'array_state is inactive', applies: (f) => f.array.arrayState === 'inactive', state: VolumeState.Offline },
+  { when: 'array_state is clear with members (mdadm setting it up or stopping it)', applies: (f) => f.array.arrayState === 'clear', state: VolumeState.Offline },
   { when: 'array_state is broken', applies: (f) => f.array.arrayState === 'broken', state: VolumeState.Offline },
   { when: 'array_state is unreadable or absent', applies: (f) => f.array.arrayState === null, state: VolumeState.Invalid },
   { when: 'degraded is more than the level survives', applies: (f) => f.degraded > f.tolerated, state: VolumeState.Offline },
@@ -78,7 +79,7 @@ const slotted = (facts: MemberFacts): boolean => typeof facts.member.slot === 'n
 
 export const chunkStateRows: readonly ChunkStateRow[] = [
   { when: 'state has faulty', applies: (f) => has(f, 'faulty'), state: ChunkState.Failed },
-  { when: 'the array is inactive (the member is not running)', applies: (f) => f.array.arrayState === 'inactive', state: ChunkState.Offline },
+  { when: 'the array is inactive or clear (the member is not running)', applies: (f) => f.array.arrayState === 'inactive' || f.array.arrayState === 'clear', state: ChunkState.Offline },
   { when: 'state has journal (a write journal, no slot)', applies: (f) => has(f, 'journal'), state: ChunkState.Online },
   { when: 'state has in_sync and slot is a number', applies: (f) => has(f, 'in_sync') && slotted(f), state: ChunkState.Online },
   { when: 'slot is a number and state lacks in_sync (being recovered onto, a replacement too)', applies: (f) => slotted(f) && !has(f, 'in_sync'), state: ChunkState.Rebuild },

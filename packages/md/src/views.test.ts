@@ -140,6 +140,23 @@ test('inactive (assembled with members missing) and broken are Offline', () => {
   assert.equal(broken.stripSizeBytes, 65536);
 });
 
+test('an array mdadm is still building: clear with members, then inactive with md\'s level number, both Offline, no problem', () => {
+  // What a look every 1 ms saw during mdadm --create of a RAID 1 on Linux 6.1 in user-mode Linux.
+  const clear = viewOf({ md: { array_state: 'clear', level: '', raid_disks: '', metadata_version: '1.2' }, members: { ubda: { state: '', slot: 'none' }, ubdb: { state: '', slot: 'none' } } });
+  assert.deepEqual([clear.state, clear.problem, clear.chunks.map((chunk) => chunk.state)], ['Offline', undefined, ['Offline', 'Offline']]);
+  const inactive = viewOf({ md: { array_state: 'inactive', level: '1', raid_disks: '2', metadata_version: '1.2' }, members: { ubda: { state: '', slot: 'none' } } });
+  assert.deepEqual([inactive.state, inactive.level, inactive.problem], ['Offline', 'raid1', undefined]);
+  // The level number may still show a moment after the array runs.
+  // So may last_sync_action's initial `none`.
+  const starting = viewOf(cleanRaid1({ level: '1', last_sync_action: 'none', sync_action: 'resync', sync_completed: '0 / 126976', resync_start: '0' }));
+  assert.deepEqual([starting.state, starting.level, starting.problem], ['Building', 'raid1', undefined]);
+  for (const [number, level] of [['-1', 'concat'], ['0', 'raid0'], ['5', 'raid5'], ['6', 'raid6'], ['10', 'raid10'], ['-4', 'unknown']]) {
+    assert.equal(viewOf({ md: { array_state: 'inactive', level: number!, raid_disks: '2' } }).level, level, `level ${number}`);
+  }
+  // A number md has no level for is still a problem, as any unknown word.
+  assert.match(viewOf(cleanRaid1({ level: '7' })).problem ?? '', /block\/md0\/md\/level: unknown word "7"/);
+});
+
 test('more missing than the level survives is Offline, never Degraded', () => {
   const view = viewOf(raid5({ degraded: '2' }, { ubdb: inSync('0') }));
   assert.equal(view.state, 'Offline');

@@ -7,7 +7,7 @@ import { basename } from 'node:path';
 import { MdSysfsError } from '../errors.js';
 import type { SysfsTree } from './tree.js';
 import {
-  arrayStates, mdLevels, parseBitmapLocation, parseMemberFlags, parseNumber, parseNumberOrNone, parseRaidDisks,
+  arrayStates, parseBitmapLocation, parseMdLevel, parseMemberFlags, parseNumber, parseNumberOrNone, parseRaidDisks,
   parseSyncCompleted, parseWord, syncActions, lastSyncActions,
   type ArrayState, type LastSyncAction, type BitmapLocation, type MdLevel, type MemberFlag, type SyncAction, type SyncCompleted,
 } from './words.js';
@@ -108,7 +108,6 @@ export function readArray(tree: SysfsTree, deviceName: string): MdArray {
     return value === undefined ? null : log.attempt(() => parse(file(name), value));
   }
   const raidDisks = parsed('raid_disks', parseRaidDisks);
-  const levelText = text('level');
   const syncSpeed = parsed('sync_speed', parseNumberOrNone);
   const sizeText = log.attempt(() => tree.read(`block/${deviceName}/size`) ?? null);
   const members: MdMember[] = [];
@@ -125,7 +124,7 @@ export function readArray(tree: SysfsTree, deviceName: string): MdArray {
     deviceName,
     arrayState: parsed('array_state', (name, value) => parseWord(name, value, arrayStates)),
     // An empty level is md's answer for an array not yet (or no longer) set up.
-    level: levelText === undefined ? null : levelText.trim() === '' ? '' : log.attempt(() => parseWord(file('level'), levelText, mdLevels)),
+    level: parsed('level', parseMdLevel),
     raidDisks: raidDisks?.raidDisks ?? null,
     reshapeFromDisks: raidDisks?.reshapeFromDisks ?? null,
     degraded: parsed('degraded', parseNumber),

@@ -10,13 +10,32 @@ export type ArrayState = (typeof arrayStates)[number];
 export const syncActions = ['idle', 'resync', 'recover', 'check', 'repair', 'reshape', 'frozen'] as const;
 export type SyncAction = (typeof syncActions)[number];
 
-/** last_sync_action: sync_action's words, except that a recovery is recorded as `recovery` (seen on Linux 6.1). */
-export const lastSyncActions = ['idle', 'resync', 'recovery', 'check', 'repair', 'reshape', 'frozen'] as const;
+/**
+ * last_sync_action: sync_action's words, except that a recovery is recorded as `recovery`, and `none`
+ * before the array's first sync (md's initial value; both seen on Linux 6.1).
+ */
+export const lastSyncActions = ['none', 'idle', 'resync', 'recovery', 'check', 'repair', 'reshape', 'frozen'] as const;
 export type LastSyncAction = (typeof lastSyncActions)[number];
 
 /** md's personalities, and `container` for an external-metadata container (imsm, ddf). */
 export const mdLevels = ['linear', 'raid0', 'raid1', 'raid4', 'raid5', 'raid6', 'raid10', 'multipath', 'faulty', 'container'] as const;
 export type MdLevel = (typeof mdLevels)[number];
+
+/**
+ * md's level numbers (md_p.h: LEVEL_LINEAR -1, LEVEL_MULTIPATH -4, LEVEL_FAULTY -5), which `level` shows
+ * while no personality runs yet: mdadm --create sets the level by number and md prints it as a number
+ * until the array starts (seen on Linux 6.1).
+ */
+const mdLevelNumbers: Readonly<Record<string, MdLevel>> = {
+  '-5': 'faulty', '-4': 'multipath', '-1': 'linear', '0': 'raid0', '1': 'raid1', '4': 'raid4', '5': 'raid5', '6': 'raid6', '10': 'raid10',
+};
+
+/** level: a personality's name, md's level number for an array not yet started, or empty for none set. */
+export function parseMdLevel(file: string, text: string): MdLevel | '' {
+  const word = text.trim();
+  if (word === '') return '';
+  return Object.hasOwn(mdLevelNumbers, word) ? mdLevelNumbers[word]! : parseWord(file, word, mdLevels);
+}
 
 /** dev-* /state flags. */
 export const memberFlags = [
@@ -66,8 +85,9 @@ export function parseSyncCompleted(file: string, text: string): SyncCompleted {
   return { doneSectors, totalSectors };
 }
 
-/** raid_disks: "N", or "N (M)" while a reshape changes M disks into N. */
+/** raid_disks: "N", or "N (M)" while a reshape changes M disks into N; empty while md has none set (md prints nothing for 0). */
 export function parseRaidDisks(file: string, text: string): { raidDisks: number; reshapeFromDisks: number | null } {
+  if (text.trim() === '') return { raidDisks: 0, reshapeFromDisks: null };
   const match = /^([0-9]+)(?: \(([0-9]+)\))?$/.exec(text.trim());
   if (match === null) throw new MdSysfsError(file, `${quoted(text.trim())} is not a disk count`);
   return { raidDisks: parseNumber(file, match[1]!), reshapeFromDisks: match[2] === undefined ? null : parseNumber(file, match[2]) };
