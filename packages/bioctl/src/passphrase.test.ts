@@ -71,6 +71,10 @@ test('-s: standard input read to its end, line by line, from a pipe, a file or /
     { input, stdio: [stdin, 'pipe', 'pipe'], encoding: 'utf8', timeout: 30_000 }).stdout;
   const hex = (text: string): string => Buffer.from(text).toString('hex');
   assert.equal(run('pipe', 'old one\nnew\xe9\n'), `${hex('old one')}\n${hex('new\xe9')}\n`);
+  // readpassphrase(3) ends a line at CR too; CR LF is one end.
+  assert.equal(run('pipe', 'old\r\nnew\r\n'), `${hex('old')}\n${hex('new')}\n`);
+  assert.equal(run('pipe', 'old\rnew'), `${hex('old')}\n${hex('new')}\n`);
+  assert.equal(run('pipe', 'old\n\r\nnew\n'), `${hex('old')}\n${hex('')}\n`);
   assert.equal(run('pipe', 'no newline at the end'), `${hex('no newline at the end')}\nfailed: unable to read passphrase: standard input ended\n`);
   assert.equal(run('pipe', 'x'.repeat(16 * 1024 + 1)), 'failed: unable to read passphrase: standard input is too long\n');
   const directory = mkdtempSync(join(tmpdir(), 'bioctl-stdin-'));

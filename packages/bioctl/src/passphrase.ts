@@ -11,7 +11,7 @@ import { secretBytes, secretCopy } from '@openbsd38/libutil/secret-bytes.js';
 import { FatalFailure } from './failures.js';
 
 export interface PassphraseReader {
-  /** The next line of standard input, without its newline (RPP_STDIN). */
+  /** The next line of standard input, without its end (LF, CR or CR LF: RPP_STDIN). */
   fromStdin(): Promise<Uint8Array>;
   /** readpassphrase with RPP_REQUIRE_TTY: the prompt on the terminal, echo off. */
   fromTerminal(prompt: string): Promise<Uint8Array>;
@@ -111,11 +111,13 @@ async function readStdinLines(): Promise<Uint8Array[]> {
       total += got;
       if (total > stdinBytesMax) throw new FatalFailure('unable to read passphrase: standard input is too long');
     }
+    // A line ends at LF or at CR, as readpassphrase(3) ends one; CR LF (a file edited on Windows) is one end, not two.
     const lines: Uint8Array[] = [];
     let start = 0;
     for (let at = 0; at <= total; at++) {
-      if (at === total ? at > start : all[at] === 0x0a) {
+      if (at === total ? at > start : all[at] === 0x0a || all[at] === 0x0d) {
         lines.push(secretCopy(all.subarray(start, at)));
+        if (all[at] === 0x0d && at + 1 < total && all[at + 1] === 0x0a) at++;
         start = at + 1;
       }
     }
