@@ -9,7 +9,7 @@ import { assert } from '@openbsd38/libutil/assert.js';
 import type { BlockDevice } from '@openbsd38/bio/block-device.js';
 import { isRedundant, levelTable, type RaidLevel } from '@openbsd38/bio/levels.js';
 import { MdError } from './errors.js';
-import { mdEvents } from './events.js';
+import { eventBaseline, mdEvents } from './events.js';
 import { mdadm, mdadmDefault, mdadmRunner, type MdadmRun } from './mdadm.js';
 import { listArrays, readArray } from './sysfs/read-array.js';
 import { SysfsTree, sysfsRootDefault, writeAttribute } from './sysfs/tree.js';
@@ -241,7 +241,7 @@ export class MdController implements Controller {
       const after = this.inquire();
       const events = mdEvents(before, after);
       const changed = before !== null && before.volumes.map((volume) => volume.deviceName).join() !== after.volumes.map((volume) => volume.deviceName).join();
-      before = after;
+      before = eventBaseline(before, after);
       for (const event of events) for (const listener of this.eventListeners) listener(event);
       if (changed) for (const listener of this.volumeListeners) listener();
     };

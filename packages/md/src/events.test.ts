@@ -7,7 +7,7 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ControllerEvent } from '@openbsd38/bio/controller.js';
 import { MdController } from './controller.js';
-import { mdEvents } from './events.js';
+import { eventBaseline, mdEvents } from './events.js';
 import { SysfsFixture, cleanRaid1 } from './testing/sysfs-fixture.test-helper.js';
 
 const names = (events: ControllerEvent[]): string[] => events.map((event) => [event.name, event.device, event.member].filter(Boolean).join(' '));
@@ -164,6 +164,36 @@ test('after a look that could not read the array (Invalid), members seen Online 
     const second = controller.inquire();
     assert.equal(second.volumes[0]?.state, 'Online');
     assert.deepEqual(names(mdEvents(first, second)), []);
+  } finally {
+    fixture.remove();
+  }
+});
+
+test('a transient misread (Invalid) in the middle of a rebuild has no events and hides none: the next look is compared with the last good one', () => {
+  const fixture = new SysfsFixture().array('md0', cleanRaid1({ degraded: '1', sync_action: 'recover', sync_completed: '30000 / 126976' }, {
+    ubdb: { state: 'in_sync', slot: '0', size: '63488' }, ubdd: { state: '', slot: '1', size: '63488' },
+  }));
+  try {
+    const controller = new MdController({ sysfsRoot: fixture.root });
+    let baseline = controller.inquire();
+    assert.equal(baseline.volumes[0]?.state, 'Rebuild');
+    const look = (): string[] => {
+      const after = controller.inquire();
+      const events = names(mdEvents(baseline, after));
+      baseline = eventBaseline(baseline, after);
+      return events;
+    };
+    fixture.write('block/md0/md/sync_action', 'recovering?\n');
+    assert.equal(controller.inquire().volumes[0]?.state, 'Invalid');
+    assert.deepEqual(look(), []);
+    assert.equal(baseline.volumes[0]?.state, 'Rebuild', 'the baseline keeps the last good view');
+    // The rebuild ended while the array was misread: RebuildFinished and SpareActive still come, DegradedArray and RebuildStarted not again.
+    fixture.write('block/md0/md/sync_action', 'idle\n');
+    fixture.write('block/md0/md/sync_completed', 'none\n');
+    fixture.write('block/md0/md/degraded', '0\n');
+    fixture.write('block/md0/md/dev-ubdd/state', 'in_sync\n');
+    assert.deepEqual(look(), ['RebuildFinished md0', 'SpareActive md0 /dev/ubdd']);
+    assert.deepEqual(look(), []);
   } finally {
     fixture.remove();
   }

@@ -48,7 +48,11 @@ function volumeEvents(before: VolumeView | undefined, after: VolumeView): Contro
 
 /**
  * The events between two inquiries; `before` null for the first look, which
- * (as mdadm --monitor at start) reports only arrays found degraded.
+ * (as mdadm --monitor at start) reports only arrays found degraded. An array
+ * read as Invalid (an attribute did not read as md.rst documents it: md
+ * changing it under the read, as while mdadm builds an array) tells nothing
+ * of what changed: it has no events, and the next look is compared with the
+ * last view that could be read (eventBaseline).
  */
 export function mdEvents(before: InquiryView | null, after: InquiryView): ControllerEvent[] {
   const events: ControllerEvent[] = [];
@@ -56,13 +60,29 @@ export function mdEvents(before: InquiryView | null, after: InquiryView): Contro
   for (const volume of after.volumes) {
     const was = previous.get(volume.deviceName);
     if (before !== null && was === undefined) events.push({ name: 'NewArray', device: volume.deviceName });
+    if (volume.state === 'Invalid') continue;
     if (before === null) {
       if (isDegraded(volume)) events.push({ name: 'DegradedArray', device: volume.deviceName });
       continue;
     }
-    events.push(...volumeEvents(was, volume));
+    events.push(...volumeEvents(was?.state === 'Invalid' ? undefined : was, volume));
   }
   const present = new Set(after.volumes.map((volume) => volume.deviceName));
   for (const volume of before?.volumes ?? []) if (!present.has(volume.deviceName)) events.push({ name: 'DeviceDisappeared', device: volume.deviceName });
   return events;
+}
+
+/**
+ * What the next look is compared with: this look, except that an array read
+ * as Invalid keeps the last view of it that could be read, so that a
+ * transient misread repeats no DegradedArray or RebuildStarted and loses no
+ * RebuildFinished or Fail.
+ */
+export function eventBaseline(before: InquiryView | null, after: InquiryView): InquiryView {
+  if (before === null || after.volumes.every((volume) => volume.state !== 'Invalid')) return after;
+  const previous = new Map(before.volumes.map((volume) => [volume.deviceName, volume]));
+  return {
+    ...after,
+    volumes: after.volumes.map((volume) => (volume.state === 'Invalid' ? previous.get(volume.deviceName) ?? volume : volume)),
+  };
 }
