@@ -104,7 +104,9 @@ export function viewLevelOf(level: MdArray['level']): ViewLevel {
 export function toleratedMissing(array: MdArray): number {
   const disks = array.raidDisks ?? 0;
   if (array.level === 'raid10' && array.layout !== null) {
-    const copies = (array.layout & 0xff) * ((array.layout >> 8) & 0xff);
+    // While a reshape changes the layout, the fewer copies of the two.
+    const copiesOf = (layout: number): number => (layout & 0xff) * ((layout >> 8) & 0xff);
+    const copies = Math.min(copiesOf(array.layout), copiesOf(array.reshapeFromLayout ?? array.layout));
     return Math.max(0, copies - 1);
   }
   return levelTable[viewLevelOf(array.level)].toleratedMissing(disks);

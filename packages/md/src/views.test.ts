@@ -94,6 +94,24 @@ test('a reshape is Building with reshape progress; raid_disks "4 (3)" is read', 
   assert.equal(view.extras?.reshape_from_disks, 3);
 });
 
+test('a reshape of strip size or layout: chunk_size and layout "new (old)" are read, not Invalid; RAID 10 survives the fewer copies', () => {
+  const strip = viewOf(raid5({ chunk_size: '131072 (524288)', layout: '2 (0)', sync_action: 'reshape', sync_completed: '1000 / 126976', reshape_position: '2000' },
+    { ubdb: inSync('0'), ubdc: inSync('1'), ubdd: inSync('2') }));
+  assert.deepEqual([strip.state, strip.problem, strip.stripSizeBytes, strip.layout], ['Building', undefined, 131072, 'left-symmetric']);
+  assert.equal(strip.extras?.reshape_from_strip_bytes, 524288);
+  assert.equal(strip.extras?.reshape_from_layout, 'left-asymmetric');
+  assert.equal(viewOf(raid5({}, { ubdb: inSync('0') })).extras?.reshape_from_strip_bytes, null);
+  // n3 (0x103) to n2 (0x102): with one member missing, n2 survives it, and with two it does not.
+  const raid10 = (degraded: string): VolumeView => viewOf({ size: '1000', md: {
+    array_state: 'clean', level: 'raid10', raid_disks: '4', degraded, layout: '258 (259)', sync_action: 'reshape', sync_completed: '10 / 1000', reshape_position: '20',
+  }, members: { ubdb: inSync('0') } });
+  assert.equal(raid10('1').state, 'Degraded');
+  assert.equal(raid10('2').state, 'Offline');
+  for (const malformed of ['131072 (', '(524288)', '131072 (524288) (4)', '-1']) {
+    assert.match(viewOf(raid5({ chunk_size: malformed }, { ubdb: inSync('0') })).problem ?? '', /chunk_size: .* is not a number, or "new \(old\)" during a reshape/);
+  }
+});
+
 test('a degraded array with an empty slot: Degraded, the slot Offline with no name', () => {
   const view = viewOf(cleanRaid1({ degraded: '1' }, { ubdb: inSync('0') }));
   assert.equal(view.state, 'Degraded');

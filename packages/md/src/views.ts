@@ -104,6 +104,9 @@ function extrasOf(array: MdArray): VolumeExtrasView {
     mismatch_sectors: array.mismatchSectors,
     component_size_bytes: array.componentSizeKiB === null ? null : array.componentSizeKiB * 1024,
     layout: parityLayout ?? array.layout,
+    reshape_from_strip_bytes: array.reshapeFromChunkSizeBytes,
+    reshape_from_layout: array.reshapeFromLayout === null ? null
+      : parityLayout !== null ? parityLayoutNames[array.reshapeFromLayout] ?? String(array.reshapeFromLayout) : array.reshapeFromLayout,
   };
 }
 

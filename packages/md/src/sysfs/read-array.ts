@@ -7,7 +7,7 @@ import { basename } from 'node:path';
 import { MdSysfsError } from '../errors.js';
 import type { SysfsTree } from './tree.js';
 import {
-  arrayStates, parseBitmapLocation, parseMdLevel, parseMemberFlags, parseNumber, parseNumberOrNone, parseRaidDisks,
+  arrayStates, parseBitmapLocation, parseMdLevel, parseMemberFlags, parseNumber, parseNumberOrNone, parseRaidDisks, parseReshapable,
   parseSyncCompleted, parseWord, syncActions, lastSyncActions,
   type ArrayState, type LastSyncAction, type BitmapLocation, type MdLevel, type MemberFlag, type SyncAction, type SyncCompleted,
 } from './words.js';
@@ -46,11 +46,15 @@ export interface MdArray {
   syncSpeedKiBPerSecond: number | null;
   mismatchSectors: number | null;
   chunkSizeBytes: number | null;
+  /** The strip size a reshape changes from (chunk_size "new (old)"); null when none does. */
+  reshapeFromChunkSizeBytes: number | null;
   /** Size used on each member, KiB. */
   componentSizeKiB: number | null;
   /** The array's size (/sys/block/mdN/size, 512-byte sectors), bytes. */
   sizeBytes: number | null;
   layout: number | null;
+  /** The layout a reshape changes from (layout "new (old)"); null when none does. */
+  reshapeFromLayout: number | null;
   resyncStart: number | 'none' | null;
   reshapePosition: number | 'none' | null;
   metadataVersion: string | null;
@@ -108,6 +112,8 @@ export function readArray(tree: SysfsTree, deviceName: string): MdArray {
     return value === undefined ? null : log.attempt(() => parse(file(name), value));
   }
   const raidDisks = parsed('raid_disks', parseRaidDisks);
+  const chunkSize = parsed('chunk_size', parseReshapable);
+  const layout = parsed('layout', parseReshapable);
   const syncSpeed = parsed('sync_speed', parseNumberOrNone);
   const sizeText = log.attempt(() => tree.read(`block/${deviceName}/size`) ?? null);
   const members: MdMember[] = [];
@@ -133,10 +139,12 @@ export function readArray(tree: SysfsTree, deviceName: string): MdArray {
     syncCompleted: parsed('sync_completed', parseSyncCompleted),
     syncSpeedKiBPerSecond: syncSpeed === 'none' ? null : syncSpeed,
     mismatchSectors: parsed('mismatch_cnt', parseNumber),
-    chunkSizeBytes: parsed('chunk_size', parseNumber),
+    chunkSizeBytes: chunkSize?.value ?? null,
+    reshapeFromChunkSizeBytes: chunkSize?.reshapeFrom ?? null,
     componentSizeKiB: parsed('component_size', parseNumber),
     sizeBytes: sizeText === null ? null : log.attempt(() => parseNumber(tree.path(`block/${deviceName}/size`), sizeText) * 512),
-    layout: parsed('layout', parseNumber),
+    layout: layout?.value ?? null,
+    reshapeFromLayout: layout?.reshapeFrom ?? null,
     resyncStart: parsed('resync_start', parseNumberOrNone),
     reshapePosition: parsed('reshape_position', parseNumberOrNone),
     metadataVersion: text('metadata_version')?.trim() ?? null,

@@ -93,6 +93,16 @@ export function parseRaidDisks(file: string, text: string): { raidDisks: number;
   return { raidDisks: parseNumber(file, match[1]!), reshapeFromDisks: match[2] === undefined ? null : parseNumber(file, match[2]) };
 }
 
+/**
+ * chunk_size and layout: "N", or "N (M)" while a reshape changes M into N
+ * (md prints the new value first, as raid_disks does).
+ */
+export function parseReshapable(file: string, text: string): { value: number; reshapeFrom: number | null } {
+  const match = /^([0-9]+)(?: \(([0-9]+)\))?$/.exec(text.trim());
+  if (match === null) throw new MdSysfsError(file, `${quoted(text.trim())} is not a number, or "new (old)" during a reshape`);
+  return { value: parseNumber(file, match[1]!), reshapeFrom: match[2] === undefined ? null : parseNumber(file, match[2]) };
+}
+
 /** dev-* /state: comma-separated flags; words this port does not know are kept apart, not dropped. */
 export function parseMemberFlags(text: string): { flags: MemberFlag[]; unknown: string[] } {
   const flags: MemberFlag[] = [];
