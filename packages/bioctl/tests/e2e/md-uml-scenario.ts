@@ -5,7 +5,7 @@
 // all held, 1 with the failed assertion otherwise.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, readSync, symlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { seededSource } from '@openbsd38/libutil/random.js';
 import { bioctl, idle, json, ok, step, waitFor } from './md-uml-steps.js';
@@ -122,7 +122,35 @@ assert.equal(await scrub('md1', 'start'), 0);
 assert.equal(readPatternHash('/dev/md1'), patternHash);
 step('scrub', `0 mismatches, then ${found} after corruption, repair fixed ${repaired}, then 0`);
 
-// 6. -d stops both arrays.
+// 6. A reshape of strip size and layout (mdadm --grow): md prints chunk_size and layout as "new (old)";
+// bioctl shows it Building with the new values and the old ones in extras, never Invalid, and the data survives.
+writeFileSync('/sys/block/md1/md/sync_speed_max', '4000');
+const grow = spawn('/usr/sbin/mdadm', ['--grow', '/dev/md1', '--chunk=32', '--layout=left-asymmetric', '--backup-file=/tmp/md1-grow-backup'],
+  { stdio: ['ignore', 'pipe', 'pipe'] });
+let growOutput = '';
+grow.stdout.on('data', (data: Buffer) => { growOutput += String(data); });
+grow.stderr.on('data', (data: Buffer) => { growOutput += String(data); });
+const growExit = new Promise<number | null>((resolve) => grow.on('exit', resolve));
+const statusesSeen = new Set<string>();
+const reshaping = await waitFor('md1', 'the reshape', (volume) => {
+  statusesSeen.add(volume.status);
+  return volume.progress?.operation === 'reshape';
+});
+assert.equal(reshaping.status, 'Building');
+assert.deepEqual([reshaping.strip_size_bytes, reshaping.layout], [32768, 'left-asymmetric']);
+assert.deepEqual([reshaping.extras.reshape_from_strip_bytes, reshaping.extras.reshape_from_layout], [65536, 'left-symmetric']);
+writeFileSync('/sys/block/md1/md/sync_speed_max', 'system');
+const reshaped = await waitFor('md1', 'the end of the reshape', (volume) => {
+  statusesSeen.add(volume.status);
+  return idle(volume) && volume.extras.reshape_from_strip_bytes === null;
+});
+assert.equal(await growExit, 0, `mdadm --grow: ${growOutput}`);
+assert.deepEqual([reshaped.strip_size_bytes, reshaped.layout], [32768, 'left-asymmetric']);
+assert.ok(!statusesSeen.has('Invalid'), `md1 was seen Invalid during the reshape: ${[...statusesSeen].join(', ')}`);
+assert.equal(readPatternHash('/dev/md1'), patternHash);
+step('reshape', `64k left-symmetric to 32k left-asymmetric: ${[...statusesSeen].join(', ')}; pattern verified`);
+
+// 7. -d stops both arrays.
 assert.equal(await ok('-d', 'md0'), '');
 assert.equal(await ok('-d', 'md1'), '');
 assert.equal(await ok('md'), '');

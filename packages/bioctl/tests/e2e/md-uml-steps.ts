@@ -34,6 +34,8 @@ export function step(name: string, detail: string): void {
 
 export interface JsonVolume {
   status: string;
+  strip_size_bytes: number;
+  layout: string | null;
   progress: { operation: string; percent: number } | null;
   extras: Record<string, unknown>;
   chunks: Array<{ name: string; status: string }>;
