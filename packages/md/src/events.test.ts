@@ -5,25 +5,40 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ControllerEvent } from '@openbsd38/bio/controller.js';
+import type { ControllerEvent, InquiryView } from '@openbsd38/bio/controller.js';
 import { MdController } from './controller.js';
 import { eventBaseline, mdEvents } from './events.js';
-import { SysfsFixture, cleanRaid1 } from './testing/sysfs-fixture.test-helper.js';
+import { SysfsFixture, cleanRaid1, type FixtureArray } from './testing/sysfs-fixture.test-helper.js';
 
 const names = (events: ControllerEvent[]): string[] => events.map((event) => [event.name, event.device, event.member].filter(Boolean).join(' '));
+
+/**
+ * Successive looks at a fixture's tree, compared as softraidd's watch
+ * compares them: each with the baseline the last one left (eventBaseline).
+ */
+function watcherOf(fixture: SysfsFixture): { first: InquiryView; baseline(): InquiryView; look(): string[] } {
+  const controller = new MdController({ sysfsRoot: fixture.root });
+  const first = controller.inquire();
+  let baseline = first;
+  return {
+    first,
+    baseline: () => baseline,
+    look() {
+      const after = controller.inquire();
+      const events = names(mdEvents(baseline, after));
+      baseline = eventBaseline(baseline, after);
+      return events;
+    },
+  };
+}
 
 test('a member fails, the spare rebuilds through mdadm\'s steps and becomes active', () => {
   const fixture = new SysfsFixture().array('md0', cleanRaid1({}, {
     ubdb: { state: 'in_sync', slot: '0', size: '63488' }, ubdc: { state: 'in_sync', slot: '1', size: '63488' }, ubdd: { state: 'spare', slot: 'none', size: '63488' },
   }));
   try {
-    const controller = new MdController({ sysfsRoot: fixture.root });
-    const looks = [controller.inquire()];
-    const look = (): string[] => {
-      looks.push(controller.inquire());
-      return names(mdEvents(looks.at(-2)!, looks.at(-1)!));
-    };
-    assert.deepEqual(names(mdEvents(null, looks[0]!)), []);
+    const { first, look } = watcherOf(fixture);
+    assert.deepEqual(names(mdEvents(null, first)), []);
     fixture.write('block/md0/md/dev-ubdc/state', 'faulty\n');
     fixture.write('block/md0/md/degraded', '1\n');
     fixture.write('block/md0/md/dev-ubdd/slot', '1\n');
@@ -96,38 +111,37 @@ test('startWatching emits to onEvent listeners until stopped', async () => {
   }
 });
 
-test('an array starting (seen inactive while mdadm builds it, then running) is no SpareActive', () => {
-  const fixture = new SysfsFixture().array('md0', cleanRaid1({ array_state: 'inactive' }));
+/** Two looks at md0: the tree `initial` makes, then the tree after `change`. */
+function twoLooks(initial: FixtureArray, change: (fixture: SysfsFixture) => void): [InquiryView, InquiryView] {
+  const fixture = new SysfsFixture().array('md0', initial);
   try {
     const controller = new MdController({ sysfsRoot: fixture.root });
     const first = controller.inquire();
-    assert.equal(first.volumes[0]?.state, 'Offline');
-    fixture.write('block/md0/md/array_state', 'clean\n');
-    const second = controller.inquire();
-    assert.equal(second.volumes[0]?.state, 'Online');
-    assert.deepEqual(names(mdEvents(first, second)), []);
+    change(fixture);
+    return [first, controller.inquire()];
   } finally {
     fixture.remove();
   }
+}
+
+test('an array starting (seen inactive while mdadm builds it, then running) is no SpareActive', () => {
+  const [first, second] = twoLooks(cleanRaid1({ array_state: 'inactive' }), (fixture) => fixture.write('block/md0/md/array_state', 'clean\n'));
+  assert.deepEqual([first.volumes[0]?.state, second.volumes[0]?.state], ['Offline', 'Online']);
+  assert.deepEqual(names(mdEvents(first, second)), []);
 });
 
 test('mdadm --create as a look every 1 ms saw it (clear with members, inactive, running): NewArray, never SpareActive', () => {
   const fixture = new SysfsFixture().array('md0', { md: { array_state: 'clear', level: '', raid_disks: '', metadata_version: '1.2' } });
   try {
-    const controller = new MdController({ sysfsRoot: fixture.root });
-    const looks = [controller.inquire()];
-    const look = (): string[] => {
-      looks.push(controller.inquire());
-      return names(mdEvents(looks.at(-2)!, looks.at(-1)!));
-    };
+    const { first, baseline, look } = watcherOf(fixture);
     // Nothing behind md0 yet: not listed.
-    assert.deepEqual(looks[0]!.volumes, []);
+    assert.deepEqual(first.volumes, []);
     for (const member of ['ubdb', 'ubdc']) {
       fixture.write(`block/md0/md/dev-${member}/state`, '\n');
       fixture.write(`block/md0/md/dev-${member}/slot`, 'none\n');
     }
     assert.deepEqual(look(), ['NewArray md0']);
-    assert.equal(looks.at(-1)!.volumes[0]?.state, 'Offline');
+    assert.equal(baseline().volumes[0]?.state, 'Offline');
     fixture.write('block/md0/md/array_state', 'inactive\n');
     fixture.write('block/md0/md/level', '1\n');
     fixture.write('block/md0/md/raid_disks', '2\n');
@@ -139,34 +153,22 @@ test('mdadm --create as a look every 1 ms saw it (clear with members, inactive, 
       fixture.write(`block/md0/md/dev-${member}/slot`, `${slot}\n`);
     }
     assert.deepEqual(look(), []);
-    assert.equal(looks.at(-1)!.volumes[0]?.state, 'Building');
+    assert.equal(baseline().volumes[0]?.state, 'Building');
     fixture.write('block/md0/md/level', 'raid1\n');
     fixture.write('block/md0/md/sync_action', 'idle\n');
     fixture.write('block/md0/md/sync_completed', 'none\n');
     assert.deepEqual(look(), []);
-    assert.equal(looks.at(-1)!.volumes[0]?.state, 'Online');
+    assert.equal(baseline().volumes[0]?.state, 'Online');
   } finally {
     fixture.remove();
   }
 });
 
 test('after a look that could not read the array (Invalid), members seen Online are no SpareActive', () => {
-  const fixture = new SysfsFixture().array('md0', cleanRaid1({ array_state: 'sleeping' }, {}));
-  try {
-    const controller = new MdController({ sysfsRoot: fixture.root });
-    const first = controller.inquire();
-    assert.equal(first.volumes[0]?.state, 'Invalid');
-    const whole = cleanRaid1();
-    for (const [attribute, text] of Object.entries(whole.md)) fixture.write(`block/md0/md/${attribute}`, `${text}\n`);
-    for (const [member, attributes] of Object.entries(whole.members!)) {
-      for (const [attribute, text] of Object.entries(attributes)) fixture.write(`block/md0/md/dev-${member}/${attribute}`, `${text}\n`);
-    }
-    const second = controller.inquire();
-    assert.equal(second.volumes[0]?.state, 'Online');
-    assert.deepEqual(names(mdEvents(first, second)), []);
-  } finally {
-    fixture.remove();
-  }
+  // No members at first: array() writes the whole array again, its members' rdN links included.
+  const [first, second] = twoLooks(cleanRaid1({ array_state: 'sleeping' }, {}), (fixture) => fixture.array('md0', cleanRaid1()));
+  assert.deepEqual([first.volumes[0]?.state, second.volumes[0]?.state], ['Invalid', 'Online']);
+  assert.deepEqual(names(mdEvents(first, second)), []);
 });
 
 test('a transient misread (Invalid) in the middle of a rebuild has no events and hides none: the next look is compared with the last good one', () => {
@@ -174,19 +176,12 @@ test('a transient misread (Invalid) in the middle of a rebuild has no events and
     ubdb: { state: 'in_sync', slot: '0', size: '63488' }, ubdd: { state: '', slot: '1', size: '63488' },
   }));
   try {
-    const controller = new MdController({ sysfsRoot: fixture.root });
-    let baseline = controller.inquire();
-    assert.equal(baseline.volumes[0]?.state, 'Rebuild');
-    const look = (): string[] => {
-      const after = controller.inquire();
-      const events = names(mdEvents(baseline, after));
-      baseline = eventBaseline(baseline, after);
-      return events;
-    };
+    const { first, baseline, look } = watcherOf(fixture);
+    assert.equal(first.volumes[0]?.state, 'Rebuild');
     fixture.write('block/md0/md/sync_action', 'recovering?\n');
-    assert.equal(controller.inquire().volumes[0]?.state, 'Invalid');
+    assert.equal(new MdController({ sysfsRoot: fixture.root }).inquire().volumes[0]?.state, 'Invalid');
     assert.deepEqual(look(), []);
-    assert.equal(baseline.volumes[0]?.state, 'Rebuild', 'the baseline keeps the last good view');
+    assert.equal(baseline().volumes[0]?.state, 'Rebuild', 'the baseline keeps the last good view');
     // The rebuild ended while the array was misread: RebuildFinished and SpareActive still come, DegradedArray and RebuildStarted not again.
     fixture.write('block/md0/md/sync_action', 'idle\n');
     fixture.write('block/md0/md/sync_completed', 'none\n');
