@@ -9,7 +9,7 @@ import { assert } from '@openbsd38/libutil/assert.js';
 import type { BlockDevice } from '@openbsd38/bio/block-device.js';
 import { isRedundant, levelTable, type RaidLevel } from '@openbsd38/bio/levels.js';
 import { MdError } from './errors.js';
-import { eventBaseline, mdEvents } from './events.js';
+import { eventBaseline, mdEvents, unreadableNotices } from './events.js';
 import { mdadm, mdadmDefault, mdadmRunner, type MdadmRun } from './mdadm.js';
 import { listArrays, readArray } from './sysfs/read-array.js';
 import { SysfsTree, sysfsRootDefault, writeAttribute } from './sysfs/tree.js';
@@ -49,6 +49,7 @@ export class MdController implements Controller {
   private readonly program: string;
   private readonly run: MdadmRun;
   private readonly eventListeners = new Set<(event: ControllerEvent) => void>();
+  private readonly noticeListeners = new Set<(line: string) => void>();
   private readonly volumeListeners = new Set<() => void>();
   private lookNow: (() => void) | undefined;
 
@@ -223,6 +224,12 @@ export class MdController implements Controller {
     return () => this.eventListeners.delete(listener);
   }
 
+  /** The watch's own words (an array it cannot read, and again can), for a log. */
+  onWatchNotice(listener: (line: string) => void): () => void {
+    this.noticeListeners.add(listener);
+    return () => this.noticeListeners.delete(listener);
+  }
+
   onVolumesChanged(listener: () => void): () => void {
     this.volumeListeners.add(listener);
     return () => this.volumeListeners.delete(listener);
@@ -237,9 +244,11 @@ export class MdController implements Controller {
   startWatching(intervalMs: number = watchIntervalMsDefault): () => void {
     assert(Number.isSafeInteger(intervalMs) && intervalMs >= watchIntervalMsMin, `md watch interval ${intervalMs} ms: at least ${watchIntervalMsMin}`);
     let before: InquiryView | null = null;
+    const invalidLooks = new Map<string, number>();
     const look = (): void => {
       const after = this.inquire();
       const events = mdEvents(before, after);
+      for (const line of unreadableNotices(invalidLooks, after)) for (const listener of this.noticeListeners) listener(line);
       const changed = before !== null && before.volumes.map((volume) => volume.deviceName).join() !== after.volumes.map((volume) => volume.deviceName).join();
       before = eventBaseline(before, after);
       for (const event of events) for (const listener of this.eventListeners) listener(event);

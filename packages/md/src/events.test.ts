@@ -7,7 +7,7 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ControllerEvent, InquiryView } from '@openbsd38/bio/controller.js';
 import { MdController } from './controller.js';
-import { eventBaseline, mdEvents } from './events.js';
+import { eventBaseline, mdEvents, unreadableNotices } from './events.js';
 import { SysfsFixture, cleanRaid1, type FixtureArray } from './testing/sysfs-fixture.test-helper.js';
 
 const names = (events: ControllerEvent[]): string[] => events.map((event) => [event.name, event.device, event.member].filter(Boolean).join(' '));
@@ -100,15 +100,58 @@ test('startWatching emits to onEvent listeners until stopped', async () => {
     controller.onEvent((event) => seen.push(event.name));
     const stop = controller.startWatching(20);
     fixture.write('block/md0/md/sync_action', 'check\n');
-    const deadline = Date.now() + 10_000;
-    while (!seen.includes('ScrubStarted')) {
-      assert.ok(Date.now() < deadline, 'no ScrubStarted within 10 s');
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
+    await eventually('ScrubStarted', () => seen.includes('ScrubStarted'));
     stop();
   } finally {
     fixture.remove();
   }
+});
+
+/** Waits (polling) until `predicate`, failing after 10 s with `what`. */
+async function eventually(what: string, predicate: () => boolean): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!predicate()) {
+    assert.ok(Date.now() < deadline, `no ${what} within 10 s`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+test('the watch says once when an array stays unreadable (its events wait) and once when it can be read again', async () => {
+  const fixture = new SysfsFixture().array('md0', cleanRaid1());
+  try {
+    const controller = new MdController({ sysfsRoot: fixture.root });
+    const seen: string[] = [];
+    const notices: string[] = [];
+    controller.onEvent((event) => seen.push(event.name));
+    controller.onWatchNotice((line) => notices.push(line));
+    const stop = controller.startWatching(10);
+    try {
+      fixture.write('block/md0/md/array_state', 'sleeping\n');
+      fixture.write('block/md0/md/degraded', '1\n');
+      await eventually('notice of md0 unreadable', () => notices.length > 0);
+      assert.match(notices[0]!, /^md: md0 cannot be read: .*block\/md0\/md\/array_state: unknown word "sleeping"; its events wait until it can$/);
+      // Several more looks at it unreadable: said once, and no events (the degraded count it shows is not believed).
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      assert.equal(notices.length, 1);
+      assert.equal(seen.length, 0, seen.join());
+      fixture.write('block/md0/md/array_state', 'clean\n');
+      await eventually('notice of md0 readable again', () => notices.length > 1);
+      assert.deepEqual(notices.slice(1), ['md: md0 can be read again']);
+      await eventually('DegradedArray once readable', () => seen.includes('DegradedArray'));
+    } finally {
+      stop();
+    }
+  } finally {
+    fixture.remove();
+  }
+});
+
+test('one look unreadable (md caught mid-change) is not worth a notice', () => {
+  const notices = new Map<string, number>();
+  const [unreadable, readable] = twoLooks(cleanRaid1({ array_state: 'sleeping' }), (fixture) => fixture.write('block/md0/md/array_state', 'clean\n'));
+  assert.deepEqual(unreadableNotices(notices, unreadable), []);
+  assert.deepEqual(unreadableNotices(notices, readable), []);
+  assert.deepEqual([...notices.keys()], []);
 });
 
 /** Two looks at md0: the tree `initial` makes, then the tree after `change`. */

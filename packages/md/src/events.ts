@@ -86,3 +86,32 @@ export function eventBaseline(before: InquiryView | null, after: InquiryView): I
     volumes: after.volumes.map((volume) => (volume.state === 'Invalid' ? previous.get(volume.deviceName) ?? volume : volume)),
   };
 }
+
+/** Looks in a row an array must be read as Invalid before the watch says so (one may catch md mid-change). */
+export const unreadableLooksBeforeNotice = 2;
+
+/**
+ * The watch's words about arrays it cannot read: said once an array has been
+ * Invalid for unreadableLooksBeforeNotice looks in a row (its events wait
+ * meanwhile), and once it can be read again. `invalidLooks` is the watch's
+ * count per array, updated here.
+ */
+export function unreadableNotices(invalidLooks: Map<string, number>, after: InquiryView): string[] {
+  const notices: string[] = [];
+  const present = new Set<string>();
+  for (const volume of after.volumes) {
+    present.add(volume.deviceName);
+    const looks = invalidLooks.get(volume.deviceName) ?? 0;
+    if (volume.state === 'Invalid') {
+      invalidLooks.set(volume.deviceName, looks + 1);
+      if (looks + 1 === unreadableLooksBeforeNotice) {
+        notices.push(`md: ${volume.deviceName} cannot be read: ${volume.problem ?? 'no reason given'}; its events wait until it can`);
+      }
+    } else {
+      invalidLooks.delete(volume.deviceName);
+      if (looks >= unreadableLooksBeforeNotice) notices.push(`md: ${volume.deviceName} can be read again`);
+    }
+  }
+  for (const deviceName of [...invalidLooks.keys()]) if (!present.has(deviceName)) invalidLooks.delete(deviceName);
+  return notices;
+}

@@ -13,7 +13,9 @@ import { MdController } from '@openbsd38/md/controller.js';
 import { scrubScheduleFileName } from '@openbsd38/md/scrub-schedule.js';
 
 /** The md controller as softraidd uses it: bio's Controller that can also watch. */
-export type WatchedController = Controller & { startWatching(intervalMs?: number): () => void; pollNow(): void; runDueScrubs(): string[] };
+export type WatchedController = Controller & {
+  startWatching(intervalMs?: number): () => void; pollNow(): void; runDueScrubs(): string[]; onWatchNotice(listener: (line: string) => void): () => void;
+};
 
 /** The md controller when this machine (or the sysfs tree given) has the md driver; undefined otherwise. */
 export function mdControllerIfPresent(sysfsRoot: string, env: Readonly<Record<string, string | undefined>>, stateDirectory: string): WatchedController | undefined {
@@ -81,6 +83,7 @@ export function startMdBridge(options: MdBridgeOptions): { stop(): void } {
       feeding = feeding.then(() => feed(event.device)).catch((error: unknown) => log(`md spare for ${event.device}: ${(error as Error).message}`));
     }
   });
+  const unsubscribeNotices = md.onWatchNotice(log);
   const stopWatching = md.startWatching(options.watchIntervalMs);
   // md's scrub schedule (bioctl -t auto.N md), looked at as often as md is.
   const scheduleTimer = setInterval(() => {
@@ -93,6 +96,7 @@ export function startMdBridge(options: MdBridgeOptions): { stop(): void } {
       clearInterval(scheduleTimer);
       stopWatching();
       unsubscribe();
+      unsubscribeNotices();
     },
   };
 }
