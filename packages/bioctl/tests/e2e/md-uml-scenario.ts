@@ -6,7 +6,9 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { spawn, spawnSync } from 'node:child_process';
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, readSync, symlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, symlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { seededSource } from '@openbsd38/libutil/random.js';
 import { bioctl, idle, json, ok, step, waitFor } from './md-uml-steps.js';
 
@@ -125,15 +127,22 @@ step('scrub', `0 mismatches, then ${found} after corruption, repair fixed ${repa
 // 6. A reshape of strip size and layout (mdadm --grow): md prints chunk_size and layout as "new (old)";
 // bioctl shows it Building with the new values and the old ones in extras, never Invalid, and the data survives.
 writeFileSync('/sys/block/md1/md/sync_speed_max', '4000');
-const grow = spawn('/usr/sbin/mdadm', ['--grow', '/dev/md1', '--chunk=32', '--layout=left-asymmetric', '--backup-file=/tmp/md1-grow-backup'],
+// The guest's /tmp is the host's (hostfs): mdadm refuses a backup file that exists, so each run has its own.
+const backupDirectory = mkdtempSync(join(tmpdir(), 'md1-grow-'));
+const grow = spawn('/usr/sbin/mdadm', ['--grow', '/dev/md1', '--chunk=32', '--layout=left-asymmetric', `--backup-file=${join(backupDirectory, 'backup')}`],
   { stdio: ['ignore', 'pipe', 'pipe'] });
 let growOutput = '';
 grow.stdout.on('data', (data: Buffer) => { growOutput += String(data); });
 grow.stderr.on('data', (data: Buffer) => { growOutput += String(data); });
-const growExit = new Promise<number | null>((resolve) => grow.on('exit', resolve));
+let growStatus: number | null | undefined;
+const growExit = new Promise<number | null>((resolve) => grow.on('exit', (status) => {
+  growStatus = status;
+  resolve(status);
+}));
 const statusesSeen = new Set<string>();
 const reshaping = await waitFor('md1', 'the reshape', (volume) => {
   statusesSeen.add(volume.status);
+  assert.ok(growStatus === undefined || growStatus === 0 || volume.progress !== null, `mdadm --grow exited ${growStatus}: ${growOutput}`);
   return volume.progress?.operation === 'reshape';
 });
 assert.equal(reshaping.status, 'Building');
@@ -147,6 +156,7 @@ const reshaped = await waitFor('md1', 'the end of the reshape', (volume) => {
 assert.equal(await growExit, 0, `mdadm --grow: ${growOutput}`);
 assert.deepEqual([reshaped.strip_size_bytes, reshaped.layout], [32768, 'left-asymmetric']);
 assert.ok(!statusesSeen.has('Invalid'), `md1 was seen Invalid during the reshape: ${[...statusesSeen].join(', ')}`);
+rmSync(backupDirectory, { recursive: true, force: true });
 assert.equal(readPatternHash('/dev/md1'), patternHash);
 step('reshape', `64k left-symmetric to 32k left-asymmetric: ${[...statusesSeen].join(', ')}; pattern verified`);
 
