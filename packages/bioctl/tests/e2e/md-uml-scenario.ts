@@ -140,10 +140,12 @@ const growExit = new Promise<number | null>((resolve) => grow.on('exit', (status
   resolve(status);
 }));
 const statusesSeen = new Set<string>();
-const reshaping = await waitFor('md1', 'the reshape', (volume) => {
+// mdadm sets reshape_position (sync_action reads reshape from then on) before the new strip size and
+// layout: wait for md to show both as "new (old)".
+const reshaping = await waitFor('md1', 'the reshape to the new strip size and layout', (volume) => {
   statusesSeen.add(volume.status);
   assert.ok(growStatus === undefined || growStatus === 0 || volume.progress !== null, `mdadm --grow exited ${growStatus}: ${growOutput}`);
-  return volume.progress?.operation === 'reshape';
+  return volume.progress?.operation === 'reshape' && volume.extras.reshape_from_strip_bytes !== null && volume.extras.reshape_from_layout !== null;
 });
 assert.equal(reshaping.status, 'Building');
 assert.deepEqual([reshaping.strip_size_bytes, reshaping.layout], [32768, 'left-asymmetric']);
