@@ -31,9 +31,9 @@ function volumeEvents(before: VolumeView | undefined, after: VolumeView): Contro
   }
   if (wasRebuilding && !rebuilding) events.push({ name: 'RebuildFinished', device });
   // A member active now that was a spare or being rebuilt onto, or not there at all (the whole rebuild
-  // fell between two looks). Not an array starting (mdadm --create, --assemble): its members were never spares;
-  // nor after a look that could not read the array (Invalid): what its members were then is not known.
-  if (before !== undefined && before.state !== 'Offline' && before.state !== 'Invalid') {
+  // fell between two looks). Not an array starting (mdadm --create, --assemble): its members were never spares.
+  // (After a look that could not read the array, mdEvents passes no `before`: what its members were is not known.)
+  if (before !== undefined && before.state !== 'Offline') {
     for (const chunk of after.chunks) {
       const was = stateOf(before, chunk.name);
       if (chunk.state === 'Online' && chunk.name !== '' && (was === undefined || was === 'Rebuild' || was === 'Hot spare')) {

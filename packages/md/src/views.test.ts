@@ -164,8 +164,7 @@ test('an array mdadm is still building: clear with members, then inactive with m
   assert.deepEqual([clear.state, clear.problem, clear.chunks.map((chunk) => chunk.state)], ['Offline', undefined, ['Offline', 'Offline']]);
   const inactive = viewOf({ md: { array_state: 'inactive', level: '1', raid_disks: '2', metadata_version: '1.2' }, members: { ubda: { state: '', slot: 'none' } } });
   assert.deepEqual([inactive.state, inactive.level, inactive.problem], ['Offline', 'raid1', undefined]);
-  // The level number may still show a moment after the array runs.
-  // So may last_sync_action's initial `none`.
+  // The level number may still show a moment after the array runs, and so may last_sync_action's initial `none`.
   const starting = viewOf(cleanRaid1({ level: '1', last_sync_action: 'none', sync_action: 'resync', sync_completed: '0 / 126976', resync_start: '0' }));
   assert.deepEqual([starting.state, starting.level, starting.problem], ['Building', 'raid1', undefined]);
   for (const [number, level] of [['-1', 'concat'], ['0', 'raid0'], ['5', 'raid5'], ['6', 'raid6'], ['10', 'raid10'], ['-4', 'unknown']]) {

@@ -87,8 +87,9 @@ function chunksOf(array: MdArray): ChunkView[] {
 
 function extrasOf(array: MdArray): VolumeExtrasView {
   const container = /^external:[/-]([^/]+)\//.exec(array.metadataVersion ?? '')?.[1] ?? null;
-  const parityLayout = (array.level === 'raid5' || array.level === 'raid6' || array.level === 'raid4') && array.layout !== null
-    ? parityLayoutNames[array.layout] ?? String(array.layout) : null;
+  // A parity level's layout by md's name for it; any other level's as md's number.
+  const isParity = array.level === 'raid5' || array.level === 'raid6' || array.level === 'raid4';
+  const layoutShown = (layout: number | null): string | number | null => (layout === null || !isParity ? layout : parityLayoutNames[layout] ?? String(layout));
   return {
     md_level: array.level,
     array_state: array.arrayState,
@@ -103,10 +104,9 @@ function extrasOf(array: MdArray): VolumeExtrasView {
     last_sync_action: array.lastSyncAction,
     mismatch_sectors: array.mismatchSectors,
     component_size_bytes: array.componentSizeKiB === null ? null : array.componentSizeKiB * 1024,
-    layout: parityLayout ?? array.layout,
+    layout: layoutShown(array.layout),
     reshape_from_strip_bytes: array.reshapeFromChunkSizeBytes,
-    reshape_from_layout: array.reshapeFromLayout === null ? null
-      : parityLayout !== null ? parityLayoutNames[array.reshapeFromLayout] ?? String(array.reshapeFromLayout) : array.reshapeFromLayout,
+    reshape_from_layout: layoutShown(array.reshapeFromLayout),
   };
 }
 

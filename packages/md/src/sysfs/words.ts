@@ -85,22 +85,23 @@ export function parseSyncCompleted(file: string, text: string): SyncCompleted {
   return { doneSectors, totalSectors };
 }
 
+/** "N", or "N (M)" while a reshape changes M into N (md prints the new value first); `expected` names the form in the error. */
+function parseNewOld(file: string, text: string, expected: string): { value: number; reshapeFrom: number | null } {
+  const match = /^([0-9]+)(?: \(([0-9]+)\))?$/.exec(text.trim());
+  if (match === null) throw new MdSysfsError(file, `${quoted(text.trim())} is not ${expected}`);
+  return { value: parseNumber(file, match[1]!), reshapeFrom: match[2] === undefined ? null : parseNumber(file, match[2]) };
+}
+
 /** raid_disks: "N", or "N (M)" while a reshape changes M disks into N; empty while md has none set (md prints nothing for 0). */
 export function parseRaidDisks(file: string, text: string): { raidDisks: number; reshapeFromDisks: number | null } {
   if (text.trim() === '') return { raidDisks: 0, reshapeFromDisks: null };
-  const match = /^([0-9]+)(?: \(([0-9]+)\))?$/.exec(text.trim());
-  if (match === null) throw new MdSysfsError(file, `${quoted(text.trim())} is not a disk count`);
-  return { raidDisks: parseNumber(file, match[1]!), reshapeFromDisks: match[2] === undefined ? null : parseNumber(file, match[2]) };
+  const { value, reshapeFrom } = parseNewOld(file, text, 'a disk count');
+  return { raidDisks: value, reshapeFromDisks: reshapeFrom };
 }
 
-/**
- * chunk_size and layout: "N", or "N (M)" while a reshape changes M into N
- * (md prints the new value first, as raid_disks does).
- */
+/** chunk_size and layout: "N", or "N (M)" while a reshape changes M into N. */
 export function parseReshapable(file: string, text: string): { value: number; reshapeFrom: number | null } {
-  const match = /^([0-9]+)(?: \(([0-9]+)\))?$/.exec(text.trim());
-  if (match === null) throw new MdSysfsError(file, `${quoted(text.trim())} is not a number, or "new (old)" during a reshape`);
-  return { value: parseNumber(file, match[1]!), reshapeFrom: match[2] === undefined ? null : parseNumber(file, match[2]) };
+  return parseNewOld(file, text, 'a number, or "new (old)" during a reshape');
 }
 
 /** dev-* /state: comma-separated flags; words this port does not know are kept apart, not dropped. */
