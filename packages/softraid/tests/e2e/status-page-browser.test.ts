@@ -14,6 +14,13 @@ import { bioctl, run, startSoftraidd, workspace, type Daemon } from '../../src/d
 import { artifactsDirectory, openBrowser, type BrowserSession } from './headless-chromium.js';
 import { SysfsFixture, cleanRaid1 } from '@openbsd38/md/testing/sysfs-fixture.test-helper.js';
 
+/** What the loop below reads of an element in the page (this package compiles without the DOM's types). */
+interface PageElement {
+  getAttribute(name: string): string | null;
+  querySelector(selector: string): PageElement | null;
+  readonly innerText: string;
+}
+
 const space = workspace('status-page');
 after(() => space.remove());
 
@@ -94,18 +101,27 @@ test('status page: members, live failure, rebuild to done, I/O graph, phone widt
     let rebuildShot = false;
     for (;;) {
       assert.ok(Date.now() < deadline, `the rebuild did not finish on the page; bars seen: ${percents.join(', ')}`);
-      const state = await volume.getAttribute('data-state');
-      const bar = volume.locator('.progress[data-operation="rebuild"]');
-      if (await bar.count() === 1) {
-        const percent = Number(await bar.getAttribute('data-percent'));
+      // One read of the page for the volume's state, its bar and member 1: read one by one, the bar could
+      // go (the rebuild done) between seeing it and reading its percentage, and that read would wait for it.
+      const seen = await volume.evaluate((article: PageElement) => {
+        const bar = article.querySelector('.progress[data-operation="rebuild"]');
+        return {
+          state: article.getAttribute('data-state'),
+          percent: bar?.getAttribute('data-percent') ?? null,
+          barText: bar?.innerText ?? null,
+          memberState: article.querySelector('[data-member-slot="1"]')?.getAttribute('data-state') ?? null,
+        };
+      });
+      if (seen.percent !== null) {
+        const percent = Number(seen.percent);
         if (percents.at(-1) !== percent) percents.push(percent);
         if (!rebuildShot && percent > 10 && percent < 90) {
-          assert.equal(await slot(1).getAttribute('data-state'), 'Rebuild');
-          assert.match(await bar.innerText(), /Rebuild \d+% done · [\d.]+ MiB\/s · \d+s left/);
+          assert.equal(seen.memberState, 'Rebuild');
+          assert.match(seen.barText ?? '', /Rebuild \d+% done · [\d.]+ MiB\/s · \d+s left/);
           await browser.screenshot('4-rebuilding');
           rebuildShot = true;
         }
-      } else if (state === 'Online' && percents.length > 0) {
+      } else if (seen.state === 'Online' && percents.length > 0) {
         break;
       }
       await page.waitForTimeout(250);
