@@ -7,7 +7,10 @@
 //
 // A job is one preadv or pwritev on a member's descriptor into or out of
 // buffers that live in SharedArrayBuffers both threads know by number
-// (registered once over the thread's message port).
+// (registered once over the thread's message port). A read may also be
+// decrypted where it lands (CRYPTO, RAID 1C): the job names the volume's
+// data keys, which the thread was given the same way, and the sector the
+// first byte is.
 
 /** Jobs (and results) a ring holds: the loop never has more in flight per thread. */
 export const ringSlots = 128;
@@ -36,10 +39,19 @@ export const enum Operation {
   Write = 1,
   /** The last job: the thread exits without a result. */
   Exit = 2,
+  /** A read, then every byte of it decrypted in place (AES-XTS over 512-byte sectors from the job's first sector). */
+  ReadDecrypt = 3,
+  /** Forget a volume's data keys, zeroing every copy (position word: the keys' number); result 0. */
+  ForgetKeys = 4,
 }
 
-/** Float64 words per job slot: id, operation, fd, position, segment count, then (buffer id, offset, length) per segment. */
-export const jobSlotWords = 5 + 3 * jobSegmentsMax;
+/**
+ * Float64 words per job slot: id, operation, fd, position, segment count,
+ * (buffer id, offset, length) per segment, then for ReadDecrypt the keys'
+ * number and the first sector (at jobKeysWord).
+ */
+export const jobKeysWord = 5 + 3 * jobSegmentsMax;
+export const jobSlotWords = jobKeysWord + 2;
 /** Float64 words per result slot: id, then bytes moved (≥ 0) or a negative errno. */
 export const resultSlotWords = 2;
 
@@ -66,7 +78,14 @@ export function slotOf(index: number): number {
   return index % ringSlots;
 }
 
-/** Messages on a copy thread's registration port. */
+/**
+ * Messages on a copy thread's registration port. A volume's data keys
+ * ("keys") come moved (transferred): the thread zeroes them once its cipher
+ * holds its copy, and a ForgetKeys job, not a message, ends them, so that
+ * they go after every job that names them and at once, even from a
+ * sleeping thread.
+ */
 export type RegistrationMessage =
   | { kind: 'register'; id: number; memory: SharedArrayBuffer }
-  | { kind: 'forget'; id: number };
+  | { kind: 'forget'; id: number }
+  | { kind: 'keys'; id: number; dataKeys: Uint8Array };

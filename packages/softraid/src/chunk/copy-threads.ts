@@ -16,12 +16,18 @@
 // NBD server's buffer pool allocates them so): memory the other thread can
 // see. Anything else, and any job when the rings are full, returns
 // undefined and the caller uses libuv's pool as before.
+//
+// An encrypted volume's reads may be decrypted here too (submitReadDecrypt):
+// the cipher registers the volume's data keys with every thread
+// (registerKeys) and forgets them when it is destroyed (forgetKeys), which
+// zeroes each thread's copies.
 import { availableParallelism } from 'node:os';
 import { getSystemErrorName } from 'node:util';
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import { assert } from '@openbsd38/libutil/assert.js';
+import { allowFreeNow } from '../crypto/free-now.js';
 import {
-  Control, Operation, allocateRingMemory, jobSegmentsMax, jobSlotWords, nextIndex, resultSlotWords, ringSlots, slotOf,
+  Control, Operation, allocateRingMemory, jobKeysWord, jobSegmentsMax, jobSlotWords, nextIndex, resultSlotWords, ringSlots, slotOf,
   type RegistrationMessage,
 } from './copy-ring.js';
 import { SharedMemoryIds } from './shared-memory-ids.js';
@@ -63,6 +69,8 @@ class CopyThread {
     Atomics.store(this.control, Control.LoopArmed, 1);
     const channel = new MessageChannel();
     this.registrations = channel.port1;
+    // The thread's context is made with ArrayBuffer.prototype.transfer, which XtsAes256 frees its outputs with.
+    allowFreeNow();
     this.worker = new Worker(copyThreadScript, {
       // Nothing of the process's own flags (--input-type, --cpu-prof, a loader) applies to a copy thread.
       execArgv: [],
@@ -88,6 +96,9 @@ export class CopyThreads {
   private readonly memoryIds = new SharedMemoryIds(
     (id, memory) => this.broadcast({ kind: 'register', id, memory }), (id) => this.broadcast({ kind: 'forget', id }));
   private nextJobId = 1;
+  /** Keys registered and not yet forgotten. */
+  private readonly keys = new Set<number>();
+  private nextKeysId = 1;
   private closed = false;
   private jobsFinished = 0;
 
@@ -105,20 +116,85 @@ export class CopyThreads {
    * run here: the caller does it some other way.
    */
   submit(operation: 'read' | 'write', fd: number, buffers: readonly Uint8Array[], positionBytes: number): Promise<number> | undefined {
+    return this.submitJob(operation === 'read' ? Operation.Read : Operation.Write, fd, buffers, positionBytes, 0, 0);
+  }
+
+  /**
+   * A read as submit('read') makes, each buffer decrypted in place once it
+   * is read in full, as the sectors from `firstSector` on under the keys
+   * `keysId` (registerKeys). Every buffer must be whole sectors; a read cut
+   * short by the member's end resolves with the bytes read, none of them
+   * decrypted. Undefined when it cannot run here.
+   */
+  submitReadDecrypt(fd: number, buffers: readonly Uint8Array[], positionBytes: number, keysId: number, firstSector: number): Promise<number> | undefined {
+    assert(this.keys.has(keysId), `CopyThreads: keys ${keysId} are not registered`);
+    for (const buffer of buffers) assert(buffer.length % 512 === 0, 'CopyThreads: a decrypted read is whole sectors');
+    return this.submitJob(Operation.ReadDecrypt, fd, buffers, positionBytes, keysId, firstSector);
+  }
+
+  /**
+   * Gives every thread its own copy of a volume's data keys (moved, never
+   * kept here); their number, for submitReadDecrypt and forgetKeys. The
+   * caller still owns (and zeroes) `dataKeys`.
+   */
+  registerKeys(dataKeys: Uint8Array): number {
+    assert(!this.closed, 'CopyThreads: keys registered after close');
+    const id = this.nextKeysId++;
+    this.keys.add(id);
+    for (const thread of this.threads) {
+      if (!thread.alive) continue;
+      const copy = Uint8Array.from(dataKeys);
+      thread.registrations.postMessage({ kind: 'keys', id, dataKeys: copy } satisfies RegistrationMessage, [copy.buffer]);
+    }
+    return id;
+  }
+
+  /**
+   * Each thread destroys its copy of the keys after the jobs it already has
+   * (a job in its ring, so a sleeping thread wakes for it); resolves once
+   * every live thread has.
+   */
+  async forgetKeys(keysId: number): Promise<void> {
+    if (!this.keys.delete(keysId)) return;
+    await Promise.all(this.threads.map(async (thread) => {
+      // Once closed, the threads destroy every cipher as they exit.
+      while (thread.alive && !this.closed) {
+        const forgotten = this.post(thread, Operation.ForgetKeys, 0, [], keysId, 0, 0);
+        if (forgotten !== undefined) {
+          await forgotten.catch(() => undefined);
+          return;
+        }
+        // A full ring: room comes as its jobs finish.
+        await Promise.race([...thread.pending.values()].map((job) => job.settled.catch(() => 0)));
+      }
+    }));
+  }
+
+  private submitJob(operation: Operation, fd: number, buffers: readonly Uint8Array[], positionBytes: number,
+    keysId: number, firstSector: number): Promise<number> | undefined {
     if (this.closed || buffers.length > jobSegmentsMax) return undefined;
     for (const buffer of buffers) if (!(buffer.buffer instanceof SharedArrayBuffer)) return undefined;
     const thread = this.leastBusy();
     if (thread === undefined) return undefined;
+    return this.post(thread, operation, fd, buffers, positionBytes, keysId, firstSector);
+  }
+
+  /** Writes a job into the thread's ring (undefined when the ring is full) and wakes the thread if it sleeps. */
+  private post(thread: CopyThread, operation: Operation, fd: number, buffers: readonly Uint8Array[], positionBytes: number,
+    keysId: number, firstSector: number): Promise<number> | undefined {
+    if (thread.inFlight >= ringSlots) return undefined;
     const id = this.nextJobId;
     this.nextJobId = this.nextJobId >= Number.MAX_SAFE_INTEGER ? 1 : this.nextJobId + 1;
     const tail = thread.control[Control.JobTail]!;
     const base = slotOf(tail) * jobSlotWords;
     const jobs = thread.jobs;
     jobs[base] = id;
-    jobs[base + 1] = operation === 'read' ? Operation.Read : Operation.Write;
+    jobs[base + 1] = operation;
     jobs[base + 2] = fd;
     jobs[base + 3] = positionBytes;
     jobs[base + 4] = buffers.length;
+    jobs[base + jobKeysWord] = keysId;
+    jobs[base + jobKeysWord + 1] = firstSector;
     for (let segment = 0; segment < buffers.length; segment++) {
       const buffer = buffers[segment]!;
       const at = base + 5 + 3 * segment;

@@ -41,7 +41,7 @@ test('ParallelVolumeCipher: inline and threaded requests, in shared memory or no
       assert.ok(Buffer.from(opened).equals(Buffer.from(plain)), `job ${index} decrypts`);
     }));
   } finally {
-    cipher.destroy();
+    await cipher.destroy();
   }
   await assert.rejects(cipher.encryptSectors(0, new Uint8Array(512), new Uint8Array(512)), /after destroy/);
 });
@@ -69,7 +69,7 @@ test('ParallelVolumeCipher: a write encrypted into its own ciphertext buffer (sh
     assert.throws(() => cipher.freeCiphertextBuffer(new Uint8Array(512)), /not a ciphertext buffer/);
     assert.throws(() => cipher.freeCiphertextBuffer(Buffer.from(new SharedArrayBuffer(1000))), /not a buffer from this pool/);
   } finally {
-    cipher.destroy();
+    await cipher.destroy();
   }
 });
 
@@ -92,6 +92,6 @@ test('ParallelVolumeCipher: a cipher thread that dies fails its jobs in flight; 
     await cipher.encryptSectors(10, plain, inline);
     assert.ok(Buffer.from(inline).equals(want), 'no thread left: on the event loop');
   } finally {
-    cipher.destroy();
+    await cipher.destroy();
   }
 });

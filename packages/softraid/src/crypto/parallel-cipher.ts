@@ -5,11 +5,18 @@
 // loop; small ones (where posting a message would cost more than the work)
 // are done on the spot. Every thread holds its own copy of the keys, wiped
 // when the volume's cipher is destroyed.
+//
+// A large read of a member in memory skips the pool (readDecrypted): the
+// copy thread that reads it decrypts it, with the keys given to the
+// process's copy threads at the first such read and taken back (zeroed) on
+// destroy.
 import { availableParallelism } from 'node:os';
 import type { Worker } from 'node:worker_threads';
 import { assert } from '@openbsd38/libutil/assert.js';
 import { copyBytes } from '@openbsd38/libutil/copy-bytes.js';
 import type { SectorCipher } from '../engine/crypto/sector-cipher.js';
+import type { ChunkBackend } from '../engine/chunk.js';
+import { FileChunk, type CopyThreadKeys } from '../chunk/file.js';
 import type { CipherJob, CipherJobDone, CipherThreadData } from './cipher-thread.js';
 import { SharedMemoryIds } from '../chunk/shared-memory-ids.js';
 import { BufferPool } from '../nbd/buffer-pool.js';
@@ -52,6 +59,8 @@ export class ParallelVolumeCipher implements SectorCipher {
   private nextId = 1;
   private nextThread = 0;
   private destroyed = false;
+  /** The keys as the members' copy threads hold them, once a read has gone that way. */
+  private copyThreadKeys: CopyThreadKeys | null = null;
 
   constructor(dataKeys: Uint8Array, threadCount = Math.max(1, Math.min(4, availableParallelism()))) {
     assert(Number.isSafeInteger(threadCount) && threadCount >= 1, `ParallelVolumeCipher: ${threadCount} threads`);
@@ -91,13 +100,32 @@ export class ParallelVolumeCipher implements SectorCipher {
     if (!this.destroyed) this.ciphertextBuffers.release(buffer);
   }
 
-  destroy(): void {
+  /**
+   * A read of a member in memory, decrypted by the copy thread that reads
+   * it (FileChunk.readDecrypted); undefined for any other member, or a read
+   * that cannot go that way. The first such read gives the copy threads the
+   * keys.
+   */
+  readDecrypted(member: ChunkBackend, memberOffsetBytes: number, into: Uint8Array, firstSector: number): Promise<void> | undefined {
+    assert(!this.destroyed, 'ParallelVolumeCipher used after destroy');
+    if (!(member instanceof FileChunk)) return undefined;
+    const threads = member.copyThreadPool;
+    if (threads === undefined) return undefined;
+    if (this.copyThreadKeys === null) this.copyThreadKeys = { threads, id: this.inline.registerWith(threads) };
+    return member.readDecrypted(into, memberOffsetBytes, this.copyThreadKeys, firstSector);
+  }
+
+  /** Resolves once the copy threads' copies of the keys are zeroed too (the pool's and the loop's are at once). */
+  async destroy(): Promise<void> {
     if (this.destroyed) return;
     this.destroyed = true;
     this.inline.destroy();
     for (const thread of this.threads) if (thread.alive) thread.worker.postMessage({ op: 'destroy' } satisfies CipherJob);
     for (const buffer of this.spareBuffers) new Uint8Array(buffer).fill(0);
     this.spareBuffers.length = 0;
+    const copyThreadKeys = this.copyThreadKeys;
+    this.copyThreadKeys = null;
+    if (copyThreadKeys !== null) await copyThreadKeys.threads.forgetKeys(copyThreadKeys.id);
   }
 
   private async run(op: 'encrypt' | 'decrypt', firstSector: number, source: Uint8Array, target: Uint8Array): Promise<void> {

@@ -4,6 +4,7 @@
 import { assert } from '@openbsd38/libutil/assert.js';
 import { dataKeyBytes, dataKeysBytes, sectorsPerDataKey } from './key-scheme.js';
 import { XtsAes256 } from './xts.js';
+import type { CopyThreads } from '../chunk/copy-threads.js';
 
 const sectorBytes = 512;
 
@@ -23,6 +24,12 @@ export class VolumeCipher {
 
   decryptSectors(firstSector: number, source: Uint8Array, target: Uint8Array): void {
     this.run(firstSector, source, target, true);
+  }
+
+  /** Gives copy threads their own copies of these keys (CopyThreads.registerKeys); their number there. */
+  registerWith(threads: CopyThreads): number {
+    assert(this.dataKeys !== null, 'VolumeCipher used after destroy');
+    return threads.registerKeys(this.dataKeys);
   }
 
   destroy(): void {

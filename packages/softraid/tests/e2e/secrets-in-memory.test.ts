@@ -6,11 +6,13 @@
 // wrong passphrase and an assembly, none of the three passphrases is there
 // in any form JavaScript could have left (bytes, UTF-16, the decimal numbers
 // of a JSON array, V8's small integers), nor either mask key; after the
-// volume is detached, no data key either. A RAID 1C volume's key disk: its
+// volume is detached, no data key either, though the copy threads held
+// copies of their own to decrypt reads of its chunk on tmpfs. A RAID 1C volume's key disk: its
 // mask key is read, used and gone.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { closeSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { bcryptPbkdf } from '../../src/crypto/bcrypt-pbkdf.js';
 import { unmaskDataKeys } from '../../src/crypto/key-scheme.js';
@@ -87,9 +89,13 @@ function foundInMemory(pid: number, patterns: Array<[string, Buffer]>): { found:
 
 test('softraidd keeps no passphrase, mask key or (once detached) data key in its memory', async () => {
   const space = workspace('secrets-in-memory');
+  const cleanups: Array<() => void> = [];
   const daemon = await startSoftraidd(space);
   try {
-    const chunk = join(space.directory, 'disk0');
+    // On tmpfs, so that large reads are decrypted by the copy threads, which then hold keys of their own.
+    const memoryDirectory = mkdtempSync('/dev/shm/secrets-in-memory-');
+    cleanups.push(() => rmSync(memoryDirectory, { recursive: true, force: true }));
+    const chunk = join(memoryDirectory, 'disk0');
     run('truncate', ['-s', '16M', chunk]);
     const [first, second, wrong] = ['correct horse battery staple', 'Tr0ub4dor&3 xyzzy', 'not-the-passphrase-at-all'];
     const created = bioctl(space, ['-c', 'C', '-s', '-r', '16', '-l', chunk, 'softraid0'], { input: `${first}\n` });
@@ -119,6 +125,13 @@ test('softraidd keeps no passphrase, mask key or (once detached) data key in its
     assert.ok(attached.scannedBytes > 64 * 1024 * 1024, `${attached.scannedBytes} bytes of memory read`);
     assert.deepEqual(attached.found, [], 'no passphrase and no mask key in softraidd\'s memory');
 
+    // Data through a real client, read back in requests the copy threads decrypt.
+    const pattern = randomBytes(4 * 1024 * 1024);
+    writeFileSync(join(memoryDirectory, 'pattern'), pattern);
+    run('nbdcopy', [join(memoryDirectory, 'pattern'), space.nbdUri('sd0')]);
+    run('nbdcopy', ['--request-size=1048576', space.nbdUri('sd0'), join(memoryDirectory, 'back')]);
+    assert.ok(readFileSync(join(memoryDirectory, 'back')).subarray(0, pattern.length).equals(pattern), 'the pattern reads back');
+
     // The data keys must be there while the volume is attached (the scan can see them); detached, they go.
     const firstDataKey = Buffer.from(dataKeys.subarray(0, 32));
     assert.deepEqual(foundInMemory(pid, [['data key 0', firstDataKey]]).found.length > 0, true, 'the scan finds a key in use');
@@ -128,6 +141,7 @@ test('softraidd keeps no passphrase, mask key or (once detached) data key in its
   } finally {
     await daemon.stop();
     space.remove();
+    for (const cleanup of cleanups) cleanup();
   }
 });
 

@@ -167,7 +167,7 @@ export async function createVolume(request: CreateVolumeRequest): Promise<Create
       await writeChunkMetadata(chunk, record, index);
     }));
   } catch (error) {
-    keys?.cipher.destroy();
+    await keys?.cipher.destroy();
     throw error;
   } finally {
     keys?.keyDiskArea?.maskKey.fill(0);

@@ -79,7 +79,7 @@ export async function openVolumeKeys(vault: KeyVault, record: VolumeRecord, memb
       await writeKeyArea(member, region, opened.area);
     }
   } catch (error) {
-    opened.cipher.destroy();
+    await opened.cipher.destroy();
     throw error;
   }
   return { cipher: opened.cipher, keyArea: opened.area };

@@ -501,7 +501,7 @@ export class SoftraidController implements Controller {
     try {
       return await this.attachAssembled(record, chunks, assembled, messages, options, encryption);
     } catch (error) {
-      if (encryption !== null && !this.volumes.has(record.deviceName)) encryption.cipher.destroy();
+      if (encryption !== null && !this.volumes.has(record.deviceName)) await encryption.cipher.destroy();
       throw error;
     }
   }
@@ -543,7 +543,7 @@ export class SoftraidController implements Controller {
       ...(encryption === null ? {} : { encryption }),
     }, this.options.volumeLimits);
     if (volume.state === 'Offline') {
-      encryption?.cipher.destroy();
+      await encryption?.cipher.destroy();
       throw new SoftraidError(`${deviceName} is offline, will not be brought online`);
     }
     this.volumes.set(deviceName, volume);

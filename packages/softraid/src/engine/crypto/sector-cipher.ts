@@ -2,6 +2,7 @@
 // platform-free, so the cipher and the key scheme come from its owner
 // (src/crypto/ on Node) through these two interfaces. The engine decides
 // when to encrypt and what to store; the vault does the arithmetic.
+import type { ChunkBackend } from '../chunk.js';
 
 /**
  * A volume's open data keys: AES-XTS-256 over 512-byte sectors, the
@@ -13,8 +14,22 @@
 export interface SectorCipher {
   encryptSectors(firstSector: number, source: Uint8Array, target: Uint8Array): Promise<void>;
   decryptSectors(firstSector: number, source: Uint8Array, target: Uint8Array): Promise<void>;
-  /** Zeroes every copy of the keys the cipher holds; it may not be used again. */
-  destroy(): void;
+  /**
+   * Zeroes every copy of the keys the cipher holds; it may not be used
+   * again. A promise when some copies live elsewhere (other threads): it
+   * resolves once those are zeroed too.
+   */
+  destroy(): void | Promise<void>;
+  /**
+   * Optional: reads `into.length` bytes of `member` at `memberOffsetBytes`
+   * and decrypts them in place as the sectors from `firstSector` on, in one
+   * step where the owner's member I/O can decrypt what it reads (on Node,
+   * the copy threads of a member in memory hold the keys: one hand-off per
+   * read instead of two). Undefined when it cannot for this member or
+   * buffer: the core reads, then decrypts. Rejects as the member's read
+   * does (ChunkIoError), and `into` then holds nothing to be trusted.
+   */
+  readDecrypted?(member: ChunkBackend, memberOffsetBytes: number, into: Uint8Array, firstSector: number): Promise<void> | undefined;
   /**
    * Optional: a buffer of `lengthBytes` for a write's ciphertext, one the
    * owner's cipher writes and its member I/O reads best (on Node, shared

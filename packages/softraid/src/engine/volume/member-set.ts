@@ -9,6 +9,7 @@ import { assertChunkTransition, assertVolumeTransition, volumeStateFromChunks } 
 import { ChunkRetry } from '../disciplines/sub-io.js';
 import { chunkIoVectorsMax, type ChunkBackend } from '../chunk.js';
 import type { ChunkIo } from '../disciplines/discipline.js';
+import { cipherSectorBytes, type SectorCipher } from '../crypto/sector-cipher.js';
 import { isVolumeKind, type VolumeRecord } from '../metadata/record.js';
 import type { VolumeDeps, VolumeEvent } from './events.js';
 
@@ -112,6 +113,39 @@ export class MemberSet implements ChunkIo {
 
   writev(chunkIndex: number, chunkOffsetBytes: number, data: readonly Uint8Array[]): Promise<void> {
     return this.transfer(chunkIndex, chunkOffsetBytes, 'write', data);
+  }
+
+  /**
+   * An encrypted volume's read of one chunk, decrypted: in one step where
+   * the cipher can (SectorCipher.readDecrypted), else read, then decrypted.
+   * The chunk's data area holds the volume's sectors at their own offsets
+   * (CRYPTO, RAID 1C: volume byte o is chunk byte o), so the first sector is
+   * chunkOffsetBytes / 512. The failure policy applies to the read's errors
+   * (in one step, those of the thread that read and decrypted too); a
+   * decryption's own error after a plain read is no chunk's fault and is
+   * thrown as it is.
+   */
+  async readDecrypted(chunkIndex: number, chunkOffsetBytes: number, into: Uint8Array, cipher: SectorCipher): Promise<void> {
+    assert(chunkOffsetBytes % cipherSectorBytes === 0 && into.length % cipherSectorBytes === 0,
+      `decrypted read of chunk ${chunkIndex} at ${chunkOffsetBytes}+${into.length}: not whole sectors`);
+    const firstSector = chunkOffsetBytes / cipherSectorBytes;
+    const fused = this.isReadable(chunkIndex) ? this.fusedRead(chunkIndex, chunkOffsetBytes, into, cipher, firstSector) : undefined;
+    if (fused !== undefined) {
+      try {
+        await fused;
+      } catch (error) {
+        return this.chunkFailed(chunkIndex, error);
+      }
+      return;
+    }
+    await this.read(chunkIndex, chunkOffsetBytes, into);
+    await cipher.decryptSectors(firstSector, into, into);
+  }
+
+  private fusedRead(chunkIndex: number, chunkOffsetBytes: number, into: Uint8Array, cipher: SectorCipher, firstSector: number): Promise<void> | undefined {
+    if (cipher.readDecrypted === undefined) return undefined;
+    this.assertInDataArea(chunkIndex, chunkOffsetBytes, into.length);
+    return cipher.readDecrypted(this.members[chunkIndex]!, this.record.dataOffsetBytes + chunkOffsetBytes, into, firstSector);
   }
 
   /** Data-area I/O of one chunk (one buffer, or several one after another): the failure policy applies to any error. */

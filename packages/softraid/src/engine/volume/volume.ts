@@ -32,7 +32,8 @@ import type { JobHost, JobRates } from './background-job.js';
 import type { ScrubProgress, ScrubResult } from './scrub.js';
 import type { BlockDevice, WriteOptions, WriteZeroesOptions } from '@openbsd38/bio/block-device.js';
 import type { ChunkBackend } from '../chunk.js';
-import type { ByteRange, Discipline, Geometry, PartialParityEntry } from '../disciplines/discipline.js';
+import type { ByteRange, ChunkIo, Discipline, Geometry, PartialParityEntry } from '../disciplines/discipline.js';
+import { decryptingReads } from './decrypting-reads.js';
 import { isVolumeKind, type VolumeRecord } from '../metadata/record.js';
 import type { ChunkState, VolumeState } from '@openbsd38/bio/states.js';
 import type { Clock, VolumeDeps } from './events.js';
@@ -108,6 +109,8 @@ export class Volume implements BlockDevice {
   private plugged = 0;
   /** CRYPTO, RAID 1C: the open data keys. Requests are encrypted here, above the discipline; null for other levels. */
   private cipher: SectorCipher | null;
+  /** What the discipline reads through: the member set, or for an encrypted level a view that decrypts (decrypting-reads.ts). */
+  private readonly readIo: ChunkIo;
   /** Encrypted levels: the key area on every member (masked keys: no secret). */
   private currentKeyArea: VolumeKeyArea | null;
 
@@ -142,6 +145,7 @@ export class Volume implements BlockDevice {
       rates: () => ({ rateBytesPerSecondMin: this.limits.rebuildRateBytesPerSecondMin, rateBytesPerSecondMax: this.limits.rebuildRateBytesPerSecondMax }),
     };
     this.members = new MemberSet(record, [...members], this.discipline.capabilities.redundant, deps);
+    this.readIo = this.cipher === null ? this.members : decryptingReads(this.members, this.cipher);
     this.locks = new RangeLock(this.limits.requestsInFlightMax + 4);
     this.admission = new Admission(this.limits.requestsInFlightMax, this.limits.requestsWaitingMax);
     this.rowBytes = this.discipline.rowBytes(this.geometry);
@@ -208,8 +212,8 @@ export class Volume implements BlockDevice {
     await this.track(this.requestsInFlight, this.locked(offsetBytes, into.length, this.recoveryPart.readLockMode(offsetBytes, into.length), async () => {
       await this.recoveryPart.ready();
       await this.recoveryPart.resyncPendingUnderLock(offsetBytes, into.length);
-      await this.withRetry(() => this.discipline.read(this.members, this.geometry, offsetBytes, into));
-      await this.cipher?.decryptSectors(offsetBytes / cipherSectorBytes, into, into);
+      // Encrypted levels read through a view whose reads come back decrypted (decrypting-reads.ts).
+      await this.withRetry(() => this.discipline.read(this.readIo, this.geometry, offsetBytes, into));
     }));
   }
 
@@ -515,8 +519,9 @@ export class Volume implements BlockDevice {
       if (!(error instanceof VolumeIoError && this.state === 'Offline')) throw error;
     }
     this.dirtyOnDisk = this.record.dirty;
-    this.cipher?.destroy();
+    const cipher = this.cipher;
     this.cipher = null;
+    await cipher?.destroy();
     if (failure !== null) throw failure;
   }
 
