@@ -8,9 +8,9 @@
 // A job is one preadv or pwritev on a member's descriptor into or out of
 // buffers that live in SharedArrayBuffers both threads know by number
 // (registered once over the thread's message port). A read may also be
-// decrypted where it lands (CRYPTO, RAID 1C): the job names the volume's
-// data keys, which the thread was given the same way, and the sector the
-// first byte is.
+// decrypted where it lands (CRYPTO, RAID 1C), and a write encrypted just
+// before it is written (CRYPTO): the job names the volume's data keys, which
+// the thread was given the same way, and the sector the first byte is.
 
 /** Jobs (and results) a ring holds: the loop never has more in flight per thread. */
 export const ringSlots = 128;
@@ -43,15 +43,20 @@ export const enum Operation {
   ReadDecrypt = 3,
   /** Forget a volume's data keys, zeroing every copy (position word: the keys' number); result 0. */
   ForgetKeys = 4,
+  /** The job's source encrypted into its one buffer (from the job's first sector), then that buffer written. */
+  EncryptWrite = 5,
 }
 
 /**
  * Float64 words per job slot: id, operation, fd, position, segment count,
- * (buffer id, offset, length) per segment, then for ReadDecrypt the keys'
- * number and the first sector (at jobKeysWord).
+ * (buffer id, offset, length) per segment, then for ReadDecrypt and
+ * EncryptWrite the keys' number and the first sector (at jobKeysWord), and
+ * for EncryptWrite the plaintext's (buffer id, offset, length) (at
+ * jobSourceWord).
  */
 export const jobKeysWord = 5 + 3 * jobSegmentsMax;
-export const jobSlotWords = jobKeysWord + 2;
+export const jobSourceWord = jobKeysWord + 2;
+export const jobSlotWords = jobSourceWord + 3;
 /** Float64 words per result slot: id, then bytes moved (≥ 0) or a negative errno. */
 export const resultSlotWords = 2;
 

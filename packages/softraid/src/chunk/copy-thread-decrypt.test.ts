@@ -1,10 +1,11 @@
-// Reads the copy threads decrypt where they land (ReadDecrypt jobs), against
-// the event loop's own VolumeCipher over the same bytes: the sector numbers,
-// several buffers in one job, a job that crosses a data key's boundary, a
-// read cut short by the member's end, and keys that are forgotten.
+// Reads the copy threads decrypt where they land (ReadDecrypt jobs) and
+// writes they encrypt before writing (EncryptWrite), against the event
+// loop's own VolumeCipher over the same bytes: the sector numbers, several
+// buffers in one job, a job that crosses a data key's boundary, a read cut
+// short by the member's end, and keys that are forgotten.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { closeSync, openSync, truncateSync, writeFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -129,5 +130,38 @@ test('ParallelVolumeCipher: reads of a member in memory are decrypted by its cop
     // Destroyed, the cipher took its keys back from both threads (a ForgetKeys job each).
     const keysId = 1;
     assert.throws(() => threads.submitReadDecrypt(0, [shared(512)], 0, keysId, 0), /not registered/);
+  });
+});
+
+test('copy threads encrypt a write as the loop would, into the ciphertext buffer, and write that; the plaintext stays as it was', async () => {
+  const plain = randomBytes(2 * MiB);
+  const firstSector = sectorsPerDataKey - 300;
+  await withEncryptedMember(Buffer.alloc(2 * MiB), 0, async ({ path, threads, cipher }) => {
+    const chunk = await FileChunk.open(path, { copyThreads: threads });
+    const keys = { threads, id: cipher.registerWith(threads) };
+    const before = readFileSync(path);
+    try {
+      const source = shared(2 * MiB);
+      plain.copy(source);
+      const sealed = shared(MiB);
+      const written = chunk.writeEncrypted(source.subarray(MiB), sealed, MiB, keys, firstSector + MiB / 512);
+      assert.ok(written !== undefined);
+      await written;
+      const want = Buffer.alloc(MiB);
+      cipher.encryptSectors(firstSector + MiB / 512, plain.subarray(MiB), want);
+      assert.ok(sealed.equals(want), 'the ciphertext buffer holds the ciphertext');
+      assert.ok(readFileSync(path).subarray(MiB).equals(want), 'and so does the member');
+      assert.ok(source.equals(plain), 'the plaintext is untouched');
+      assert.ok(readFileSync(path).subarray(0, MiB).equals(before.subarray(0, MiB)), 'nothing written elsewhere');
+      // Read back through the copy threads, decrypted.
+      const back = shared(MiB);
+      await chunk.readDecrypted(back, MiB, keys, firstSector + MiB / 512);
+      assert.ok(back.equals(plain.subarray(MiB)));
+      assert.equal(chunk.writeEncrypted(Buffer.from(plain.subarray(0, MiB)), sealed, 0, keys, 0), undefined, 'a plaintext the threads cannot see');
+      assert.equal(chunk.writeEncrypted(source.subarray(0, 4096), sealed.subarray(0, 4096), 0, keys, 0), undefined, 'a small write stays on the loop');
+      await chunk.close();
+    } finally {
+      await threads.forgetKeys(keys.id);
+    }
   });
 });

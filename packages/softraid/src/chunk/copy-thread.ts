@@ -8,13 +8,14 @@
 //
 // A ReadDecrypt job decrypts what it read before it reports, with the keys
 // of the volume the job names (CRYPTO, RAID 1C): one hand-off per read
-// instead of two (member -> loop -> cipher thread -> loop). The thread holds
+// instead of two (member -> loop -> cipher thread -> loop); an EncryptWrite
+// encrypts its plaintext into the buffer it then writes (CRYPTO). The thread holds
 // each such volume's keys from their registration until its ForgetKeys job.
 import { readvSync, writevSync } from 'node:fs';
 import { parentPort, receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
 import { VolumeCipher } from '../crypto/volume-cipher.js';
 import {
-  Control, Operation, jobKeysWord, jobSlotWords, nextIndex, resultSlotWords, slotOf, type RegistrationMessage, type RingMemory,
+  Control, Operation, jobKeysWord, jobSlotWords, jobSourceWord, nextIndex, resultSlotWords, slotOf, type RegistrationMessage, type RingMemory,
 } from './copy-ring.js';
 import { vectorsAfter } from './vectors.js';
 
@@ -86,6 +87,15 @@ function decryptInPlace(base: number, vector: readonly Uint8Array[]): void {
   }
 }
 
+/** An EncryptWrite's plaintext encrypted into its one buffer, before the write. */
+function encryptInto(base: number, target: Uint8Array): void {
+  const cipher = registered(ciphers, jobs[base + jobKeysWord]!, 'keys');
+  const memory = registered(memories, jobs[base + jobSourceWord]!, 'buffer');
+  const offset = jobs[base + jobSourceWord + 1]!;
+  const source = memory.subarray(offset, offset + jobs[base + jobSourceWord + 2]!);
+  cipher.encryptSectors(jobs[base + jobKeysWord + 1]!, source, target);
+}
+
 /** Runs one job; bytes moved, or a negative errno. */
 function run(base: number): number {
   const operation = jobs[base + 1]! as Operation;
@@ -102,7 +112,8 @@ function run(base: number): number {
     whole.push(memory.subarray(offset, offset + length));
     total += length;
   }
-  const reading = operation !== Operation.Write;
+  const reading = operation === Operation.Read || operation === Operation.ReadDecrypt;
+  if (operation === Operation.EncryptWrite) encryptInto(base, whole[0]!);
   let vector = whole;
   let done = 0;
   try {

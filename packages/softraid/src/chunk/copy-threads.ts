@@ -17,7 +17,8 @@
 // see. Anything else, and any job when the rings are full, returns
 // undefined and the caller uses libuv's pool as before.
 //
-// An encrypted volume's reads may be decrypted here too (submitReadDecrypt):
+// An encrypted volume's reads may be decrypted here too (submitReadDecrypt),
+// and its writes encrypted (submitEncryptWrite):
 // the cipher registers the volume's data keys with every thread
 // (registerKeys) and forgets them when it is destroyed (forgetKeys), which
 // zeroes each thread's copies.
@@ -27,7 +28,7 @@ import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import { assert } from '@openbsd38/libutil/assert.js';
 import { allowFreeNow } from '../crypto/free-now.js';
 import {
-  Control, Operation, allocateRingMemory, jobKeysWord, jobSegmentsMax, jobSlotWords, nextIndex, resultSlotWords, ringSlots, slotOf,
+  Control, Operation, allocateRingMemory, jobKeysWord, jobSegmentsMax, jobSourceWord, jobSlotWords, nextIndex, resultSlotWords, ringSlots, slotOf,
   type RegistrationMessage,
 } from './copy-ring.js';
 import { SharedMemoryIds } from './shared-memory-ids.js';
@@ -133,6 +134,21 @@ export class CopyThreads {
   }
 
   /**
+   * Encrypts `plain` into `sealed` (same length, whole sectors, not
+   * overlapping) as the sectors from `firstSector` on under the keys
+   * `keysId`, then writes `sealed` at `positionBytes`, on one thread;
+   * resolves with the bytes written, after which `sealed` holds the whole
+   * ciphertext. Undefined when it cannot run here.
+   */
+  submitEncryptWrite(fd: number, plain: Uint8Array, sealed: Uint8Array, positionBytes: number, keysId: number,
+    firstSector: number): Promise<number> | undefined {
+    assert(this.keys.has(keysId), `CopyThreads: keys ${keysId} are not registered`);
+    assert(plain.length === sealed.length && plain.length % 512 === 0, 'CopyThreads: an encrypted write is whole sectors, as long as its ciphertext');
+    if (!(plain.buffer instanceof SharedArrayBuffer)) return undefined;
+    return this.submitJob(Operation.EncryptWrite, fd, [sealed], positionBytes, keysId, firstSector, plain);
+  }
+
+  /**
    * Gives every thread its own copy of a volume's data keys (moved, never
    * kept here); their number, for submitReadDecrypt and forgetKeys. The
    * caller still owns (and zeroes) `dataKeys`.
@@ -171,17 +187,17 @@ export class CopyThreads {
   }
 
   private submitJob(operation: Operation, fd: number, buffers: readonly Uint8Array[], positionBytes: number,
-    keysId: number, firstSector: number): Promise<number> | undefined {
+    keysId: number, firstSector: number, source?: Uint8Array): Promise<number> | undefined {
     if (this.closed || buffers.length > jobSegmentsMax) return undefined;
     for (const buffer of buffers) if (!(buffer.buffer instanceof SharedArrayBuffer)) return undefined;
     const thread = this.leastBusy();
     if (thread === undefined) return undefined;
-    return this.post(thread, operation, fd, buffers, positionBytes, keysId, firstSector);
+    return this.post(thread, operation, fd, buffers, positionBytes, keysId, firstSector, source);
   }
 
   /** Writes a job into the thread's ring (undefined when the ring is full) and wakes the thread if it sleeps. */
   private post(thread: CopyThread, operation: Operation, fd: number, buffers: readonly Uint8Array[], positionBytes: number,
-    keysId: number, firstSector: number): Promise<number> | undefined {
+    keysId: number, firstSector: number, source?: Uint8Array): Promise<number> | undefined {
     if (thread.inFlight >= ringSlots) return undefined;
     const id = this.nextJobId;
     this.nextJobId = this.nextJobId >= Number.MAX_SAFE_INTEGER ? 1 : this.nextJobId + 1;
@@ -195,6 +211,11 @@ export class CopyThreads {
     jobs[base + 4] = buffers.length;
     jobs[base + jobKeysWord] = keysId;
     jobs[base + jobKeysWord + 1] = firstSector;
+    if (source !== undefined) {
+      jobs[base + jobSourceWord] = this.memoryIds.idOf(source.buffer as SharedArrayBuffer);
+      jobs[base + jobSourceWord + 1] = source.byteOffset;
+      jobs[base + jobSourceWord + 2] = source.byteLength;
+    }
     for (let segment = 0; segment < buffers.length; segment++) {
       const buffer = buffers[segment]!;
       const at = base + 5 + 3 * segment;

@@ -22,7 +22,9 @@
 // systems) never do synchronous I/O.
 //
 // On such a member an encrypted volume's large reads are decrypted by the
-// copy thread that reads them (readDecrypted): one hand-off instead of two.
+// copy thread that reads them (readDecrypted), and its large writes
+// encrypted by the one that writes them (writeEncrypted): one hand-off
+// instead of two.
 import { stat, statfs, readFile } from 'node:fs/promises';
 import {
   constants, open as openCallback, read as readCallback, write as writeCallback, readv as readvCallback, writev as writevCallback,
@@ -193,6 +195,26 @@ export class FileChunk implements ChunkBackend {
       },
       (error: unknown) => {
         throw this.ioError('read', offsetBytes, buffer.length, error);
+      });
+  }
+
+  /**
+   * Encrypts `plain` into `sealed` as the sectors from `firstSector` on and
+   * writes `sealed` at `offsetBytes`, on a copy thread that holds the keys.
+   * Undefined when this write cannot go that way (as readDecrypted); the
+   * caller encrypts, then writes. Rejects with ChunkIoError.
+   */
+  writeEncrypted(plain: Uint8Array, sealed: Uint8Array, offsetBytes: number, keys: CopyThreadKeys, firstSector: number): Promise<void> | undefined {
+    this.checkRange('write', offsetBytes, sealed.length);
+    if (sealed.length <= this.syncIoBytesMax || this.copyThreads === undefined || keys.threads !== this.copyThreads
+      || sealed.length % 512 !== 0) return undefined;
+    const threaded = this.copyThreads.submitEncryptWrite(this.fd, plain, sealed, offsetBytes, keys.id, firstSector);
+    if (threaded === undefined) return undefined;
+    return threaded.then(
+      // The whole ciphertext is in `sealed` by now: a short write's rest is an ordinary one.
+      (moved) => (moved < sealed.length ? this.write(sealed.subarray(moved), offsetBytes + moved) : undefined),
+      (error: unknown) => {
+        throw this.ioError('write', offsetBytes, sealed.length, error);
       });
   }
 

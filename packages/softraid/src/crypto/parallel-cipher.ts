@@ -6,9 +6,10 @@
 // are done on the spot. Every thread holds its own copy of the keys, wiped
 // when the volume's cipher is destroyed.
 //
-// A large read of a member in memory skips the pool (readDecrypted): the
-// copy thread that reads it decrypts it, with the keys given to the
-// process's copy threads at the first such read and taken back (zeroed) on
+// A large read or write of a member in memory skips the pool
+// (readDecrypted, writeEncrypted): the copy thread that reads it decrypts
+// it, the one that writes it encrypts it, with the keys given to the
+// process's copy threads at the first such I/O and taken back (zeroed) on
 // destroy.
 import { availableParallelism } from 'node:os';
 import type { Worker } from 'node:worker_threads';
@@ -103,16 +104,28 @@ export class ParallelVolumeCipher implements SectorCipher {
   /**
    * A read of a member in memory, decrypted by the copy thread that reads
    * it (FileChunk.readDecrypted); undefined for any other member, or a read
-   * that cannot go that way. The first such read gives the copy threads the
-   * keys.
+   * that cannot go that way. The first such read or write gives the copy
+   * threads the keys.
    */
   readDecrypted(member: ChunkBackend, memberOffsetBytes: number, into: Uint8Array, firstSector: number): Promise<void> | undefined {
+    const chunk = this.memberInMemory(member);
+    return chunk?.readDecrypted(into, memberOffsetBytes, this.copyThreadKeys!, firstSector);
+  }
+
+  /** A write to a member in memory, encrypted by the copy thread that writes it (FileChunk.writeEncrypted); as readDecrypted. */
+  writeEncrypted(member: ChunkBackend, memberOffsetBytes: number, plain: Uint8Array, sealed: Uint8Array, firstSector: number): Promise<void> | undefined {
+    const chunk = this.memberInMemory(member);
+    return chunk?.writeEncrypted(plain, sealed, memberOffsetBytes, this.copyThreadKeys!, firstSector);
+  }
+
+  /** The member as a file chunk with copy threads, which then hold the keys; undefined for any other. */
+  private memberInMemory(member: ChunkBackend): FileChunk | undefined {
     assert(!this.destroyed, 'ParallelVolumeCipher used after destroy');
     if (!(member instanceof FileChunk)) return undefined;
     const threads = member.copyThreadPool;
     if (threads === undefined) return undefined;
     if (this.copyThreadKeys === null) this.copyThreadKeys = { threads, id: this.inline.registerWith(threads) };
-    return member.readDecrypted(into, memberOffsetBytes, this.copyThreadKeys, firstSector);
+    return member;
   }
 
   /** Resolves once the copy threads' copies of the keys are zeroed too (the pool's and the loop's are at once). */

@@ -2,7 +2,9 @@
 // platform-free, so the cipher and the key scheme come from its owner
 // (src/crypto/ on Node) through these two interfaces. The engine decides
 // when to encrypt and what to store; the vault does the arithmetic.
+import { assert } from '@openbsd38/libutil/assert.js';
 import type { ChunkBackend } from '../chunk.js';
+import { allocParityBuffer, freeParityBuffer } from '../parity/index.js';
 
 /**
  * A volume's open data keys: AES-XTS-256 over 512-byte sectors, the
@@ -30,6 +32,13 @@ export interface SectorCipher {
    * does (ChunkIoError), and `into` then holds nothing to be trusted.
    */
   readDecrypted?(member: ChunkBackend, memberOffsetBytes: number, into: Uint8Array, firstSector: number): Promise<void> | undefined;
+  /**
+   * Optional, the same for a write: encrypts `plain` into `sealed` (a
+   * ciphertext buffer of the same length) and writes `sealed` to `member`
+   * at `memberOffsetBytes`, in one step. Undefined when it cannot: the core
+   * encrypts, then writes. Rejects as the member's write does.
+   */
+  writeEncrypted?(member: ChunkBackend, memberOffsetBytes: number, plain: Uint8Array, sealed: Uint8Array, firstSector: number): Promise<void> | undefined;
   /**
    * Optional: a buffer of `lengthBytes` for a write's ciphertext, one the
    * owner's cipher writes and its member I/O reads best (on Node, shared
@@ -64,3 +73,21 @@ export interface KeyVault {
 export const sectorsPerDataKey = 2 ** 30;
 export const encryptedVolumeBytesMax = 32 * sectorsPerDataKey * 512;
 export const cipherSectorBytes = 512;
+
+/**
+ * Runs `body` with a buffer of `lengthBytes` for ciphertext: the cipher's
+ * own if it has them (allocCiphertextBuffer), else a parity-arena buffer (a
+ * fresh megabyte per write was a fresh mapping to fault in); given back
+ * afterwards either way.
+ */
+export async function withCiphertextBuffer<T>(cipher: SectorCipher, lengthBytes: number, body: (sealed: Uint8Array) => Promise<T>): Promise<T> {
+  const ownBuffers = cipher.allocCiphertextBuffer !== undefined && cipher.freeCiphertextBuffer !== undefined;
+  const sealed = ownBuffers ? cipher.allocCiphertextBuffer!(lengthBytes) : allocParityBuffer(lengthBytes);
+  assert(sealed.length === lengthBytes, `a ciphertext buffer of ${sealed.length} bytes for ${lengthBytes}`);
+  try {
+    return await body(sealed);
+  } finally {
+    if (ownBuffers) cipher.freeCiphertextBuffer!(sealed);
+    else freeParityBuffer(sealed);
+  }
+}

@@ -9,7 +9,7 @@ import { assertChunkTransition, assertVolumeTransition, volumeStateFromChunks } 
 import { ChunkRetry } from '../disciplines/sub-io.js';
 import { chunkIoVectorsMax, type ChunkBackend } from '../chunk.js';
 import type { ChunkIo } from '../disciplines/discipline.js';
-import { cipherSectorBytes, type SectorCipher } from '../crypto/sector-cipher.js';
+import { cipherSectorBytes, withCiphertextBuffer, type SectorCipher } from '../crypto/sector-cipher.js';
 import { isVolumeKind, type VolumeRecord } from '../metadata/record.js';
 import type { VolumeDeps, VolumeEvent } from './events.js';
 
@@ -140,6 +140,36 @@ export class MemberSet implements ChunkIo {
     }
     await this.read(chunkIndex, chunkOffsetBytes, into);
     await cipher.decryptSectors(firstSector, into, into);
+  }
+
+  /**
+   * An encrypted volume's write of one chunk, encrypted on its way: `plain`
+   * is encrypted into a ciphertext buffer (the caller's bytes stay as they
+   * are) and that is written, in one step where the cipher can
+   * (SectorCipher.writeEncrypted). Offsets as readDecrypted; the failure
+   * policy applies to the write's errors.
+   */
+  async writeEncrypted(chunkIndex: number, chunkOffsetBytes: number, plain: Uint8Array, cipher: SectorCipher): Promise<void> {
+    assert(chunkOffsetBytes % cipherSectorBytes === 0 && plain.length % cipherSectorBytes === 0,
+      `encrypted write of chunk ${chunkIndex} at ${chunkOffsetBytes}+${plain.length}: not whole sectors`);
+    assert(this.isWritable(chunkIndex), `write to chunk ${chunkIndex} in state ${this.chunkState(chunkIndex)}`);
+    this.assertInDataArea(chunkIndex, chunkOffsetBytes, plain.length);
+    const firstSector = chunkOffsetBytes / cipherSectorBytes;
+    const member = this.members[chunkIndex]!;
+    const offsetBytes = this.record.dataOffsetBytes + chunkOffsetBytes;
+    await withCiphertextBuffer(cipher, plain.length, async (sealed) => {
+      let written = cipher.writeEncrypted?.(member, offsetBytes, plain, sealed, firstSector);
+      if (written === undefined) {
+        await cipher.encryptSectors(firstSector, plain, sealed);
+        written = member.write(sealed, offsetBytes);
+      }
+      try {
+        await written;
+      } catch (error) {
+        return this.chunkFailed(chunkIndex, error);
+      }
+      this.writeCompleted(chunkIndex, chunkOffsetBytes, plain.length);
+    });
   }
 
   private fusedRead(chunkIndex: number, chunkOffsetBytes: number, into: Uint8Array, cipher: SectorCipher, firstSector: number): Promise<void> | undefined {

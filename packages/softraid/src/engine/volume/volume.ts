@@ -33,12 +33,11 @@ import type { ScrubProgress, ScrubResult } from './scrub.js';
 import type { BlockDevice, WriteOptions, WriteZeroesOptions } from '@openbsd38/bio/block-device.js';
 import type { ChunkBackend } from '../chunk.js';
 import type { ByteRange, ChunkIo, Discipline, Geometry, PartialParityEntry } from '../disciplines/discipline.js';
-import { decryptingReads } from './decrypting-reads.js';
+import { encryptedIo } from './encrypted-io.js';
 import { isVolumeKind, type VolumeRecord } from '../metadata/record.js';
 import type { ChunkState, VolumeState } from '@openbsd38/bio/states.js';
 import type { Clock, VolumeDeps } from './events.js';
-import { cipherSectorBytes, type SectorCipher } from '../crypto/sector-cipher.js';
-import { allocParityBuffer, freeParityBuffer } from '../parity/index.js';
+import { cipherSectorBytes, withCiphertextBuffer, type SectorCipher } from '../crypto/sector-cipher.js';
 import { writeKeyArea, type VolumeKeyArea } from '../metadata/key-area.js';
 import { reservedRegionsDefault } from '../metadata/layout.js';
 
@@ -109,8 +108,8 @@ export class Volume implements BlockDevice {
   private plugged = 0;
   /** CRYPTO, RAID 1C: the open data keys. Requests are encrypted here, above the discipline; null for other levels. */
   private cipher: SectorCipher | null;
-  /** What the discipline reads through: the member set, or for an encrypted level a view that decrypts (decrypting-reads.ts). */
-  private readonly readIo: ChunkIo;
+  /** An encrypted level's member set as the discipline reads (and, for CRYPTO, writes) through it: reads decrypted, writes encrypted (encrypted-io.ts). */
+  private readonly cipherIo: ChunkIo;
   /** Encrypted levels: the key area on every member (masked keys: no secret). */
   private currentKeyArea: VolumeKeyArea | null;
 
@@ -145,7 +144,7 @@ export class Volume implements BlockDevice {
       rates: () => ({ rateBytesPerSecondMin: this.limits.rebuildRateBytesPerSecondMin, rateBytesPerSecondMax: this.limits.rebuildRateBytesPerSecondMax }),
     };
     this.members = new MemberSet(record, [...members], this.discipline.capabilities.redundant, deps);
-    this.readIo = this.cipher === null ? this.members : decryptingReads(this.members, this.cipher);
+    this.cipherIo = this.cipher === null ? this.members : encryptedIo(this.members, this.cipher);
     this.locks = new RangeLock(this.limits.requestsInFlightMax + 4);
     this.admission = new Admission(this.limits.requestsInFlightMax, this.limits.requestsWaitingMax);
     this.rowBytes = this.discipline.rowBytes(this.geometry);
@@ -212,8 +211,8 @@ export class Volume implements BlockDevice {
     await this.track(this.requestsInFlight, this.locked(offsetBytes, into.length, this.recoveryPart.readLockMode(offsetBytes, into.length), async () => {
       await this.recoveryPart.ready();
       await this.recoveryPart.resyncPendingUnderLock(offsetBytes, into.length);
-      // Encrypted levels read through a view whose reads come back decrypted (decrypting-reads.ts).
-      await this.withRetry(() => this.discipline.read(this.readIo, this.geometry, offsetBytes, into));
+      // Encrypted levels read through a view whose reads come back decrypted (encrypted-io.ts).
+      await this.withRetry(() => this.discipline.read(this.cipherIo, this.geometry, offsetBytes, into));
     }));
   }
 
@@ -403,25 +402,20 @@ export class Volume implements BlockDevice {
    * 5, in pieces that bound the log space one write takes).
    */
   private async writeRange(offsetBytes: number, plain: Uint8Array): Promise<void> {
-    if (this.cipher === null) return this.writeRangeAs(offsetBytes, plain);
-    // Encrypted levels: the discipline (and every mirror) gets ciphertext, encrypted once into a
-    // buffer of its own (the caller's data and the shared zeroes stay as they are): a reused one,
-    // the cipher's if it has them, else the arena's, as a fresh megabyte per write was a fresh
-    // mapping to fault in.
+    if (this.cipher === null) return this.writeRangeAs(offsetBytes, plain, this.members);
+    // A level that writes each volume byte to one chunk (CRYPTO) encrypts in each chunk write, where
+    // the owner's member I/O may do both in one step (encrypted-io.ts).
+    if (!this.discipline.capabilities.redundant) return this.writeRangeAs(offsetBytes, plain, this.cipherIo);
+    // A mirror (RAID 1C): every mirror gets the same ciphertext, encrypted once into a buffer of
+    // its own (the caller's data and the shared zeroes stay as they are).
     const cipher = this.cipher;
-    const ownBuffers = cipher.allocCiphertextBuffer !== undefined && cipher.freeCiphertextBuffer !== undefined;
-    const sealed = ownBuffers ? cipher.allocCiphertextBuffer!(plain.length) : allocParityBuffer(plain.length);
-    assert(sealed.length === plain.length, `volume: a ciphertext buffer of ${sealed.length} bytes for ${plain.length}`);
-    try {
+    return withCiphertextBuffer(cipher, plain.length, async (sealed) => {
       await cipher.encryptSectors(offsetBytes / cipherSectorBytes, plain, sealed);
-      await this.writeRangeAs(offsetBytes, sealed);
-    } finally {
-      if (ownBuffers) cipher.freeCiphertextBuffer!(sealed);
-      else freeParityBuffer(sealed);
-    }
+      await this.writeRangeAs(offsetBytes, sealed, this.members);
+    });
   }
 
-  private async writeRangeAs(offsetBytes: number, data: Uint8Array): Promise<void> {
+  private async writeRangeAs(offsetBytes: number, data: Uint8Array, io: ChunkIo): Promise<void> {
     await this.recoveryPart.resyncPendingUnderLock(offsetBytes, data.length);
     const bitmap = this.recoveryPart.bitmap;
     let bits: BitRange | null = null;
@@ -449,7 +443,7 @@ export class Volume implements BlockDevice {
       for (const piece of this.writePieces(offsetBytes, data.length)) {
         const pieceData = data.subarray(piece.offsetBytes - offsetBytes, piece.offsetBytes - offsetBytes + piece.lengthBytes);
         try {
-          await this.withRetry(() => this.discipline.write(this.members, this.geometry, piece.offsetBytes, pieceData, hooks));
+          await this.withRetry(() => this.discipline.write(io, this.geometry, piece.offsetBytes, pieceData, hooks));
         } finally {
           piecesDone();
         }
