@@ -1,7 +1,8 @@
 // CRYPTO: one chunk, every sector encrypted (softraid_crypto.c). The
-// discipline is the identity map onto its chunk; the volume core encrypts
-// each write before the discipline sees it and decrypts each read after it
-// (capabilities.encrypted), so what the chunk holds is ciphertext only.
+// discipline is the identity map onto its chunk; the volume core hands it a
+// view of the chunk whose reads come back decrypted and whose writes are
+// encrypted on their way (capabilities.encrypted, volume/encrypted-io.ts),
+// so what the chunk holds is ciphertext only.
 import { assert } from '@openbsd38/libutil/assert.js';
 import { unavailable } from './sub-io.js';
 import type { Discipline, Geometry } from './discipline.js';

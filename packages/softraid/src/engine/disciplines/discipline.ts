@@ -126,9 +126,12 @@ export interface DisciplineCapabilities {
   /** Each chunk contributes its own size (SR_CAP_NON_COERCED). */
   nonCoerced: boolean;
   /**
-   * The volume's sectors are stored encrypted (CRYPTO, RAID 1C): the core
-   * encrypts writes before the discipline and decrypts reads after it, so
-   * the discipline, rebuild, resync and scrub move ciphertext only.
+   * The volume's sectors are stored encrypted (CRYPTO, RAID 1C): the
+   * discipline reads through a view of the chunks whose reads come back
+   * decrypted, and writes ciphertext (the core encrypts once, or, where each
+   * volume byte goes to one chunk, the view encrypts each chunk write:
+   * volume/encrypted-io.ts); rebuild, resync and scrub move ciphertext only.
+   * Such a discipline must map volume byte o to chunk byte o.
    */
   encrypted: boolean;
 }

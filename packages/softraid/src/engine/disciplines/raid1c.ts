@@ -1,7 +1,8 @@
 // RAID 1C: a mirror of encrypted sectors (softraid_raid1c.c): RAID 1's
 // mapping, reads, writes, scrub, resync and rebuild, over what the volume
 // core has already encrypted (capabilities.encrypted) with one set of keys
-// for every member. A rebuild or resync copies ciphertext, never decrypting,
+// for every member; its reads come back decrypted from the core's view of
+// the chunks (volume/encrypted-io.ts). A rebuild or resync copies ciphertext, never decrypting,
 // and a scrub compares ciphertext: mirrors of the same sectors under the
 // same keys are byte-identical.
 import { assert } from '@openbsd38/libutil/assert.js';
