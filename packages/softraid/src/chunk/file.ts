@@ -182,9 +182,7 @@ export class FileChunk implements ChunkBackend {
    */
   readDecrypted(buffer: Uint8Array, offsetBytes: number, keys: CopyThreadKeys, firstSector: number): Promise<void> | undefined {
     this.checkRange('read', offsetBytes, buffer.length);
-    if (buffer.length <= this.syncIoBytesMax || this.copyThreads === undefined || keys.threads !== this.copyThreads
-      || buffer.length % 512 !== 0) return undefined;
-    const threaded = this.copyThreads.submitReadDecrypt(this.fd, [buffer], offsetBytes, keys.id, firstSector);
+    const threaded = this.threadsFor(keys, buffer.length)?.submitReadDecrypt(this.fd, [buffer], offsetBytes, keys.id, firstSector);
     if (threaded === undefined) return undefined;
     return threaded.then(
       (moved) => {
@@ -206,9 +204,7 @@ export class FileChunk implements ChunkBackend {
    */
   writeEncrypted(plain: Uint8Array, sealed: Uint8Array, offsetBytes: number, keys: CopyThreadKeys, firstSector: number): Promise<void> | undefined {
     this.checkRange('write', offsetBytes, sealed.length);
-    if (sealed.length <= this.syncIoBytesMax || this.copyThreads === undefined || keys.threads !== this.copyThreads
-      || sealed.length % 512 !== 0) return undefined;
-    const threaded = this.copyThreads.submitEncryptWrite(this.fd, plain, sealed, offsetBytes, keys.id, firstSector);
+    const threaded = this.threadsFor(keys, sealed.length)?.submitEncryptWrite(this.fd, plain, sealed, offsetBytes, keys.id, firstSector);
     if (threaded === undefined) return undefined;
     return threaded.then(
       // The whole ciphertext is in `sealed` by now: a short write's rest is an ordinary one.
@@ -216,6 +212,11 @@ export class FileChunk implements ChunkBackend {
       (error: unknown) => {
         throw this.ioError('write', offsetBytes, sealed.length, error);
       });
+  }
+
+  /** This chunk's copy threads, when an I/O of `lengthBytes` goes to them and they are the ones that hold `keys`. */
+  private threadsFor(keys: CopyThreadKeys, lengthBytes: number): CopyThreads | undefined {
+    return lengthBytes > this.syncIoBytesMax && keys.threads === this.copyThreads ? this.copyThreads : undefined;
   }
 
   async readv(buffers: readonly Uint8Array[], offsetBytes: number): Promise<void> {

@@ -108,24 +108,24 @@ export class ParallelVolumeCipher implements SectorCipher {
    * threads the keys.
    */
   readDecrypted(member: ChunkBackend, memberOffsetBytes: number, into: Uint8Array, firstSector: number): Promise<void> | undefined {
-    const chunk = this.memberInMemory(member);
-    return chunk?.readDecrypted(into, memberOffsetBytes, this.copyThreadKeys!, firstSector);
+    const inMemory = this.memberInMemory(member);
+    return inMemory?.chunk.readDecrypted(into, memberOffsetBytes, inMemory.keys, firstSector);
   }
 
   /** A write to a member in memory, encrypted by the copy thread that writes it (FileChunk.writeEncrypted); as readDecrypted. */
   writeEncrypted(member: ChunkBackend, memberOffsetBytes: number, plain: Uint8Array, sealed: Uint8Array, firstSector: number): Promise<void> | undefined {
-    const chunk = this.memberInMemory(member);
-    return chunk?.writeEncrypted(plain, sealed, memberOffsetBytes, this.copyThreadKeys!, firstSector);
+    const inMemory = this.memberInMemory(member);
+    return inMemory?.chunk.writeEncrypted(plain, sealed, memberOffsetBytes, inMemory.keys, firstSector);
   }
 
-  /** The member as a file chunk with copy threads, which then hold the keys; undefined for any other. */
-  private memberInMemory(member: ChunkBackend): FileChunk | undefined {
+  /** The member as a file chunk with copy threads, and the keys as those threads hold them (given at the first call); undefined for any other member. */
+  private memberInMemory(member: ChunkBackend): { chunk: FileChunk; keys: CopyThreadKeys } | undefined {
     assert(!this.destroyed, 'ParallelVolumeCipher used after destroy');
     if (!(member instanceof FileChunk)) return undefined;
     const threads = member.copyThreadPool;
     if (threads === undefined) return undefined;
-    if (this.copyThreadKeys === null) this.copyThreadKeys = { threads, id: this.inline.registerWith(threads) };
-    return member;
+    this.copyThreadKeys ??= { threads, id: this.inline.registerWith(threads) };
+    return { chunk: member, keys: this.copyThreadKeys };
   }
 
   /** Resolves once the copy threads' copies of the keys are zeroed too (the pool's and the loop's are at once). */

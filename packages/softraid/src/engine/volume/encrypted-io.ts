@@ -11,6 +11,7 @@
 // Rebuild, resync and scrub move ciphertext through the member set too.
 import type { SectorCipher } from '../crypto/sector-cipher.js';
 import type { ChunkIo } from '../disciplines/discipline.js';
+import { settleAll } from '../disciplines/sub-io.js';
 import type { MemberSet } from './member-set.js';
 
 export function encryptedIo(members: MemberSet, cipher: SectorCipher): ChunkIo {
@@ -28,14 +29,12 @@ export function encryptedIo(members: MemberSet, cipher: SectorCipher): ChunkIo {
   };
 }
 
-/** One I/O per buffer, the buffers one after another from `offsetBytes`; every one settled before the first failure is reported. */
-async function eachBuffer(offsetBytes: number, buffers: readonly Uint8Array[], io: (atBytes: number, buffer: Uint8Array) => Promise<void>): Promise<void> {
+/** One I/O per buffer, the buffers one after another from `offsetBytes`, every one settled before a failure is reported (settleAll). */
+function eachBuffer(offsetBytes: number, buffers: readonly Uint8Array[], io: (atBytes: number, buffer: Uint8Array) => Promise<void>): Promise<void> {
   let atBytes = offsetBytes;
-  const calls = buffers.map((buffer) => {
+  return settleAll(buffers.map((buffer) => {
     const call = io(atBytes, buffer);
     atBytes += buffer.length;
     return call;
-  });
-  const outcomes = await Promise.allSettled(calls);
-  for (const outcome of outcomes) if (outcome.status === 'rejected') throw outcome.reason;
+  }));
 }

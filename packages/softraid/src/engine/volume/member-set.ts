@@ -128,18 +128,20 @@ export class MemberSet implements ChunkIo {
   async readDecrypted(chunkIndex: number, chunkOffsetBytes: number, into: Uint8Array, cipher: SectorCipher): Promise<void> {
     assert(chunkOffsetBytes % cipherSectorBytes === 0 && into.length % cipherSectorBytes === 0,
       `decrypted read of chunk ${chunkIndex} at ${chunkOffsetBytes}+${into.length}: not whole sectors`);
+    assert(this.isReadable(chunkIndex), `read from chunk ${chunkIndex} in state ${this.chunkState(chunkIndex)}`);
+    this.assertInDataArea(chunkIndex, chunkOffsetBytes, into.length);
     const firstSector = chunkOffsetBytes / cipherSectorBytes;
-    const fused = this.isReadable(chunkIndex) ? this.fusedRead(chunkIndex, chunkOffsetBytes, into, cipher, firstSector) : undefined;
-    if (fused !== undefined) {
-      try {
-        await fused;
-      } catch (error) {
-        return this.chunkFailed(chunkIndex, error);
-      }
+    const fused = cipher.readDecrypted?.(this.members[chunkIndex]!, this.record.dataOffsetBytes + chunkOffsetBytes, into, firstSector);
+    if (fused === undefined) {
+      await this.read(chunkIndex, chunkOffsetBytes, into);
+      await cipher.decryptSectors(firstSector, into, into);
       return;
     }
-    await this.read(chunkIndex, chunkOffsetBytes, into);
-    await cipher.decryptSectors(firstSector, into, into);
+    try {
+      await fused;
+    } catch (error) {
+      return this.chunkFailed(chunkIndex, error);
+    }
   }
 
   /**
@@ -170,12 +172,6 @@ export class MemberSet implements ChunkIo {
       }
       this.writeCompleted(chunkIndex, chunkOffsetBytes, plain.length);
     });
-  }
-
-  private fusedRead(chunkIndex: number, chunkOffsetBytes: number, into: Uint8Array, cipher: SectorCipher, firstSector: number): Promise<void> | undefined {
-    if (cipher.readDecrypted === undefined) return undefined;
-    this.assertInDataArea(chunkIndex, chunkOffsetBytes, into.length);
-    return cipher.readDecrypted(this.members[chunkIndex]!, this.record.dataOffsetBytes + chunkOffsetBytes, into, firstSector);
   }
 
   /** Data-area I/O of one chunk (one buffer, or several one after another): the failure policy applies to any error. */
