@@ -151,16 +151,21 @@ assert.equal(reshaping.status, 'Building');
 assert.deepEqual([reshaping.strip_size_bytes, reshaping.layout], [32768, 'left-asymmetric']);
 assert.deepEqual([reshaping.extras.reshape_from_strip_bytes, reshaping.extras.reshape_from_layout], [65536, 'left-symmetric']);
 writeFileSync('/sys/block/md1/md/sync_speed_max', 'system');
-const reshaped = await waitFor('md1', 'the end of the reshape', (volume) => {
+// mdadm may reach the new shape in more than one reshape (one CI run saw md idle at 65536
+// left-asymmetric between them): the end is md idle at the new strip size and layout.
+const shapesSeen = new Set<string>();
+const reshaped = await waitFor('md1', 'the end of the reshape at 32k left-asymmetric', (volume) => {
   statusesSeen.add(volume.status);
-  return idle(volume) && volume.extras.reshape_from_strip_bytes === null;
+  shapesSeen.add(`${volume.status} ${volume.strip_size_bytes} ${volume.layout}`);
+  return idle(volume) && volume.extras.reshape_from_strip_bytes === null && volume.extras.reshape_from_layout === null
+    && volume.strip_size_bytes === 32768 && volume.layout === 'left-asymmetric';
 });
 assert.equal(await growExit, 0, `mdadm --grow: ${growOutput}`);
 assert.deepEqual([reshaped.strip_size_bytes, reshaped.layout], [32768, 'left-asymmetric']);
 assert.ok(!statusesSeen.has('Invalid'), `md1 was seen Invalid during the reshape: ${[...statusesSeen].join(', ')}`);
 rmSync(backupDirectory, { recursive: true, force: true });
 assert.equal(readPatternHash('/dev/md1'), patternHash);
-step('reshape', `64k left-symmetric to 32k left-asymmetric: ${[...statusesSeen].join(', ')}; pattern verified`);
+step('reshape', `64k left-symmetric to 32k left-asymmetric: ${[...statusesSeen].join(', ')} (seen: ${[...shapesSeen].join(', ')}); pattern verified`);
 
 // 7. -d stops both arrays.
 assert.equal(await ok('-d', 'md0'), '');
