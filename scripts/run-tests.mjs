@@ -6,6 +6,8 @@
 // from source. Node 20's --test takes no globs, so the files are listed here.
 //   node scripts/run-tests.mjs [--package NAME]... [FILTER]...
 // FILTER: a substring of the test file's path (raid5, metadata, e2e/nbd).
+// Every test process turns on relaxed SIMD first, as softraidd does, so the
+// parity kernels under test are the ones the daemon runs.
 import { existsSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -46,7 +48,7 @@ if (files.length === 0) {
   process.exit(1);
 }
 const result = spawnSync(process.execPath,
-  ['--conditions=source', '--import', 'tsx', '--test', '--test-concurrency=2', '--test-reporter=spec',
+  ['--conditions=source', '--import', 'tsx', '--import', '@openbsd38/libutil/enable-wasm-relaxed-simd.js', '--test', '--test-concurrency=2', '--test-reporter=spec',
     ...files.map((file) => file.slice(root.length + 1))],
   { stdio: 'inherit', cwd: root });
 process.exit(result.status ?? 1);

@@ -2,6 +2,8 @@
 // each kernel next to memcpy (Uint8Array.set) of the same size, measured in
 // the same process; median of several runs. Run: npx tsx bench/parity.ts
 // Optional arguments: sizes in KiB, e.g. `npx tsx bench/parity.ts 4 64 1024`.
+// First: the parity kernels are compiled on import (enable-wasm-relaxed-simd.ts).
+import '@openbsd38/libutil/enable-wasm-relaxed-simd.js';
 import { copyBytes } from '@openbsd38/libutil/copy-bytes.js';
 import { ParityArena } from '../src/engine/parity/arena.js';
 import { xorInto, xorMany, raid6Recover, raid6Syndrome, allocParityBuffer, parityArena, parityKernel } from '../src/engine/parity/index.js';

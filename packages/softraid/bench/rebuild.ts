@@ -7,6 +7,8 @@
 // measure a rebuild at all.
 //   node dist/bench/rebuild.js --level raid1 --spare /dev/shm/s0 --spare /dev/shm/s1 \
 //     --chunk /dev/shm/m0 --chunk /dev/shm/m1 --limit-bytes-per-second N
+// First: the parity kernels are compiled on import (enable-wasm-relaxed-simd.ts).
+import '@openbsd38/libutil/enable-wasm-relaxed-simd.js';
 import { parseArgs } from 'node:util';
 import { FileChunk } from '../src/chunk/file.js';
 import { buildBenchVolume, parseLevel, residentBytes } from './volume-setup.js';

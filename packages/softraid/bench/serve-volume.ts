@@ -6,6 +6,8 @@
 //   node dist/bench/serve-volume.js --level none --size-bytes 1073741824 --socket /dev/shm/s
 // Prints one JSON line {"ready":true,...} on stdout once it listens; SIGTERM
 // closes the server and the volume and exits 0 (so --cpu-prof is written).
+// First: the parity kernels are compiled on import (enable-wasm-relaxed-simd.ts).
+import '@openbsd38/libutil/enable-wasm-relaxed-simd.js';
 import { parseArgs } from 'node:util';
 import { MapExportRegistry, NbdServer } from '../src/nbd/index.js';
 import { nullDevice } from './null-device.js';

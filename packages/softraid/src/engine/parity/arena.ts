@@ -22,7 +22,10 @@ import { assert } from '@openbsd38/libutil/assert.js';
 import { GiB, KiB } from '@openbsd38/libutil/units.js';
 import { gfNibbleTables } from './gf256.js';
 import { recover1Js, recover2Js, syndromeJs, xorManyJs } from './raid6-js.js';
-import { kernelBlockBytes, parityModule, syndromeUnrolledStripsMax } from './wasm-kernels.js';
+import {
+  kernelBlockBytes, parityModule, parityModuleOf, syndromeUnrolledStripsMax,
+  type CompiledParityModule, type SyndromeFlavour,
+} from './wasm-kernels.js';
 import { xorIntoJs } from './xor-js.js';
 
 export const wasmPageBytes = 64 * KiB;
@@ -39,6 +42,8 @@ const gfTablesOffsetBytes = 4 * KiB;
 export interface ParityArenaOptions {
   /** Hard limit on the arena's memory, header included; a multiple of 64 KiB. */
   capacityBytes: number;
+  /** The syndrome kernels to run; by default the fastest this runtime passes (wasm-kernels.ts). */
+  flavour?: SyndromeFlavour;
 }
 
 interface Extent {
@@ -57,13 +62,17 @@ interface Kernels {
   [unrolled: `syndrome${number}`]: Kernel;
 }
 
-let compiledModule: WebAssembly.Module | null | undefined;
+const kernelMemory = { minimumPages: 1, maximumPages: 65536, shared: true };
+let fastestModule: CompiledParityModule | null | undefined;
+const modulesByFlavour = new Map<SyndromeFlavour, CompiledParityModule | null>();
 
-function kernelModule(): WebAssembly.Module | null {
-  if (compiledModule === undefined) {
-    compiledModule = parityModule({ minimumPages: 1, maximumPages: 65536, shared: true });
+function kernelModule(flavour: SyndromeFlavour | undefined): CompiledParityModule | null {
+  if (flavour === undefined) {
+    fastestModule ??= parityModule(kernelMemory);
+    return fastestModule;
   }
-  return compiledModule;
+  if (!modulesByFlavour.has(flavour)) modulesByFlavour.set(flavour, parityModuleOf(kernelMemory, flavour));
+  return modulesByFlavour.get(flavour)!;
 }
 
 function mainBytes(lengthBytes: number): number {
@@ -72,6 +81,8 @@ function mainBytes(lengthBytes: number): number {
 
 export class ParityArena {
   readonly capacityBytes: number;
+  /** Which syndrome kernels this arena runs. */
+  readonly flavour: SyndromeFlavour;
   private readonly memory: WebAssembly.Memory;
   private readonly kernels: Kernels;
   /** syndromeByCount[n]: the kernel for exactly n data strips (index 0 unused). */
@@ -85,14 +96,16 @@ export class ParityArena {
   private allocatedBytesTotal = 0;
   private highWaterBytesTotal: number = arenaHeaderBytes;
 
-  /** An arena, or null when this runtime lacks WebAssembly SIMD. */
+  /** An arena, or null when this runtime lacks WebAssembly SIMD (or the flavour asked for). */
   static create(options: ParityArenaOptions): ParityArena | null {
-    const module = kernelModule();
-    return module === null ? null : new ParityArena(module, options);
+    const compiled = kernelModule(options.flavour);
+    return compiled === null ? null : new ParityArena(compiled, options);
   }
 
-  private constructor(module: WebAssembly.Module, options: ParityArenaOptions) {
+  private constructor(compiled: CompiledParityModule, options: ParityArenaOptions) {
     const { capacityBytes } = options;
+    const { module, flavour } = compiled;
+    this.flavour = flavour;
     assert(Number.isInteger(capacityBytes) && capacityBytes % wasmPageBytes === 0,
       `ParityArena: capacityBytes ${capacityBytes} is not a multiple of 64 KiB`);
     assert(capacityBytes > arenaHeaderBytes && capacityBytes <= arenaCapacityBytesLimit,

@@ -12,7 +12,7 @@
 //                                    when possible (else a plain Uint8Array)
 //   freeParityBuffer(buffer)         return it (no-op for plain buffers)
 //   parityArena                      the ParityArena behind those two, or null
-//   parityKernel                     'wasm-simd' or 'js': what this process runs
+//   parityKernel                     'wasm-relaxed-simd', 'wasm-simd' or 'js': what this process runs
 //
 // Where the bytes are decides the cost:
 //   - all buffers from allocParityBuffer: the SIMD kernel works in place, no copy;
@@ -36,7 +36,8 @@ export const parityArenaCapacityBytes = 128 * MiB;
 export const parityStagingThresholdBytes = 32 * KiB;
 
 export const parityArena: ParityArena | null = ParityArena.create({ capacityBytes: parityArenaCapacityBytes });
-export const parityKernel: 'wasm-simd' | 'js' = parityArena === null ? 'js' : 'wasm-simd';
+export const parityKernel: 'wasm-relaxed-simd' | 'wasm-simd' | 'js' =
+  parityArena === null ? 'js' : parityArena.flavour === 'relaxed-simd' ? 'wasm-relaxed-simd' : 'wasm-simd';
 
 let staging: StagingArea | null | undefined;
 function stagingArea(): StagingArea | null {

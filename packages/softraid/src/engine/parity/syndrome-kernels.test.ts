@@ -2,21 +2,30 @@
 // syndromeUnrolledStripsMax, the looping one beyond — against the bit-by-bit
 // GF(2^8) reference (tests/sim/gf256-reference.ts) and the JS kernel, at
 // lengths around the SIMD block and at odd byte offsets inside the arena,
-// and with P and Q written over data strips (raid6Recover does that).
+// and with P and Q written over data strips (raid6Recover does that); both
+// flavours (plain SIMD, and relaxed SIMD's laneselect, which the test runner
+// turns on as softraidd does), and the self-test that keeps a kernel whose
+// select is not x86's top-bit one from ever being used.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { seededSource } from '@openbsd38/libutil/random.js';
 import { ParityArena } from './arena.js';
 import { syndromeJs } from './raid6-js.js';
-import { kernelBlockBytes, syndromeUnrolledStripsMax } from './wasm-kernels.js';
+import {
+  kernelBlockBytes, parityModule, parityModuleBytes, syndromeKernelsAgree, syndromeUnrolledStripsMax,
+  type SyndromeFlavour,
+} from './wasm-kernels.js';
 import { gfMultiply, gfPowerOf2 } from '../../../tests/sim/gf256-reference.js';
 
 const seed = Number(process.env.PARITY_SEED ?? Date.now() % 0x7fff_ffff);
 console.log(`syndrome-kernels.test.ts seed ${seed} (PARITY_SEED=${seed} replays it)`);
 
-function arena(): ParityArena {
-  const created = ParityArena.create({ capacityBytes: 64 * 1024 * 1024 });
-  assert.ok(created !== null, 'this runtime has WebAssembly SIMD');
+const flavours: SyndromeFlavour[] = ['simd', 'relaxed-simd'];
+
+function arena(flavour: SyndromeFlavour): ParityArena {
+  const created = ParityArena.create({ capacityBytes: 64 * 1024 * 1024, flavour });
+  assert.ok(created !== null, `this runtime runs the ${flavour} kernels`);
+  assert.equal(created.flavour, flavour);
   return created;
 }
 
@@ -43,9 +52,9 @@ function viewAt(a: ParityArena, byteOffset: number, lengthBytes: number): Uint8A
 const lengths = [1, kernelBlockBytes - 1, kernelBlockBytes, kernelBlockBytes + 1, 3 * kernelBlockBytes + 17, 4096 + 13];
 const counts = Array.from({ length: syndromeUnrolledStripsMax + 3 }, (_v, i) => i + 1);
 
-test('syndrome kernels: every strip count, odd lengths and offsets, equal the reference and the JS kernel', () => {
+for (const flavour of flavours) test(`${flavour} syndrome kernels: every strip count, odd lengths and offsets, equal the reference and the JS kernel`, () => {
   const random = seededSource(seed);
-  const a = arena();
+  const a = arena(flavour);
   for (const count of counts) {
     for (const lengthBytes of lengths) {
       const offsets = Array.from({ length: count + 2 }, () => random.below(kernelBlockBytes));
@@ -64,9 +73,9 @@ test('syndrome kernels: every strip count, odd lengths and offsets, equal the re
   }
 });
 
-test('syndrome kernels: P and Q may be data strips themselves (same view)', () => {
+for (const flavour of flavours) test(`${flavour} syndrome kernels: P and Q may be data strips themselves (same view)`, () => {
   const random = seededSource(seed + 1);
-  const a = arena();
+  const a = arena(flavour);
   for (const count of [2, 3, 5, syndromeUnrolledStripsMax, syndromeUnrolledStripsMax + 2]) {
     const lengthBytes = 2 * kernelBlockBytes + 5;
     const data = Array.from({ length: count }, () => random.fill(viewAt(a, 3, lengthBytes)));
@@ -77,4 +86,33 @@ test('syndrome kernels: P and Q may be data strips themselves (same view)', () =
     assert.deepEqual(p, expectedP, `P over data ${x === y ? 0 : x}: count ${count} seed ${seed}`);
     assert.deepEqual(q, expectedQ, `Q over data ${y}: count ${count} seed ${seed}`);
   }
+});
+
+test('the fastest kernels that pass the self-test are chosen: relaxed SIMD on x86', () => {
+  const memory = { minimumPages: 1, maximumPages: 16, shared: true };
+  const chosen = parityModule(memory);
+  assert.ok(chosen !== null);
+  if (process.arch === 'x64') assert.equal(chosen.flavour, 'relaxed-simd');
+  assert.equal(ParityArena.create({ capacityBytes: 1024 * 1024 })?.flavour, chosen.flavour);
+});
+
+test('the self-test rejects syndrome kernels whose select is bit by bit (as relaxed_laneselect on Arm)', () => {
+  const memory = { minimumPages: 1, maximumPages: 16, shared: true };
+  const bytes = parityModuleBytes(memory, 'relaxed-simd');
+  assert.equal(syndromeKernelsAgree(new WebAssembly.Module(bytes), true), true);
+  // i8x16.relaxed_laneselect (FD 89 02) → v128.bitselect (FD 52) and a nop
+  // (01): the same length, and the select an Arm runtime may make of it.
+  const patched = Uint8Array.from(bytes);
+  let selects = 0;
+  for (let i = 0; i + 2 < patched.length; i++) {
+    if (patched[i] === 0xfd && patched[i + 1] === 0x89 && patched[i + 2] === 0x02) {
+      patched.set([0xfd, 0x52, 0x01], i);
+      selects++;
+    }
+  }
+  // One per unrolled vector in the looping kernel, and (n - 1) per vector in syndrome n.
+  const perVector = 1 + Array.from({ length: syndromeUnrolledStripsMax }, (_v, n) => n).reduce((a, b) => a + b, 0);
+  assert.equal(selects, perVector * (kernelBlockBytes / 16));
+  assert.equal(WebAssembly.validate(patched), true);
+  assert.equal(syndromeKernelsAgree(new WebAssembly.Module(patched), true), false);
 });

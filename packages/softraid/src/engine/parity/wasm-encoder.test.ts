@@ -58,15 +58,17 @@ test('wasm-encoder: a one-function module equals hand-assembled bytes', () => {
   assert.equal(WebAssembly.validate(bytes), true);
 });
 
-test('wasm-encoder: the parity module validates and exports its kernels', () => {
-  const bytes = parityModuleBytes({ minimumPages: 1, maximumPages: 16, shared: true });
-  assert.equal(WebAssembly.validate(bytes), true);
-  const memory = new WebAssembly.Memory({ initial: 1, maximum: 16, shared: true });
-  const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } });
-  const unrolled = Array.from({ length: syndromeUnrolledStripsMax }, (_v, i) => `syndrome${i + 1}`);
-  assert.deepEqual(Object.keys(instance.exports).sort(), ['recover1', 'recover2', 'syndrome', ...unrolled, 'xor2', 'xorMany'].sort());
-  // A corrupted opcode must not validate: the test above is not vacuous.
-  const broken = Uint8Array.from(bytes);
-  broken[broken.length - 2] = 0xff;
-  assert.equal(WebAssembly.validate(broken), false);
-});
+for (const flavour of ['simd', 'relaxed-simd'] as const) {
+  test(`wasm-encoder: the ${flavour} parity module validates and exports its kernels`, () => {
+    const bytes = parityModuleBytes({ minimumPages: 1, maximumPages: 16, shared: true }, flavour);
+    assert.equal(WebAssembly.validate(bytes), true);
+    const memory = new WebAssembly.Memory({ initial: 1, maximum: 16, shared: true });
+    const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } });
+    const unrolled = Array.from({ length: syndromeUnrolledStripsMax }, (_v, i) => `syndrome${i + 1}`);
+    assert.deepEqual(Object.keys(instance.exports).sort(), ['recover1', 'recover2', 'syndrome', ...unrolled, 'xor2', 'xorMany'].sort());
+    // A corrupted opcode must not validate: the test above is not vacuous.
+    const broken = Uint8Array.from(bytes);
+    broken[broken.length - 2] = 0xff;
+    assert.equal(WebAssembly.validate(broken), false);
+  });
+}

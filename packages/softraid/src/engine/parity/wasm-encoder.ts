@@ -2,7 +2,8 @@
 // kernels need, so the module is built from TypeScript at start-up with no
 // toolchain, no network and no committed binary. Reference: the WebAssembly
 // core specification, chapter 5 (binary format) and the SIMD proposal's
-// opcode table (prefix 0xFD, LEB128 sub-opcode).
+// opcode table (prefix 0xFD, LEB128 sub-opcode), and the relaxed SIMD
+// proposal's for i8x16.relaxed_laneselect.
 import { assert } from '@openbsd38/libutil/assert.js';
 
 export const valType = { i32: 0x7f, v128: 0x7b } as const;
@@ -108,6 +109,14 @@ export class Code {
   i8x16Shl(): this { return this.simd(0x6b); }
   i8x16ShrS(): this { return this.simd(0x6c); }
   i8x16ShrU(): this { return this.simd(0x6d); }
+  /**
+   * Relaxed SIMD (0xFD 0x109): lanes of a where the mask lane m is set, of b
+   * where clear (a, b, m popped in that order). A mask lane that is neither
+   * all ones nor all zeros is implementation-defined: x86 (pblendvb) reads
+   * only its top bit, Arm (bsl) selects bit by bit. Validates only where
+   * the runtime has relaxed SIMD.
+   */
+  i8x16RelaxedLaneselect(): this { return this.simd(0x109); }
   i32x4ShrS(): this { return this.simd(0xac); }
   i64x2Shl(): this { return this.simd(0xcb); }
 }

@@ -11,6 +11,7 @@
 //   xorMany(dst, table, count, lengthBytes)     dst = src[0] ^ ... ^ src[count-1]
 //   syndrome(p, q, table, count, lengthBytes)   P = ⊕ D[i], Q = ⊕ g^i·D[i]   (Horner)
 //   syndromeN(p, q, table, lengthBytes)         the same for exactly N strips, 1 ≤ N ≤ 16
+//                                               (both syndromes in two flavours: SyndromeFlavour)
 //   recover2(dx, dy, p, q, tables, lengthBytes) pxy = P^Dx, qxy = Q^Dy;
 //                                               Dx = A·pxy ^ B·qxy, Dy = pxy ^ Dx
 //   recover1(dx, p, q, tables, lengthBytes)     d = C·(Q^Dx); Dx = d; P ^= d
@@ -18,6 +19,7 @@
 // product tables (lo, hi) of 16 bytes each for A then B (or C alone).
 // Multiplication by a constant c uses two 16-entry tables and swizzle:
 // c·x = lo[x & 15] ^ hi[x >> 4], where lo[n] = c·n and hi[n] = c·(n << 4).
+import { syndromeJs } from './raid6-js.js';
 import { Code, encodeModule, valType, type FunctionDefinition } from './wasm-encoder.js';
 
 export const kernelUnrollVectors = 4;
@@ -89,15 +91,29 @@ function xorMany(): FunctionDefinition {
 }
 
 /**
- * Emits q·g (leaves one v128 on the stack): double each byte (q + q), and
- * fold the carried-out bit back as 0x1D where the byte was negative as a
- * signed one (0 > q). x86 has no byte shifts, so V8 emulates i8x16.shl and
- * i8x16.shr_s with several instructions each; add, compare, and, xor are
- * one each (bench/parity.ts: P+Q of four strips went from 3.0 to 5.9 GB/s).
+ * How syndrome multiplies by g. 'simd': the carried-out bit as a mask from a
+ * signed compare (0 > q), and-ed with 0x1D. 'relaxed-simd': one
+ * i8x16.relaxed_laneselect picks 0x1D or 0 by q's top bit itself — on x86,
+ * where it is pblendvb; elsewhere a bitwise select gives wrong Q, which the
+ * start-up self-test (syndromeKernelsAgree) catches before the module is used.
+ * 5 vector operations per strip instead of 6: P+Q of four 1 MiB strips went
+ * from 10.1–10.3 to 11.0–12.4 GB/s per strip (bench/parity.ts; PERFORMANCE.md
+ * round 19).
  */
-function multiplyByGenerator(code: Code, q: number, zero: number, poly: number): void {
-  code.localGet(q).localGet(q).i8x16Add();
-  code.localGet(zero).localGet(q).i8x16GtS().localGet(poly).v128And().v128Xor();
+export type SyndromeFlavour = 'simd' | 'relaxed-simd';
+
+/**
+ * Emits q·g ^ d (leaves one v128 on the stack): double each byte (q + q),
+ * add d, and fold the carried-out bit back as 0x1D where q's top bit was
+ * set. x86 has no byte shifts, so V8 emulates i8x16.shl and i8x16.shr_s
+ * with several instructions each; add, compare, and, xor, blend are one
+ * each (bench/parity.ts: P+Q of four strips went from 3.0 to 5.9 GB/s).
+ */
+function multiplyByGeneratorAdd(code: Code, q: number, d: number, zero: number, poly: number, flavour: SyndromeFlavour): void {
+  code.localGet(q).localGet(q).i8x16Add().localGet(d).v128Xor();
+  if (flavour === 'relaxed-simd') code.localGet(poly).localGet(zero).localGet(q).i8x16RelaxedLaneselect();
+  else code.localGet(zero).localGet(q).i8x16GtS().localGet(poly).v128And();
+  code.v128Xor();
 }
 
 /** Data strips up to which syndrome has a kernel of its own with the strip loop unrolled. */
@@ -113,7 +129,7 @@ export const syndromeUnrolledStripsMax = 16;
  * the very same buffer as an input, since a lane's stores follow its loads
  * and no other lane reads those bytes.
  */
-function syndromeUnrolled(count: number): FunctionDefinition {
+function syndromeUnrolled(count: number, flavour: SyndromeFlavour): FunctionDefinition {
   const [p, q, table, length, pos, poly, zero, data, accP, accQ] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
   const strip = Array.from({ length: count }, (_v, i) => 10 + i);
   const code = new Code();
@@ -127,8 +143,8 @@ function syndromeUnrolled(count: number): FunctionDefinition {
       for (let i = count - 2; i >= 0; i--) {
         code.localGet(strip[i]!).localGet(pos).i32Add().v128Load(offset).localSet(data);
         code.localGet(accP).localGet(data).v128Xor().localSet(accP);
-        multiplyByGenerator(code, accQ, zero, poly);
-        code.localGet(data).v128Xor().localSet(accQ);
+        multiplyByGeneratorAdd(code, accQ, data, zero, poly, flavour);
+        code.localSet(accQ);
       }
       code.localGet(p).localGet(pos).i32Add().localGet(accP).v128Store(offset);
       code.localGet(q).localGet(pos).i32Add().localGet(accQ).v128Store(offset);
@@ -142,7 +158,7 @@ function syndromeUnrolled(count: number): FunctionDefinition {
 }
 
 /** syndrome for any count: an inner loop over the table's strips, P and Q in registers. */
-function syndrome(): FunctionDefinition {
+function syndrome(flavour: SyndromeFlavour): FunctionDefinition {
   const [p, q, table, count, length, pos, entry, src, poly, data, zero] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
   const accP = vectorRange().map((u) => 11 + u);
   const accQ = vectorRange().map((u) => 11 + kernelUnrollVectors + u);
@@ -163,8 +179,8 @@ function syndrome(): FunctionDefinition {
     for (const u of vectorRange()) {
       code.localGet(src).v128Load(u * vectorBytes).localSet(data);
       code.localGet(accP[u]!).localGet(data).v128Xor().localSet(accP[u]!);
-      multiplyByGenerator(code, accQ[u]!, zero, poly);
-      code.localGet(data).v128Xor().localSet(accQ[u]!);
+      multiplyByGeneratorAdd(code, accQ[u]!, data, zero, poly, flavour);
+      code.localSet(accQ[u]!);
     }
     code.br(0).end().end();
     address(code, p, pos, src);
@@ -243,23 +259,88 @@ function recover1(): FunctionDefinition {
 
 const syndromeUnrolledCounts = Array.from({ length: syndromeUnrolledStripsMax }, (_v, i) => i + 1);
 
+export interface KernelMemory { minimumPages: number; maximumPages: number; shared: boolean }
+
 /** The kernel module's bytes for a memory of the given page limits. */
-export function parityModuleBytes(memory: { minimumPages: number; maximumPages: number; shared: boolean }): Uint8Array {
-  return encodeModule({ memory, functions: [xor2(), xorMany(), syndrome(), recover2(), recover1(),
-    ...syndromeUnrolledCounts.map((count) => syndromeUnrolled(count))] });
+export function parityModuleBytes(memory: KernelMemory, flavour: SyndromeFlavour): Uint8Array {
+  return encodeModule({ memory, functions: [xor2(), xorMany(), syndrome(flavour), recover2(), recover1(),
+    ...syndromeUnrolledCounts.map((count) => syndromeUnrolled(count, flavour))] });
+}
+
+const selfTestStripBytes = 4 * kernelBlockBytes;
+
+function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((byte, i) => byte === b[i]);
 }
 
 /**
- * The compiled kernel module, or null when this runtime cannot validate it
- * (no WebAssembly, or no SIMD). Built once: encoding the module's
- * unrolled kernels takes tens of milliseconds at start-up.
+ * Runs every syndrome kernel of an instance once, in a memory of its own,
+ * against the JS reference: each strip count with the unrolled kernel and
+ * with the looping one, over strips whose bytes take every value (so every
+ * Q lane sees both top bits at every step). True when all of them agree.
  */
-export function parityModule(memory: { minimumPages: number; maximumPages: number; shared: boolean }): WebAssembly.Module | null {
+export function syndromeKernelsAgree(module: WebAssembly.Module, shared: boolean): boolean {
+  const memory = new WebAssembly.Memory({ initial: 1, maximum: 1, shared });
+  const kernels = new WebAssembly.Instance(module, { env: { memory } }).exports;
+  const bytes = new Uint8Array(memory.buffer);
+  const tableOffset = 0;
+  const stripOffset = (i: number): number => 1024 + i * selfTestStripBytes;
+  const [pOffset, qOffset] = [stripOffset(syndromeUnrolledStripsMax), stripOffset(syndromeUnrolledStripsMax + 1)];
+  const data: Uint8Array[] = [];
+  for (let i = 0; i < syndromeUnrolledStripsMax; i++) {
+    const strip = bytes.subarray(stripOffset(i), stripOffset(i) + selfTestStripBytes);
+    for (let b = 0; b < strip.length; b++) strip[b] = (b * 167 + i * 59 + (b >> 8) * 13) & 0xff;
+    new DataView(memory.buffer).setUint32(tableOffset + 4 * i, stripOffset(i), true);
+    data.push(strip);
+  }
+  const p = bytes.subarray(pOffset, pOffset + selfTestStripBytes);
+  const q = bytes.subarray(qOffset, qOffset + selfTestStripBytes);
+  const [expectedP, expectedQ] = [new Uint8Array(selfTestStripBytes), new Uint8Array(selfTestStripBytes)];
+  for (let count = 1; count <= syndromeUnrolledStripsMax; count++) {
+    syndromeJs(expectedP, expectedQ, data.slice(0, count));
+    for (const run of [
+      () => kernels[`syndrome${count}`]!(pOffset, qOffset, tableOffset, selfTestStripBytes),
+      () => kernels['syndrome']!(pOffset, qOffset, tableOffset, count, selfTestStripBytes),
+    ]) {
+      p.fill(0);
+      q.fill(0);
+      run();
+      if (!equalBytes(p, expectedP) || !equalBytes(q, expectedQ)) return false;
+    }
+  }
+  return true;
+}
+
+export interface CompiledParityModule {
+  module: WebAssembly.Module;
+  flavour: SyndromeFlavour;
+}
+
+/**
+ * The compiled kernel module of the given flavour, or null when this runtime
+ * cannot validate it (no WebAssembly, no SIMD, no relaxed SIMD) or its
+ * syndrome kernels disagree with the JS reference here.
+ */
+export function parityModuleOf(memory: KernelMemory, flavour: SyndromeFlavour): CompiledParityModule | null {
   if (typeof WebAssembly !== 'object' || typeof WebAssembly.validate !== 'function') return null;
   try {
-    const bytes = parityModuleBytes(memory);
-    return WebAssembly.validate(bytes) ? new WebAssembly.Module(bytes) : null;
+    const bytes = parityModuleBytes(memory, flavour);
+    if (!WebAssembly.validate(bytes)) return null;
+    const module = new WebAssembly.Module(bytes);
+    return syndromeKernelsAgree(module, memory.shared) ? { module, flavour } : null;
   } catch {
     return null;
   }
+}
+
+/**
+ * The fastest kernel module this runtime runs correctly: relaxed SIMD where
+ * it validates and passes the self-test, else plain SIMD, else null. Built
+ * once by the caller: encoding the module's unrolled kernels takes tens of
+ * milliseconds at start-up. Node 20 has relaxed SIMD behind V8's
+ * --experimental-wasm-relaxed-simd, which the programs turn on at start
+ * (libutil's enable-wasm-relaxed-simd.ts); newer Nodes have it on.
+ */
+export function parityModule(memory: KernelMemory): CompiledParityModule | null {
+  return parityModuleOf(memory, 'relaxed-simd') ?? parityModuleOf(memory, 'simd');
 }
