@@ -24,7 +24,7 @@ import { gfNibbleTables } from './gf256.js';
 import { recover1Js, recover2Js, syndromeJs, xorManyJs } from './raid6-js.js';
 import {
   kernelBlockBytes, parityModule, parityModuleOf, syndromeUnrolledStripsMax,
-  type CompiledParityModule, type SyndromeFlavour,
+  type CompiledParityModule, type KernelFlavour,
 } from './wasm-kernels.js';
 import { xorIntoJs } from './xor-js.js';
 
@@ -43,7 +43,7 @@ export interface ParityArenaOptions {
   /** Hard limit on the arena's memory, header included; a multiple of 64 KiB. */
   capacityBytes: number;
   /** The syndrome kernels to run; by default the fastest this runtime passes (wasm-kernels.ts). */
-  flavour?: SyndromeFlavour;
+  flavour?: KernelFlavour;
 }
 
 interface Extent {
@@ -64,9 +64,9 @@ interface Kernels {
 
 const kernelMemory = { minimumPages: 1, maximumPages: 65536, shared: true };
 let fastestModule: CompiledParityModule | null | undefined;
-const modulesByFlavour = new Map<SyndromeFlavour, CompiledParityModule | null>();
+const modulesByFlavour = new Map<KernelFlavour, CompiledParityModule | null>();
 
-function kernelModule(flavour: SyndromeFlavour | undefined): CompiledParityModule | null {
+function kernelModule(flavour: KernelFlavour | undefined): CompiledParityModule | null {
   if (flavour === undefined) {
     fastestModule ??= parityModule(kernelMemory);
     return fastestModule;
@@ -82,7 +82,7 @@ function mainBytes(lengthBytes: number): number {
 export class ParityArena {
   readonly capacityBytes: number;
   /** Which syndrome kernels this arena runs. */
-  readonly flavour: SyndromeFlavour;
+  readonly flavour: KernelFlavour;
   private readonly memory: WebAssembly.Memory;
   private readonly kernels: Kernels;
   /** syndromeByCount[n]: the kernel for exactly n data strips (index 0 unused). */

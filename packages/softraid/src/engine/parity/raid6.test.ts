@@ -106,16 +106,27 @@ test('raid6: JS kernels rebuild every loss of up to two strips', () => {
   checkEveryLoss('js', jsKernels, (n) => new Uint8Array(n), seededRandom(seed + 1));
 });
 
-test('raid6: WASM kernels (arena buffers) rebuild every loss of up to two strips', () => {
-  const a = arena();
+function arenaAlloc(a: ParityArena): Alloc {
   const views: Uint8Array[] = [];
-  checkEveryLoss('wasm', null, (n) => {
+  return (n) => {
     const view = a.alloc(n)!;
     views.push(view);
     if (views.length > 64) a.free(views.shift()!);
     return view;
-  }, seededRandom(seed + 2));
+  };
+}
+
+test('raid6: WASM kernels (arena buffers, through the index API) rebuild every loss of up to two strips', () => {
+  checkEveryLoss('wasm', null, arenaAlloc(arena()), seededRandom(seed + 2));
 });
+
+for (const flavour of ['simd', 'relaxed-simd'] as const) {
+  test(`raid6: ${flavour} WASM kernels rebuild every loss of up to two strips`, () => {
+    const a = ParityArena.create({ capacityBytes: 64 * 1024 * 1024, flavour });
+    assert.ok(a !== null && a.flavour === flavour, `this runtime runs the ${flavour} kernels`);
+    checkEveryLoss(`wasm ${flavour}`, a, arenaAlloc(a), seededRandom(seed + 3));
+  });
+}
 
 test('raid6: more than two losses or unknown strips are refused', () => {
   const data = [new Uint8Array(8), new Uint8Array(8), new Uint8Array(8)];

@@ -13,16 +13,16 @@ import { ParityArena } from './arena.js';
 import { syndromeJs } from './raid6-js.js';
 import {
   kernelBlockBytes, parityModule, parityModuleBytes, syndromeKernelsAgree, syndromeUnrolledStripsMax,
-  type SyndromeFlavour,
+  type KernelFlavour,
 } from './wasm-kernels.js';
 import { gfMultiply, gfPowerOf2 } from '../../../tests/sim/gf256-reference.js';
 
 const seed = Number(process.env.PARITY_SEED ?? Date.now() % 0x7fff_ffff);
 console.log(`syndrome-kernels.test.ts seed ${seed} (PARITY_SEED=${seed} replays it)`);
 
-const flavours: SyndromeFlavour[] = ['simd', 'relaxed-simd'];
+const flavours: KernelFlavour[] = ['simd', 'relaxed-simd'];
 
-function arena(flavour: SyndromeFlavour): ParityArena {
+function arena(flavour: KernelFlavour): ParityArena {
   const created = ParityArena.create({ capacityBytes: 64 * 1024 * 1024, flavour });
   assert.ok(created !== null, `this runtime runs the ${flavour} kernels`);
   assert.equal(created.flavour, flavour);

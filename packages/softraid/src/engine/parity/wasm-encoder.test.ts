@@ -39,6 +39,11 @@ test('wasm-encoder: the wide lane shifts and the shuffle encode as the opcode ta
   assert.throws(() => new Code().i8x16Shuffle([32, ...lanes.slice(1)]));
 });
 
+test('wasm-encoder: the relaxed SIMD instructions encode as the relaxed SIMD opcode table says', () => {
+  // i8x16.relaxed_swizzle is 0x100 and i8x16.relaxed_laneselect 0x109: two-byte LEB128 sub-opcodes.
+  assert.deepEqual(new Code().i8x16RelaxedSwizzle().i8x16RelaxedLaneselect().bytes, [0xfd, 0x80, 0x02, 0xfd, 0x89, 0x02]);
+});
+
 test('wasm-encoder: a one-function module equals hand-assembled bytes', () => {
   // (module (import "env" "memory" (memory 1 2 shared))
   //   (func (export "f") (param i32) (local v128)))

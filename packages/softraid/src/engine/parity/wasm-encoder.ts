@@ -3,7 +3,7 @@
 // toolchain, no network and no committed binary. Reference: the WebAssembly
 // core specification, chapter 5 (binary format) and the SIMD proposal's
 // opcode table (prefix 0xFD, LEB128 sub-opcode), and the relaxed SIMD
-// proposal's for i8x16.relaxed_laneselect.
+// proposal's for i8x16.relaxed_swizzle and i8x16.relaxed_laneselect.
 import { assert } from '@openbsd38/libutil/assert.js';
 
 export const valType = { i32: 0x7f, v128: 0x7b } as const;
@@ -102,6 +102,8 @@ export class Code {
     return this.simd(0x0d, ...lanes);
   }
   i8x16Swizzle(): this { return this.simd(0x0e); }
+  /** Relaxed SIMD (0xFD 0x100): as i8x16.swizzle for indices below 16; above, implementation-defined. */
+  i8x16RelaxedSwizzle(): this { return this.simd(0x100); }
   v128And(): this { return this.simd(0x4e); }
   v128Xor(): this { return this.simd(0x51); }
   i8x16GtS(): this { return this.simd(0x27); }

@@ -11,14 +11,15 @@
 //   xorMany(dst, table, count, lengthBytes)     dst = src[0] ^ ... ^ src[count-1]
 //   syndrome(p, q, table, count, lengthBytes)   P = ⊕ D[i], Q = ⊕ g^i·D[i]   (Horner)
 //   syndromeN(p, q, table, lengthBytes)         the same for exactly N strips, 1 ≤ N ≤ 16
-//                                               (both syndromes in two flavours: SyndromeFlavour)
+//                                               (both syndromes in two flavours: KernelFlavour)
 //   recover2(dx, dy, p, q, tables, lengthBytes) pxy = P^Dx, qxy = Q^Dy;
 //                                               Dx = A·pxy ^ B·qxy, Dy = pxy ^ Dx
 //   recover1(dx, p, q, tables, lengthBytes)     d = C·(Q^Dx); Dx = d; P ^= d
 // `table` holds `count` little-endian i32 pointers; `tables` holds nibble
 // product tables (lo, hi) of 16 bytes each for A then B (or C alone).
 // Multiplication by a constant c uses two 16-entry tables and swizzle:
-// c·x = lo[x & 15] ^ hi[x >> 4], where lo[n] = c·n and hi[n] = c·(n << 4).
+// c·x = lo[x & 15] ^ hi[x >> 4], where lo[n] = c·n and hi[n] = c·(n << 4)
+// (relaxed_swizzle in the relaxed flavour: see gfMultiply).
 import { syndromeJs } from './raid6-js.js';
 import { Code, encodeModule, valType, type FunctionDefinition } from './wasm-encoder.js';
 
@@ -91,16 +92,20 @@ function xorMany(): FunctionDefinition {
 }
 
 /**
- * How syndrome multiplies by g. 'simd': the carried-out bit as a mask from a
- * signed compare (0 > q), and-ed with 0x1D. 'relaxed-simd': one
- * i8x16.relaxed_laneselect picks 0x1D or 0 by q's top bit itself — on x86,
- * where it is pblendvb; elsewhere a bitwise select gives wrong Q, which the
- * start-up self-test (syndromeKernelsAgree) catches before the module is used.
- * 5 vector operations per strip instead of 6: P+Q of four 1 MiB strips went
- * from 10.1–10.3 to 11.0–12.4 GB/s per strip (bench/parity.ts; PERFORMANCE.md
- * round 19).
+ * The two builds of the module. 'simd': WebAssembly SIMD only. 'relaxed-simd':
+ * two relaxed SIMD instructions, where the runtime has them.
+ * - syndrome multiplies by g with one i8x16.relaxed_laneselect that picks
+ *   0x1D or 0 by q's top bit itself, instead of a signed compare (0 > q)
+ *   and-ed with 0x1D: 5 vector operations per strip instead of 6. That
+ *   holds on x86, where the select is pblendvb; elsewhere a bitwise select
+ *   gives a wrong Q, which the start-up self-test (syndromeKernelsAgree)
+ *   catches before the module is used. P+Q of four 1 MiB strips went from
+ *   10.1–10.3 to 11.0–12.4 GB/s per strip (PERFORMANCE.md round 19).
+ * - the recovery kernels look their nibble tables up with
+ *   i8x16.relaxed_swizzle (see gfMultiply): rebuilding two of four data
+ *   strips went from 3.5–3.8 to 4.0–4.1 GB/s.
  */
-export type SyndromeFlavour = 'simd' | 'relaxed-simd';
+export type KernelFlavour = 'simd' | 'relaxed-simd';
 
 /**
  * Emits q·g ^ d (leaves one v128 on the stack): double each byte (q + q),
@@ -109,7 +114,7 @@ export type SyndromeFlavour = 'simd' | 'relaxed-simd';
  * with several instructions each; add, compare, and, xor, blend are one
  * each (bench/parity.ts: P+Q of four strips went from 3.0 to 5.9 GB/s).
  */
-function multiplyByGeneratorAdd(code: Code, q: number, d: number, zero: number, poly: number, flavour: SyndromeFlavour): void {
+function multiplyByGeneratorAdd(code: Code, q: number, d: number, zero: number, poly: number, flavour: KernelFlavour): void {
   code.localGet(q).localGet(q).i8x16Add().localGet(d).v128Xor();
   if (flavour === 'relaxed-simd') code.localGet(poly).localGet(zero).localGet(q).i8x16RelaxedLaneselect();
   else code.localGet(zero).localGet(q).i8x16GtS().localGet(poly).v128And();
@@ -129,7 +134,7 @@ export const syndromeUnrolledStripsMax = 16;
  * the very same buffer as an input, since a lane's stores follow its loads
  * and no other lane reads those bytes.
  */
-function syndromeUnrolled(count: number, flavour: SyndromeFlavour): FunctionDefinition {
+function syndromeUnrolled(count: number, flavour: KernelFlavour): FunctionDefinition {
   const [p, q, table, length, pos, poly, zero, data, accP, accQ] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
   const strip = Array.from({ length: count }, (_v, i) => 10 + i);
   const code = new Code();
@@ -158,7 +163,7 @@ function syndromeUnrolled(count: number, flavour: SyndromeFlavour): FunctionDefi
 }
 
 /** syndrome for any count: an inner loop over the table's strips, P and Q in registers. */
-function syndrome(flavour: SyndromeFlavour): FunctionDefinition {
+function syndrome(flavour: KernelFlavour): FunctionDefinition {
   const [p, q, table, count, length, pos, entry, src, poly, data, zero] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
   const accP = vectorRange().map((u) => 11 + u);
   const accQ = vectorRange().map((u) => 11 + kernelUnrollVectors + u);
@@ -194,14 +199,23 @@ function syndrome(flavour: SyndromeFlavour): FunctionDefinition {
   };
 }
 
-/** Emits c·x (leaves one v128 on the stack) from locals x, lo, hi, nibble mask. */
-function gfMultiply(code: Code, x: number, lo: number, hi: number, nibbleMask: number): void {
-  code.localGet(lo).localGet(x).localGet(nibbleMask).v128And().i8x16Swizzle();
-  code.localGet(hi).localGet(x).i32Const(4).i8x16ShrU().i8x16Swizzle();
+/**
+ * Emits c·x (leaves one v128 on the stack) from locals x, lo, hi, nibble
+ * mask. Every table index is below 16, where i8x16.relaxed_swizzle is
+ * defined to equal i8x16.swizzle on every runtime; V8 makes the plain one
+ * two instructions on x86 (a saturating add that pushes indices of 16 and
+ * up out of pshufb's range, then pshufb), the relaxed one a lone pshufb.
+ */
+function gfMultiply(code: Code, x: number, lo: number, hi: number, nibbleMask: number, flavour: KernelFlavour): void {
+  const swizzle = (): Code => (flavour === 'relaxed-simd' ? code.i8x16RelaxedSwizzle() : code.i8x16Swizzle());
+  code.localGet(lo).localGet(x).localGet(nibbleMask).v128And();
+  swizzle();
+  code.localGet(hi).localGet(x).i32Const(4).i8x16ShrU();
+  swizzle();
   code.v128Xor();
 }
 
-function recover2(): FunctionDefinition {
+function recover2(flavour: KernelFlavour): FunctionDefinition {
   const [dx, dy, p, q, tables, length, pos] = [0, 1, 2, 3, 4, 5, 6];
   const [addrDx, addrDy, addrP, addrQ] = [7, 8, 9, 10];
   const [loA, hiA, loB, hiB, nibbleMask, pxy, qxy, d] = [11, 12, 13, 14, 15, 16, 17, 18];
@@ -217,8 +231,8 @@ function recover2(): FunctionDefinition {
       const offset = u * vectorBytes;
       code.localGet(addrP).v128Load(offset).localGet(addrDx).v128Load(offset).v128Xor().localSet(pxy);
       code.localGet(addrQ).v128Load(offset).localGet(addrDy).v128Load(offset).v128Xor().localSet(qxy);
-      gfMultiply(code, pxy, loA, hiA, nibbleMask);
-      gfMultiply(code, qxy, loB, hiB, nibbleMask);
+      gfMultiply(code, pxy, loA, hiA, nibbleMask, flavour);
+      gfMultiply(code, qxy, loB, hiB, nibbleMask, flavour);
       code.v128Xor().localSet(d);
       code.localGet(addrDx).localGet(d).v128Store(offset);
       code.localGet(addrDy).localGet(pxy).localGet(d).v128Xor().v128Store(offset);
@@ -230,7 +244,7 @@ function recover2(): FunctionDefinition {
   };
 }
 
-function recover1(): FunctionDefinition {
+function recover1(flavour: KernelFlavour): FunctionDefinition {
   const [dx, p, q, tables, length, pos] = [0, 1, 2, 3, 4, 5];
   const [addrDx, addrP, addrQ] = [6, 7, 8];
   const [lo, hi, nibbleMask, qx, d] = [9, 10, 11, 12, 13];
@@ -245,7 +259,7 @@ function recover1(): FunctionDefinition {
     for (const u of vectorRange()) {
       const offset = u * vectorBytes;
       code.localGet(addrQ).v128Load(offset).localGet(addrDx).v128Load(offset).v128Xor().localSet(qx);
-      gfMultiply(code, qx, lo, hi, nibbleMask);
+      gfMultiply(code, qx, lo, hi, nibbleMask, flavour);
       code.localSet(d);
       code.localGet(addrDx).localGet(d).v128Store(offset);
       code.localGet(addrP).localGet(addrP).v128Load(offset).localGet(d).v128Xor().v128Store(offset);
@@ -262,8 +276,8 @@ const syndromeUnrolledCounts = Array.from({ length: syndromeUnrolledStripsMax },
 export interface KernelMemory { minimumPages: number; maximumPages: number; shared: boolean }
 
 /** The kernel module's bytes for a memory of the given page limits. */
-export function parityModuleBytes(memory: KernelMemory, flavour: SyndromeFlavour): Uint8Array {
-  return encodeModule({ memory, functions: [xor2(), xorMany(), syndrome(flavour), recover2(), recover1(),
+export function parityModuleBytes(memory: KernelMemory, flavour: KernelFlavour): Uint8Array {
+  return encodeModule({ memory, functions: [xor2(), xorMany(), syndrome(flavour), recover2(flavour), recover1(flavour),
     ...syndromeUnrolledCounts.map((count) => syndromeUnrolled(count, flavour))] });
 }
 
@@ -313,7 +327,7 @@ export function syndromeKernelsAgree(module: WebAssembly.Module, shared: boolean
 
 export interface CompiledParityModule {
   module: WebAssembly.Module;
-  flavour: SyndromeFlavour;
+  flavour: KernelFlavour;
 }
 
 /**
@@ -321,7 +335,7 @@ export interface CompiledParityModule {
  * cannot validate it (no WebAssembly, no SIMD, no relaxed SIMD) or its
  * syndrome kernels disagree with the JS reference here.
  */
-export function parityModuleOf(memory: KernelMemory, flavour: SyndromeFlavour): CompiledParityModule | null {
+export function parityModuleOf(memory: KernelMemory, flavour: KernelFlavour): CompiledParityModule | null {
   if (typeof WebAssembly !== 'object' || typeof WebAssembly.validate !== 'function') return null;
   try {
     const bytes = parityModuleBytes(memory, flavour);
