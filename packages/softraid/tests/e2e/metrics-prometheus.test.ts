@@ -53,6 +53,9 @@ test('/metrics: md names, members, sensors, promtool-clean, scraped by Prometheu
     assert.match(response.headers.get('content-type') ?? '', /^text\/plain; version=0\.0\.4/);
     const text = await response.text();
     assert.equal(sample(text, 'node_md_state{device="sd0",state="active"}'), 1);
+    // softraidd turns relaxed SIMD on before its kernels are built (bin/softraidd → cmd/softraidd.ts).
+    const kernel = process.arch === 'x64' ? 'wasm-relaxed-simd' : /softraid_parity_kernel_info\{kernel="([^"]+)"\} 1/.exec(text)?.[1];
+    assert.equal(sample(text, `softraid_parity_kernel_info{kernel="${kernel}"}`), 1);
     assert.equal(sample(text, 'node_md_state{device="sd0",state="recovering"}'), 0);
     assert.equal(sample(text, 'node_md_disks{device="sd0",state="active"}'), 2);
     assert.equal(sample(text, 'node_md_disks{device="sd0",state="failed"}'), 0);

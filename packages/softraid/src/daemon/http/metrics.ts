@@ -15,6 +15,7 @@
 // with its status.
 import { Gauge, Registry } from 'prom-client';
 import type { Controller, VolumeView } from '@openbsd38/bio/controller.js';
+import { parityKernel } from '../../engine/parity/index.js';
 import { baseUnitValue } from '@openbsd38/sensors/base-units.js';
 import { bioSensors } from '@openbsd38/sensors/bio-sensors.js';
 import { machineSensors } from '@openbsd38/sensors/hwmon.js';
@@ -73,6 +74,9 @@ export function createMetricsRegistry(sources: MetricsSources): Registry {
       const syncing = progress !== null && (progress.operation === 'rebuild' || progress.operation === 'resync');
       g.set({ device: volume.deviceName }, syncing && progress.bytesTotal > 0 ? Math.floor(blocks * (progress.bytesDone / progress.bytesTotal)) : blocks);
     }
+  });
+  gauge('softraid_parity_kernel_info', 'The parity kernels this softraidd runs: wasm-relaxed-simd, wasm-simd or js.', ['kernel'], (g) => {
+    g.set({ kernel: parityKernel }, 1);
   });
   gauge('softraid_volume_info', 'A softraid volume: its level and UUID.', ['device', 'level', 'uuid', 'controller'], (g) => {
     for (const volume of volumes()) g.set({ device: volume.deviceName, level: volume.level, uuid: volume.uuid, controller: controller.controllerName }, 1);
