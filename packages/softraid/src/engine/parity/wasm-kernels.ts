@@ -99,11 +99,12 @@ function xorMany(): FunctionDefinition {
  *   and-ed with 0x1D: 5 vector operations per strip instead of 6. That
  *   holds on x86, where the select is pblendvb; elsewhere a bitwise select
  *   gives a wrong Q, which the start-up self-test (syndromeKernelsAgree)
- *   catches before the module is used. P+Q of four 1 MiB strips went from
- *   10.1–10.3 to 11.0–12.4 GB/s per strip (PERFORMANCE.md round 19).
+ *   catches before the module is used. P+Q of four 1 MiB strips: 12–19%
+ *   faster in alternated pairs, 10.5–10.9 → 12.2–13.1 GB/s per strip on a
+ *   quiet host (PERFORMANCE.md round 19).
  * - the recovery kernels look their nibble tables up with
  *   i8x16.relaxed_swizzle (see gfMultiply): rebuilding two of four data
- *   strips went from 3.5–3.8 to 4.0–4.1 GB/s.
+ *   strips 8–18% faster in the same pairs.
  */
 export type KernelFlavour = 'simd' | 'relaxed-simd';
 
