@@ -12,7 +12,7 @@ import { seededSource } from '@openbsd38/libutil/random.js';
 import { ParityArena } from './arena.js';
 import { syndromeJs } from './raid6-js.js';
 import {
-  kernelBlockBytes, parityModule, parityModuleBytes, syndromeKernelsAgree, syndromeUnrolledStripsMax,
+  kernelBlockBytes, parityModule, parityModuleBytes, kernelsAgree, syndromeUnrolledStripsMax,
   type KernelFlavour,
 } from './wasm-kernels.js';
 import { gfMultiply, gfPowerOf2 } from '../../../tests/sim/gf256-reference.js';
@@ -99,7 +99,7 @@ test('the fastest kernels that pass the self-test are chosen: relaxed SIMD on x8
 test('the self-test rejects syndrome kernels whose select is bit by bit (as relaxed_laneselect on Arm)', () => {
   const memory = { minimumPages: 1, maximumPages: 16, shared: true };
   const bytes = parityModuleBytes(memory, 'relaxed-simd');
-  assert.equal(syndromeKernelsAgree(new WebAssembly.Module(bytes), true), true);
+  assert.equal(kernelsAgree(new WebAssembly.Module(bytes), true), true);
   // i8x16.relaxed_laneselect (FD 89 02) → v128.bitselect (FD 52) and a nop
   // (01): the same length, and the select an Arm runtime may make of it.
   const patched = Uint8Array.from(bytes);
@@ -114,5 +114,22 @@ test('the self-test rejects syndrome kernels whose select is bit by bit (as rela
   const perVector = 1 + Array.from({ length: syndromeUnrolledStripsMax }, (_v, n) => n).reduce((a, b) => a + b, 0);
   assert.equal(selects, perVector * (kernelBlockBytes / 16));
   assert.equal(WebAssembly.validate(patched), true);
-  assert.equal(syndromeKernelsAgree(new WebAssembly.Module(patched), true), false);
+  assert.equal(kernelsAgree(new WebAssembly.Module(patched), true), false);
+});
+
+test('the self-test rejects recovery kernels that compute something else', () => {
+  const bytes = parityModuleBytes({ minimumPages: 1, maximumPages: 16, shared: true }, 'relaxed-simd');
+  // i8x16.relaxed_swizzle (FD 80 02) → v128.xor (FD 51) and a nop: still valid, no longer c·x.
+  const patched = Uint8Array.from(bytes);
+  let lookups = 0;
+  for (let i = 0; i + 2 < patched.length; i++) {
+    if (patched[i] === 0xfd && patched[i + 1] === 0x80 && patched[i + 2] === 0x02) {
+      patched.set([0xfd, 0x51, 0x01], i);
+      lookups++;
+    }
+  }
+  // Two per product: recover2 makes two products per vector, recover1 one.
+  assert.equal(lookups, 2 * 3 * (kernelBlockBytes / 16));
+  assert.equal(WebAssembly.validate(patched), true);
+  assert.equal(kernelsAgree(new WebAssembly.Module(patched), true), false);
 });

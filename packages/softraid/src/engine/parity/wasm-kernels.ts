@@ -20,7 +20,8 @@
 // Multiplication by a constant c uses two 16-entry tables and swizzle:
 // c·x = lo[x & 15] ^ hi[x >> 4], where lo[n] = c·n and hi[n] = c·(n << 4)
 // (relaxed_swizzle in the relaxed flavour: see gfMultiply).
-import { syndromeJs } from './raid6-js.js';
+import { gfNibbleTables } from './gf256.js';
+import { recover1Js, recover2Js, syndromeJs } from './raid6-js.js';
 import { Code, encodeModule, valType, type FunctionDefinition } from './wasm-encoder.js';
 
 export const kernelUnrollVectors = 4;
@@ -98,7 +99,7 @@ function xorMany(): FunctionDefinition {
  *   0x1D or 0 by q's top bit itself, instead of a signed compare (0 > q)
  *   and-ed with 0x1D: 5 vector operations per strip instead of 6. That
  *   holds on x86, where the select is pblendvb; elsewhere a bitwise select
- *   gives a wrong Q, which the start-up self-test (syndromeKernelsAgree)
+ *   gives a wrong Q, which the start-up self-test (kernelsAgree)
  *   catches before the module is used. P+Q of four 1 MiB strips: 12–19%
  *   faster in alternated pairs, 10.5–10.9 → 12.2–13.1 GB/s per strip on a
  *   quiet host (PERFORMANCE.md round 19).
@@ -292,13 +293,16 @@ function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
  * Runs every syndrome kernel of an instance once, in a memory of its own,
  * against the JS reference: each strip count with the unrolled kernel and
  * with the looping one, over strips whose bytes take every value (so every
- * Q lane sees both top bits at every step). True when all of them agree.
+ * Q lane sees both top bits at every step); then both recovery kernels, with
+ * constants whose nibble tables have every entry distinct. True when all of
+ * them agree.
  */
-export function syndromeKernelsAgree(module: WebAssembly.Module, shared: boolean): boolean {
+export function kernelsAgree(module: WebAssembly.Module, shared: boolean): boolean {
   const memory = new WebAssembly.Memory({ initial: 1, maximum: 1, shared });
   const kernels = new WebAssembly.Instance(module, { env: { memory } }).exports;
   const bytes = new Uint8Array(memory.buffer);
   const tableOffset = 0;
+  const gfTablesOffset = 512;
   const stripOffset = (i: number): number => 1024 + i * selfTestStripBytes;
   const [pOffset, qOffset] = [stripOffset(syndromeUnrolledStripsMax), stripOffset(syndromeUnrolledStripsMax + 1)];
   const data: Uint8Array[] = [];
@@ -323,7 +327,17 @@ export function syndromeKernelsAgree(module: WebAssembly.Module, shared: boolean
       if (!equalBytes(p, expectedP) || !equalBytes(q, expectedQ)) return false;
     }
   }
-  return true;
+  // Recovery: the kernels' own contracts (recover2Js, recover1Js) on strips 0–3, any constants.
+  const [a, b] = [0x53, 0xca];
+  bytes.set([...gfNibbleTables(a), ...gfNibbleTables(b)], gfTablesOffset);
+  const [dx, dy, sp, sq] = data as [Uint8Array, Uint8Array, Uint8Array, Uint8Array];
+  const expected = [dx, dy, sp, sq].map((strip) => Uint8Array.from(strip)) as [Uint8Array, Uint8Array, Uint8Array, Uint8Array];
+  recover2Js(...expected, a, b);
+  kernels['recover2']!(dx.byteOffset, dy.byteOffset, sp.byteOffset, sq.byteOffset, gfTablesOffset, selfTestStripBytes);
+  if (![dx, dy, sp, sq].every((strip, i) => equalBytes(strip, expected[i]!))) return false;
+  recover1Js(expected[0], expected[2], expected[3], a);
+  kernels['recover1']!(dx.byteOffset, sp.byteOffset, sq.byteOffset, gfTablesOffset, selfTestStripBytes);
+  return [dx, sp, sq].every((strip, i) => equalBytes(strip, expected[[0, 2, 3][i]!]!));
 }
 
 export interface CompiledParityModule {
@@ -334,7 +348,7 @@ export interface CompiledParityModule {
 /**
  * The compiled kernel module of the given flavour, or null when this runtime
  * cannot validate it (no WebAssembly, no SIMD, no relaxed SIMD) or its
- * syndrome kernels disagree with the JS reference here.
+ * kernels disagree with the JS reference here.
  */
 export function parityModuleOf(memory: KernelMemory, flavour: KernelFlavour): CompiledParityModule | null {
   if (typeof WebAssembly !== 'object' || typeof WebAssembly.validate !== 'function') return null;
@@ -342,7 +356,7 @@ export function parityModuleOf(memory: KernelMemory, flavour: KernelFlavour): Co
     const bytes = parityModuleBytes(memory, flavour);
     if (!WebAssembly.validate(bytes)) return null;
     const module = new WebAssembly.Module(bytes);
-    return syndromeKernelsAgree(module, memory.shared) ? { module, flavour } : null;
+    return kernelsAgree(module, memory.shared) ? { module, flavour } : null;
   } catch {
     return null;
   }
