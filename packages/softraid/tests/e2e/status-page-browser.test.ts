@@ -141,11 +141,12 @@ test('status page: members, live failure, rebuild to done, I/O graph, phone widt
     await page.waitForTimeout(300);
     const overflow = await page.evaluate('document.documentElement.scrollWidth - window.innerWidth') as number;
     assert.ok(overflow <= 0, `the page is ${overflow}px wider than the phone`);
-    for (const index of [0, 1]) {
-      const box = await slot(index).boundingBox();
-      assert.ok(box !== null && box.x >= 0 && box.x + box.width <= 360 && box.width > 100, `slot ${index} on the phone: ${JSON.stringify(box)}`);
-      assert.ok(await slot(index).isVisible());
-    }
+    // The page replaces its content at every refresh, so a box read at that moment is null: look
+    // until both members are seen whole within the screen, for a few refreshes at most.
+    const boxes = async (): Promise<({ x: number; width: number } | null)[]> => Promise.all([0, 1].map((index) => slot(index).boundingBox()));
+    await until('both members whole on the phone', async () => (await boxes()).every((box) => box !== null && box.x >= 0 && box.x + box.width <= 360 && box.width > 100),
+      seenWithinMs, async () => JSON.stringify(await boxes()));
+    for (const index of [0, 1]) assert.ok(await slot(index).isVisible());
     await browser.screenshot('6-phone');
 
     console.log(`status page: failure seen ${seenAfterMs} ms after bioctl -O; rebuild bars ${percents.map((percent) => percent.toFixed(0)).join(' ')}; write rate shown ${(latestWriteBytesPerSecond / 1048576).toFixed(1)} MiB/s`);
