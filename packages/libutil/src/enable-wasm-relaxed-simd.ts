@@ -22,10 +22,5 @@ const relaxedLaneselectProbe = Uint8Array.from([
   0x0a, 0x0d, 0x01, 0x0b, 0x00, 0x20, 0x00, 0x20, 0x01, 0x20, 0x02, 0xfd, 0x89, 0x02, 0x0b,
 ]);
 
-/** True when this process validates relaxed SIMD. */
-export function hasWasmRelaxedSimd(): boolean {
-  return WebAssembly.validate(relaxedLaneselectProbe);
-}
-
 // Only when it is missing: a V8 that no longer knows the flag prints an error for it.
-if (!hasWasmRelaxedSimd()) setFlagsFromString('--experimental-wasm-relaxed-simd');
+if (!WebAssembly.validate(relaxedLaneselectProbe)) setFlagsFromString('--experimental-wasm-relaxed-simd');

@@ -23,7 +23,7 @@ import { GiB, KiB } from '@openbsd38/libutil/units.js';
 import { gfNibbleTables } from './gf256.js';
 import { recover1Js, recover2Js, syndromeJs, xorManyJs } from './raid6-js.js';
 import {
-  kernelBlockBytes, parityModule, parityModuleOf, syndromeUnrolledStripsMax,
+  kernelBlockBytes, kernelFlavoursFastestFirst, parityModuleOf, syndromeUnrolledStripsMax,
   type CompiledParityModule, type KernelFlavour,
 } from './wasm-kernels.js';
 import { xorIntoJs } from './xor-js.js';
@@ -42,7 +42,7 @@ const gfTablesOffsetBytes = 4 * KiB;
 export interface ParityArenaOptions {
   /** Hard limit on the arena's memory, header included; a multiple of 64 KiB. */
   capacityBytes: number;
-  /** The syndrome kernels to run; by default the fastest this runtime passes (wasm-kernels.ts). */
+  /** The kernels to run; by default the fastest this runtime runs correctly (wasm-kernels.ts). */
   flavour?: KernelFlavour;
 }
 
@@ -63,13 +63,16 @@ interface Kernels {
 }
 
 const kernelMemory = { minimumPages: 1, maximumPages: 65536, shared: true };
-let fastestModule: CompiledParityModule | null | undefined;
 const modulesByFlavour = new Map<KernelFlavour, CompiledParityModule | null>();
 
+/** The module of that flavour, or by default the fastest this runtime runs correctly; each compiled once. */
 function kernelModule(flavour: KernelFlavour | undefined): CompiledParityModule | null {
   if (flavour === undefined) {
-    fastestModule ??= parityModule(kernelMemory);
-    return fastestModule;
+    for (const fastest of kernelFlavoursFastestFirst) {
+      const compiled = kernelModule(fastest);
+      if (compiled !== null) return compiled;
+    }
+    return null;
   }
   if (!modulesByFlavour.has(flavour)) modulesByFlavour.set(flavour, parityModuleOf(kernelMemory, flavour));
   return modulesByFlavour.get(flavour)!;
@@ -81,7 +84,7 @@ function mainBytes(lengthBytes: number): number {
 
 export class ParityArena {
   readonly capacityBytes: number;
-  /** Which syndrome kernels this arena runs. */
+  /** Which kernels this arena runs. */
   readonly flavour: KernelFlavour;
   private readonly memory: WebAssembly.Memory;
   private readonly kernels: Kernels;

@@ -22,6 +22,7 @@
 // Arena buffers are views of one ArrayBuffer reserved at the arena's capacity (it never grows).
 import { KiB, MiB } from '@openbsd38/libutil/units.js';
 import { ParityArena } from './arena.js';
+import type { KernelFlavour } from './wasm-kernels.js';
 import { raid6Recover as recoverWith, checkRaid6Strips, type Raid6Kernels, type Raid6Strip } from './raid6.js';
 import { recover1Js, recover2Js, syndromeJs, xorManyJs } from './raid6-js.js';
 import { StagingArea, stagingSourcesMax } from './staged.js';
@@ -36,8 +37,7 @@ export const parityArenaCapacityBytes = 128 * MiB;
 export const parityStagingThresholdBytes = 32 * KiB;
 
 export const parityArena: ParityArena | null = ParityArena.create({ capacityBytes: parityArenaCapacityBytes });
-export const parityKernel: 'wasm-relaxed-simd' | 'wasm-simd' | 'js' =
-  parityArena === null ? 'js' : parityArena.flavour === 'relaxed-simd' ? 'wasm-relaxed-simd' : 'wasm-simd';
+export const parityKernel: `wasm-${KernelFlavour}` | 'js' = parityArena === null ? 'js' : `wasm-${parityArena.flavour}`;
 
 let staging: StagingArea | null | undefined;
 function stagingArea(): StagingArea | null {

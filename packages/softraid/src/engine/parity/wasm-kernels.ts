@@ -110,6 +110,14 @@ function xorMany(): FunctionDefinition {
 export type KernelFlavour = 'simd' | 'relaxed-simd';
 
 /**
+ * The flavours, fastest first: a process runs the first that validates and
+ * passes the self-test. Node 20 has relaxed SIMD behind V8's
+ * --experimental-wasm-relaxed-simd, which the programs turn on at start
+ * (libutil's enable-wasm-relaxed-simd.ts); newer Nodes have it on.
+ */
+export const kernelFlavoursFastestFirst: readonly KernelFlavour[] = ['relaxed-simd', 'simd'];
+
+/**
  * Emits q·g ^ d (leaves one v128 on the stack): double each byte (q + q),
  * add d, and fold the carried-out bit back as 0x1D where q's top bit was
  * set. x86 has no byte shifts, so V8 emulates i8x16.shl and i8x16.shr_s
@@ -330,14 +338,17 @@ export function kernelsAgree(module: WebAssembly.Module, shared: boolean): boole
   // Recovery: the kernels' own contracts (recover2Js, recover1Js) on strips 0–3, any constants.
   const [a, b] = [0x53, 0xca];
   bytes.set([...gfNibbleTables(a), ...gfNibbleTables(b)], gfTablesOffset);
-  const [dx, dy, sp, sq] = data as [Uint8Array, Uint8Array, Uint8Array, Uint8Array];
-  const expected = [dx, dy, sp, sq].map((strip) => Uint8Array.from(strip)) as [Uint8Array, Uint8Array, Uint8Array, Uint8Array];
-  recover2Js(...expected, a, b);
+  const strips = data.slice(0, 4) as [Uint8Array, Uint8Array, Uint8Array, Uint8Array];
+  const [dx, dy, sp, sq] = strips;
+  const expected = strips.map((strip) => Uint8Array.from(strip)) as [Uint8Array, Uint8Array, Uint8Array, Uint8Array];
+  const [ex, ey, ep, eq] = expected;
+  const allAgree = (): boolean => strips.every((strip, i) => equalBytes(strip, expected[i]!));
+  recover2Js(ex, ey, ep, eq, a, b);
   kernels['recover2']!(dx.byteOffset, dy.byteOffset, sp.byteOffset, sq.byteOffset, gfTablesOffset, selfTestStripBytes);
-  if (![dx, dy, sp, sq].every((strip, i) => equalBytes(strip, expected[i]!))) return false;
-  recover1Js(expected[0], expected[2], expected[3], a);
+  if (!allAgree()) return false;
+  recover1Js(ex, ep, eq, a);
   kernels['recover1']!(dx.byteOffset, sp.byteOffset, sq.byteOffset, gfTablesOffset, selfTestStripBytes);
-  return [dx, sp, sq].every((strip, i) => equalBytes(strip, expected[[0, 2, 3][i]!]!));
+  return allAgree();
 }
 
 export interface CompiledParityModule {
@@ -360,16 +371,4 @@ export function parityModuleOf(memory: KernelMemory, flavour: KernelFlavour): Co
   } catch {
     return null;
   }
-}
-
-/**
- * The fastest kernel module this runtime runs correctly: relaxed SIMD where
- * it validates and passes the self-test, else plain SIMD, else null. Built
- * once by the caller: encoding the module's unrolled kernels takes tens of
- * milliseconds at start-up. Node 20 has relaxed SIMD behind V8's
- * --experimental-wasm-relaxed-simd, which the programs turn on at start
- * (libutil's enable-wasm-relaxed-simd.ts); newer Nodes have it on.
- */
-export function parityModule(memory: KernelMemory): CompiledParityModule | null {
-  return parityModuleOf(memory, 'relaxed-simd') ?? parityModuleOf(memory, 'simd');
 }

@@ -126,11 +126,8 @@ export class MemberSet implements ChunkIo {
    * thrown as it is.
    */
   async readDecrypted(chunkIndex: number, chunkOffsetBytes: number, into: Uint8Array, cipher: SectorCipher): Promise<void> {
-    assert(chunkOffsetBytes % cipherSectorBytes === 0 && into.length % cipherSectorBytes === 0,
-      `decrypted read of chunk ${chunkIndex} at ${chunkOffsetBytes}+${into.length}: not whole sectors`);
     assert(this.isReadable(chunkIndex), `read from chunk ${chunkIndex} in state ${this.chunkState(chunkIndex)}`);
-    this.assertInDataArea(chunkIndex, chunkOffsetBytes, into.length);
-    const firstSector = chunkOffsetBytes / cipherSectorBytes;
+    const firstSector = this.firstSectorOf('decrypted read', chunkIndex, chunkOffsetBytes, into.length);
     const fused = cipher.readDecrypted?.(this.members[chunkIndex]!, this.record.dataOffsetBytes + chunkOffsetBytes, into, firstSector);
     if (fused === undefined) {
       await this.read(chunkIndex, chunkOffsetBytes, into);
@@ -144,6 +141,14 @@ export class MemberSet implements ChunkIo {
     }
   }
 
+  /** The volume sector at chunkOffsetBytes of an encrypted I/O, which must be whole sectors inside the data area. */
+  private firstSectorOf(what: string, chunkIndex: number, chunkOffsetBytes: number, lengthBytes: number): number {
+    assert(chunkOffsetBytes % cipherSectorBytes === 0 && lengthBytes % cipherSectorBytes === 0,
+      `${what} of chunk ${chunkIndex} at ${chunkOffsetBytes}+${lengthBytes}: not whole sectors`);
+    this.assertInDataArea(chunkIndex, chunkOffsetBytes, lengthBytes);
+    return chunkOffsetBytes / cipherSectorBytes;
+  }
+
   /**
    * An encrypted volume's write of one chunk, encrypted on its way: `plain`
    * is encrypted into a ciphertext buffer (the caller's bytes stay as they
@@ -152,11 +157,8 @@ export class MemberSet implements ChunkIo {
    * policy applies to the write's errors.
    */
   async writeEncrypted(chunkIndex: number, chunkOffsetBytes: number, plain: Uint8Array, cipher: SectorCipher): Promise<void> {
-    assert(chunkOffsetBytes % cipherSectorBytes === 0 && plain.length % cipherSectorBytes === 0,
-      `encrypted write of chunk ${chunkIndex} at ${chunkOffsetBytes}+${plain.length}: not whole sectors`);
     assert(this.isWritable(chunkIndex), `write to chunk ${chunkIndex} in state ${this.chunkState(chunkIndex)}`);
-    this.assertInDataArea(chunkIndex, chunkOffsetBytes, plain.length);
-    const firstSector = chunkOffsetBytes / cipherSectorBytes;
+    const firstSector = this.firstSectorOf('encrypted write', chunkIndex, chunkOffsetBytes, plain.length);
     const member = this.members[chunkIndex]!;
     const offsetBytes = this.record.dataOffsetBytes + chunkOffsetBytes;
     await withCiphertextBuffer(cipher, plain.length, async (sealed) => {
